@@ -1,0 +1,41 @@
+# ampgrid: the two commands a new user needs are `make run` and `make test`.
+# `make` alone builds build/ampgrid.
+BUILD      ?= build
+TEST_BUILD ?= build-test
+DATA_DIR   ?= var
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all build run deps test-deps test fuzz bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: deps build
+	$(BUILD)/ampgrid serve --data-dir $(DATA_DIR)
+
+test-deps:
+	@scripts/install-deps.sh --test
+	@cd tests && npm ci --no-audit --no-fund --loglevel=error
+
+test: test-deps
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAMPGRID_TESTS=ON \
+	  -DAMPGRID_WERROR=ON -DAMPGRID_SANITIZE=ON >/dev/null
+	@cmake --build $(TEST_BUILD) -j $(JOBS)
+	@cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+fuzz:
+	@scripts/install-deps.sh --test
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DAMPGRID_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

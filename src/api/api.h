@@ -1,0 +1,32 @@
+/*
+ * The operator and integration surface: REST resources under /api/v1
+ * (bearer tokens, application/problem+json errors), live events as
+ * Server-Sent Events, /metrics and /healthz. main registers api_on_request as
+ * net/'s HTTP callback.
+ */
+#ifndef AMPGRID_API_API_H
+#define AMPGRID_API_API_H
+
+#include "csms/csms.h"
+#include "net/net.h"
+#include "ocpp/ocpp.h"
+
+typedef struct api api_t;
+
+typedef struct api_deps {
+    csms_t *csms;
+    store_t *store;
+    net_t *net;              /* for connection statistics; may be set after create */
+    ocpp_server_t *ocpp;
+} api_deps_t;
+
+api_t *api_create(uv_loop_t *loop, const api_deps_t *deps);
+void api_set_net(api_t *a, net_t *net);
+/* Ends event streams; call before net_destroy. */
+void api_shutdown(api_t *a);
+void api_destroy(api_t *a);
+
+/* net/ HTTP callback (ud = the api_t). */
+void api_on_request(void *ud, net_req_t *r);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * Shared by the files of api/: the request context, response helpers and the
+ * route table. Not for use outside api/.
+ */
+#ifndef AMPGRID_API_INTERNAL_H
+#define AMPGRID_API_INTERNAL_H
+
+#include "api/api.h"
+
+#include <uthash.h>
+#include <uv.h>
+
+#define API_MAX_PARAMS 3
+
+typedef enum api_role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN } api_role_t;
+
+typedef struct api_token_cache {
+    char digest[65];
+    api_role_t role;
+    char name[64];
+    int64_t expires_at, cached_at;
+    UT_hash_handle hh;
+} api_token_cache_t;
+
+typedef struct api_sse api_sse_t;
+
+struct api {
+    uv_loop_t *loop;
+    api_deps_t d;
+    api_token_cache_t *tokens;
+    api_sse_t *streams;
+    uv_timer_t keepalive;
+    uint64_t event_seq;
+    /* recent events for Last-Event-ID resumption */
+    struct {
+        uint64_t id;
+        char *frame;
+    } ring[1024];
+};
+
+typedef struct api_call api_call_t;
+typedef void (*api_handler_fn)(api_call_t *call);
+
+struct api_call {
+    api_t *api;
+    net_req_t *req;          /* NULL once answered or the client went away */
+    const struct api_route *route;
+    char params[API_MAX_PARAMS][256];
+    api_role_t role;
+    char token_name[64];
+    json_t *body;            /* parsed JSON body, when the route takes one */
+};
+
+typedef struct api_route {
+    const char *method;
+    const char *pattern;     /* "/api/v1/stations/{}" */
+    api_handler_fn fn;
+    api_role_t min_role;
+    bool json_body;
+} api_route_t;
+
+extern const api_route_t api_routes[];
+
+/* Responses: each ends the call (frees it). */
+void api_json(api_call_t *call, int status, json_t *body); /* steals body */
+void api_problem(api_call_t *call, int status, const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void api_no_content(api_call_t *call);
+/* For handlers answering later: returns false (and frees the call) when the
+ * client has gone away. Registers the close hook on first use. */
+void api_hold(api_call_t *call);
+bool api_alive(api_call_t *call);
+void api_call_free(api_call_t *call);
+
+/* Maps a domain error to an HTTP answer. */
+void api_csms_error(api_call_t *call, csms_err_t e, const char *msg);
+
+/* Query helpers. */
+const char *api_query(api_call_t *call, const char *name);
+
+/* Route handlers. */
+void api_stations_list(api_call_t *c);
+void api_stations_create(api_call_t *c);
+void api_stations_get(api_call_t *c);
+void api_stations_patch(api_call_t *c);
+void api_stations_delete(api_call_t *c);
+void api_stations_rotate(api_call_t *c);
+void api_stations_status_history(api_call_t *c);
+void api_stations_events(api_call_t *c);
+void api_commands_send(api_call_t *c);
+void api_tokens_list(api_call_t *c);
+void api_tokens_create(api_call_t *c);
+void api_tokens_get(api_call_t *c);
+void api_tokens_patch(api_call_t *c);
+void api_tokens_delete(api_call_t *c);
+void api_sessions_list(api_call_t *c);
+void api_sessions_get(api_call_t *c);
+void api_events_stream(api_call_t *c);
+void api_metrics(api_call_t *c);
+void api_healthz(api_call_t *c);
+
+/* Event stream plumbing (events.c). */
+void api_events_init(api_t *a);
+void api_events_shutdown(api_t *a);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * Live events as Server-Sent Events on GET /api/v1/events.
+ *
+ * Every domain event gets a sequence number and is kept in a ring of the last
+ * 1024, so a client that reconnects with Last-Event-ID misses nothing that is
+ * still in the ring. Filters: ?types=a,b (exact types or prefixes ending in
+ * '.') and ?station=ID. A client that stops reading is dropped once 4 MiB are
+ * queued for it, so one slow consumer cannot eat the server's memory.
+ */
+#include "api/api_internal.h"
+
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#define RING (sizeof ((api_t *)0)->ring / sizeof ((api_t *)0)->ring[0])
+#define MAX_QUEUED (4u << 20)
+
+struct api_sse {
+    api_t *api;
+    net_req_t *req;
+    char *types;     /* comma-separated filter, NULL = all */
+    char *station;
+    api_sse_t *next;
+};
+
+static bool wants(const api_sse_t *s, const char *type, const json_t *data)
+{
+    if (s->station) {
+        const char *st = json_string_value(json_object_get(data, "station_id"));
+        if (!st || strcmp(st, s->station) != 0) return false;
+    }
+    if (!s->types) return true;
+    size_t tl = strlen(type);
+    for (const char *p = s->types; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > 0 && ((n == tl && strncmp(p, type, n) == 0) ||
+                      (p[n - 1] == '.' && n <= tl && strncmp(p, type, n) == 0)))
+            return true;
+        p += n + (e ? 1 : 0);
+    }
+    return false;
+}
+
+static void sse_remove(api_t *a, api_sse_t *s)
+{
+    for (api_sse_t **p = &a->streams; *p; p = &(*p)->next) {
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    }
+    free(s->types);
+    free(s->station);
+    free(s);
+}
+
+static void sse_gone(net_req_t *r, void *ud)
+{
+    api_sse_t *s = ud;
+    sse_remove(s->api, s);
+}
+
+static void on_event(void *ud, const char *type, const json_t *data)
+{
+    api_t *a = ud;
+    uint64_t id = ++a->event_seq;
+    char *json = json_dumps(data, JSON_COMPACT);
+    if (!json) return;
+    strbuf_t b = {0};
+    strbuf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)id, type, json);
+    free(json);
+    size_t slot = id % RING;
+    free(a->ring[slot].frame);
+    a->ring[slot].id = id;
+    a->ring[slot].frame = b.data; /* owned by the ring now */
+    for (api_sse_t *s = a->streams, *next; s; s = next) {
+        next = s->next;
+        if (!wants(s, type, data)) continue;
+        if (net_req_stream_queued(s->req) > MAX_QUEUED) {
+            net_req_stream_write(s->req, ": dropped: client too slow\n\n", 28);
+            net_req_stream_end(s->req);
+            sse_remove(a, s);
+            continue;
+        }
+        net_req_stream_write(s->req, b.data, b.len);
+    }
+}
+
+/* Type and station of a stored frame, for filtering replays. */
+static bool replay_wanted(const api_sse_t *s, const char *frame)
+{
+    const char *ev = strstr(frame, "\nevent: ");
+    const char *data = strstr(frame, "\ndata: ");
+    if (!ev || !data) return false;
+    char type[64];
+    size_t n = strcspn(ev + 8, "\n");
+    snprintf(type, sizeof type, "%.*s", (int)(n < 63 ? n : 63), ev + 8);
+    json_t *d = json_loads(data + 7, JSON_DISABLE_EOF_CHECK, NULL);
+    bool ok = d && wants(s, type, d);
+    json_decref(d);
+    return ok;
+}
+
+void api_events_stream(api_call_t *c)
+{
+    api_t *a = c->api;
+    api_sse_t *s = xcalloc(1, sizeof *s);
+    s->api = a;
+    s->req = c->req;
+    const char *types = api_query(c, "types"), *station = api_query(c, "station");
+    s->types = types && *types ? xstrdup(types) : NULL;
+    s->station = station && *station ? xstrdup(station) : NULL;
+    const char *last = net_req_header(c->req, "last-event-id");
+    net_req_on_close(c->req, sse_gone, s);
+    net_req_stream_start(c->req, 200, "text/event-stream");
+    net_req_stream_write(c->req, ": ampgrid event stream\nretry: 2000\n\n", 36);
+    if (last) {
+        uint64_t from = strtoull(last, NULL, 10) + 1;
+        if (a->event_seq >= RING && from <= a->event_seq - RING) from = a->event_seq - RING + 1;
+        for (uint64_t id = from; id <= a->event_seq; id++) {
+            const char *f = a->ring[id % RING].frame;
+            if (f && a->ring[id % RING].id == id && replay_wanted(s, f))
+                net_req_stream_write(c->req, f, strlen(f));
+        }
+    }
+    s->next = a->streams;
+    a->streams = s;
+    c->req = NULL; /* the stream owns the request now */
+    api_call_free(c);
+}
+
+static void keepalive_cb(uv_timer_t *t)
+{
+    api_t *a = t->data;
+    for (api_sse_t *s = a->streams; s; s = s->next) net_req_stream_write(s->req, ": keepalive\n\n", 13);
+}
+
+void api_events_init(api_t *a)
+{
+    csms_subscribe(a->d.csms, on_event, a);
+    uv_timer_init(a->loop, &a->keepalive);
+    a->keepalive.data = a;
+    uv_timer_start(&a->keepalive, keepalive_cb, 15000, 15000);
+}
+
+void api_events_shutdown(api_t *a)
+{
+    csms_unsubscribe(a->d.csms, on_event, a);
+    while (a->streams) {
+        api_sse_t *s = a->streams;
+        net_req_stream_end(s->req);
+        sse_remove(a, s);
+    }
+    uv_timer_stop(&a->keepalive);
+    uv_close((uv_handle_t *)&a->keepalive, NULL);
+}

@@ -1,0 +1,433 @@
+/*
+ * REST resources: stations, id tokens, sessions and station commands. Each
+ * handler checks its input, calls the domain, and answers after the domain's
+ * completion (that is, after the change is durable).
+ */
+#include "api/api_internal.h"
+
+#include "util/alloc.h"
+#include "util/timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------- body helpers */
+
+/* Checks that body only has keys from `allowed`; answers 400 otherwise. */
+static bool only_keys(api_call_t *c, const char *const *allowed)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->body, k, v) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, k) == 0) ok = true;
+        if (!ok) {
+            api_problem(c, 400, "Bad Request", "unknown field '%.64s'", k);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reads an optional string field; answers 400 when present but not a string. */
+static bool opt_str(api_call_t *c, const char *key, const char **out, bool *present)
+{
+    json_t *v = json_object_get(c->body, key);
+    if (present) *present = v != NULL;
+    *out = NULL;
+    if (!v || json_is_null(v)) return true;
+    if (!json_is_string(v)) {
+        api_problem(c, 400, "Bad Request", "%s must be a string", key);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool opt_time(api_call_t *c, const char *key, int64_t *out, bool *present)
+{
+    const char *s;
+    if (!opt_str(c, key, &s, present)) return false;
+    *out = 0;
+    if (s && !time_parse_rfc3339(s, out)) {
+        api_problem(c, 400, "Bad Request",
+                    "%s must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z", key);
+        return false;
+    }
+    return true;
+}
+
+static void done_no_content(void *ctx, csms_err_t rc, const char *msg)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    if (rc != CSMS_OK) api_csms_error(c, rc, msg);
+    else api_no_content(c);
+}
+
+/* ------------------------------------------------------------ stations */
+
+void api_stations_list(api_call_t *c)
+{
+    csms_t *m = c->api->d.csms;
+    const char *connected = api_query(c, "connected");
+    json_t *items = json_array();
+    for (csms_station_t *st = csms_station_first(m); st; st = csms_station_next(st)) {
+        if (connected && (strcmp(connected, "true") == 0) != (st->link != NULL)) continue;
+        json_array_append_new(items, csms_station_json(st));
+    }
+    api_json(c, 200, json_pack("{s:o,s:i}", "items", items, "total", (int)json_array_size(items)));
+}
+
+static void station_saved(void *ctx, csms_err_t rc, const char *msg)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    csms_station_t *st = csms_station_find(c->api->d.csms, c->params[0]);
+    if (rc != CSMS_OK || !st) {
+        api_csms_error(c, rc ? rc : CSMS_ERR_NOT_FOUND, msg ? msg : "station vanished");
+        return;
+    }
+    api_json(c, strcmp(c->route->method, "POST") == 0 ? 201 : 200, csms_station_json(st));
+}
+
+static bool read_station_spec(api_call_t *c, csms_station_spec_t *spec)
+{
+    static const char *const keys[] = {"id", "password", "security_profile",
+                                       "registration_status", "description", NULL};
+    if (!only_keys(c, keys)) return false;
+    spec->security_profile = -1;
+    if (!opt_str(c, "password", &spec->password, NULL) ||
+        !opt_str(c, "registration_status", &spec->registration_status, NULL) ||
+        !opt_str(c, "description", &spec->description, NULL))
+        return false;
+    json_t *p = json_object_get(c->body, "security_profile");
+    if (p && !json_is_null(p)) {
+        if (!json_is_integer(p)) {
+            api_problem(c, 400, "Bad Request", "security_profile must be an integer 0-3");
+            return false;
+        }
+        spec->security_profile = (int)json_integer_value(p);
+        if (json_integer_value(p) < 0 || json_integer_value(p) > 3) spec->security_profile = 99;
+    }
+    return true;
+}
+
+void api_stations_create(api_call_t *c)
+{
+    csms_station_spec_t spec = {0};
+    if (!read_station_spec(c, &spec)) return;
+    if (!opt_str(c, "id", &spec.id, NULL)) return;
+    if (!spec.id) {
+        api_problem(c, 400, "Bad Request", "id is required");
+        return;
+    }
+    snprintf(c->params[0], sizeof c->params[0], "%s", spec.id);
+    char err[256];
+    api_hold(c);
+    csms_err_t e = csms_station_create(c->api->d.csms, &spec, station_saved, c, err, sizeof err);
+    if (e != CSMS_OK) api_csms_error(c, e, err);
+}
+
+void api_stations_get(api_call_t *c)
+{
+    csms_station_t *st = csms_station_find(c->api->d.csms, c->params[0]);
+    if (!st) {
+        api_problem(c, 404, "Not Found", "no station %s", c->params[0]);
+        return;
+    }
+    api_json(c, 200, csms_station_json(st));
+}
+
+void api_stations_patch(api_call_t *c)
+{
+    csms_station_spec_t spec = {0};
+    if (!read_station_spec(c, &spec)) return;
+    if (json_object_get(c->body, "id")) {
+        api_problem(c, 400, "Bad Request", "a station's id cannot be changed");
+        return;
+    }
+    spec.id = c->params[0];
+    char err[256];
+    api_hold(c);
+    csms_err_t e = csms_station_update(c->api->d.csms, &spec, station_saved, c, err, sizeof err);
+    if (e != CSMS_OK) api_csms_error(c, e, err);
+}
+
+void api_stations_delete(api_call_t *c)
+{
+    api_hold(c);
+    csms_err_t e = csms_station_delete(c->api->d.csms, c->params[0], done_no_content, c);
+    if (e != CSMS_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "no station %s", c->params[0]);
+        api_csms_error(c, e, msg);
+    }
+}
+
+static void rotated(void *ctx, csms_err_t rc, const char *msg)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    if (rc != CSMS_OK) {
+        api_problem(c, rc == CSMS_ERR_STORE ? 503 : 502, "Password Rotation Failed", "%s",
+                    msg ? msg : "the station did not accept the new password");
+        return;
+    }
+    api_json(c, 200, json_pack("{s:s,s:s}", "station_id", c->params[0], "outcome", "Accepted"));
+}
+
+void api_stations_rotate(api_call_t *c)
+{
+    char err[256];
+    api_hold(c);
+    csms_err_t e =
+        csms_station_rotate_password(c->api->d.csms, c->params[0], rotated, c, err, sizeof err);
+    if (e != CSMS_OK) api_csms_error(c, e, err);
+}
+
+static void json_list_done(void *ctx, store_err_t rc, json_t *res)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    if (rc != STORE_OK) {
+        api_problem(c, 503, "Service Unavailable", "the database could not answer; retry");
+        return;
+    }
+    api_json(c, 200, json_pack("{s:O}", "items", res));
+}
+
+static int limit_of(api_call_t *c)
+{
+    const char *l = api_query(c, "limit");
+    return l ? atoi(l) : 100;
+}
+
+void api_stations_status_history(api_call_t *c)
+{
+    if (!csms_station_find(c->api->d.csms, c->params[0])) {
+        api_problem(c, 404, "Not Found", "no station %s", c->params[0]);
+        return;
+    }
+    api_hold(c);
+    store_query_status_history(c->api->d.store, c->params[0], limit_of(c), json_list_done, c);
+}
+
+void api_stations_events(api_call_t *c)
+{
+    if (!csms_station_find(c->api->d.csms, c->params[0])) {
+        api_problem(c, 404, "Not Found", "no station %s", c->params[0]);
+        return;
+    }
+    api_hold(c);
+    store_query_station_events(c->api->d.store, c->params[0], limit_of(c), json_list_done, c);
+}
+
+/* ------------------------------------------------------------ commands */
+
+static void command_answered(void *ctx, const csms_cmd_result_t *r)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    switch (r->status) {
+    case CSMS_CMD_OK:
+        api_json(c, 200, json_incref((json_t *)r->payload));
+        return;
+    case CSMS_CMD_TIMEOUT:
+        api_problem(c, 504, "Station Timeout", "station %s did not answer %s in time",
+                    c->params[0], c->params[1]);
+        return;
+    case CSMS_CMD_DISCONNECTED:
+        api_problem(c, 502, "Station Disconnected",
+                    "station %s disconnected before answering %s", c->params[0], c->params[1]);
+        return;
+    case CSMS_CMD_CALLERROR:
+        api_problem(c, 502, "Station Error", "station answered %s with CALLERROR %s: %s",
+                    c->params[1], r->error_code, r->error_description);
+        return;
+    case CSMS_CMD_BAD_RESPONSE:
+        api_problem(c, 502, "Invalid Station Response", "station's answer to %s is invalid (%s): %s",
+                    c->params[1], r->error_code, r->error_description);
+        return;
+    }
+}
+
+void api_commands_send(api_call_t *c)
+{
+    char err[300];
+    api_hold(c);
+    csms_err_t e = csms_command(c->api->d.csms, c->params[0], c->params[1], c->body,
+                                command_answered, c, err, sizeof err);
+    if (e != CSMS_OK) api_csms_error(c, e, err);
+}
+
+/* ----------------------------------------------------------- id tokens */
+
+void api_tokens_list(api_call_t *c)
+{
+    json_t *items = json_array();
+    const char *status = api_query(c, "status");
+    for (csms_id_token_t *t = csms_id_token_first(c->api->d.csms); t; t = t->hh.next) {
+        if (status && strcmp(status, t->status) != 0) continue;
+        json_array_append_new(items, csms_id_token_json(t));
+    }
+    api_json(c, 200, json_pack("{s:o,s:i}", "items", items, "total", (int)json_array_size(items)));
+}
+
+static void token_saved(void *ctx, csms_err_t rc, const char *msg)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    csms_id_token_t *t = csms_id_token_find(c->api->d.csms, c->params[0]);
+    if (rc != CSMS_OK || !t) {
+        api_csms_error(c, rc ? rc : CSMS_ERR_NOT_FOUND, msg ? msg : "id token vanished");
+        return;
+    }
+    api_json(c, strcmp(c->route->method, "POST") == 0 ? 201 : 200, csms_id_token_json(t));
+}
+
+static bool read_token_spec(api_call_t *c, csms_id_token_spec_t *s)
+{
+    static const char *const keys[] = {"id_token", "type", "status", "expiry", "parent_id_token",
+                                       NULL};
+    if (!only_keys(c, keys)) return false;
+    return opt_str(c, "type", &s->type, &s->has_type) &&
+           opt_str(c, "status", &s->status, &s->has_status) &&
+           opt_str(c, "parent_id_token", &s->parent_id_token, &s->has_parent) &&
+           opt_time(c, "expiry", &s->expiry, &s->has_expiry);
+}
+
+void api_tokens_create(api_call_t *c)
+{
+    csms_id_token_spec_t s = {0};
+    if (!read_token_spec(c, &s) || !opt_str(c, "id_token", &s.id_token, NULL)) return;
+    if (!s.id_token) {
+        api_problem(c, 400, "Bad Request", "id_token is required");
+        return;
+    }
+    snprintf(c->params[0], sizeof c->params[0], "%s", s.id_token);
+    char err[256];
+    api_hold(c);
+    csms_err_t e = csms_id_token_create(c->api->d.csms, &s, token_saved, c, err, sizeof err);
+    if (e != CSMS_OK) api_csms_error(c, e, err);
+}
+
+void api_tokens_get(api_call_t *c)
+{
+    csms_id_token_t *t = csms_id_token_find(c->api->d.csms, c->params[0]);
+    if (!t) {
+        api_problem(c, 404, "Not Found", "no id token %s", c->params[0]);
+        return;
+    }
+    api_json(c, 200, csms_id_token_json(t));
+}
+
+void api_tokens_patch(api_call_t *c)
+{
+    csms_id_token_spec_t s = {0};
+    if (!read_token_spec(c, &s)) return;
+    if (json_object_get(c->body, "id_token")) {
+        api_problem(c, 400, "Bad Request", "an id token's value cannot be changed");
+        return;
+    }
+    s.id_token = c->params[0];
+    char err[256];
+    api_hold(c);
+    csms_err_t e = csms_id_token_update(c->api->d.csms, &s, token_saved, c, err, sizeof err);
+    if (e != CSMS_OK) api_csms_error(c, e, err);
+}
+
+void api_tokens_delete(api_call_t *c)
+{
+    api_hold(c);
+    csms_err_t e = csms_id_token_delete(c->api->d.csms, c->params[0], done_no_content, c);
+    if (e != CSMS_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "no id token %s", c->params[0]);
+        api_csms_error(c, e, msg);
+    }
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static bool query_time(api_call_t *c, const char *name, int64_t *out)
+{
+    const char *v = api_query(c, name);
+    *out = 0;
+    if (v && !time_parse_rfc3339(v, out)) {
+        api_problem(c, 400, "Bad Request",
+                    "%s must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z", name);
+        return false;
+    }
+    return true;
+}
+
+static bool query_int(api_call_t *c, const char *name, int lo, int hi, int dflt, int *out)
+{
+    const char *v = api_query(c, name);
+    *out = dflt;
+    if (!v) return true;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end || errno || n < lo || n > hi) {
+        api_problem(c, 400, "Bad Request", "%s must be an integer from %d to %d", name, lo, hi);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+void api_sessions_list(api_call_t *c)
+{
+    store_session_filter_t f = {.active = -1};
+    f.station_id = api_query(c, "station");
+    f.id_token = api_query(c, "id_token");
+    const char *active = api_query(c, "active");
+    if (active) {
+        if (strcmp(active, "true") == 0) f.active = 1;
+        else if (strcmp(active, "false") == 0) f.active = 0;
+        else {
+            api_problem(c, 400, "Bad Request", "active must be true or false");
+            return;
+        }
+    }
+    if (!query_time(c, "from", &f.from) || !query_time(c, "to", &f.to) ||
+        !query_int(c, "limit", 1, 1000, 100, &f.limit) ||
+        !query_int(c, "offset", 0, 100000000, 0, &f.offset))
+        return;
+    api_hold(c);
+    store_query_sessions(c->api->d.store, &f, json_list_done, c);
+}
+
+static void session_done(void *ctx, store_err_t rc, json_t *res)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    if (rc == STORE_ERR_NOT_FOUND) {
+        api_problem(c, 404, "Not Found", "no session %s", c->params[0]);
+        return;
+    }
+    if (rc != STORE_OK) {
+        api_problem(c, 503, "Service Unavailable", "the database could not answer; retry");
+        return;
+    }
+    api_json(c, 200, json_incref(res));
+}
+
+void api_sessions_get(api_call_t *c)
+{
+    char *end;
+    errno = 0;
+    long long id = strtoll(c->params[0], &end, 10);
+    if (*end || errno || id <= 0) {
+        api_problem(c, 404, "Not Found", "no session %s (session ids are positive integers)",
+                    c->params[0]);
+        return;
+    }
+    api_hold(c);
+    store_query_session(c->api->d.store, id, session_done, c);
+}

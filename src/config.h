@@ -1,0 +1,43 @@
+/*
+ * Server configuration: defaults, the INI file (libinih) and command-line
+ * overrides, in that order. Every option is documented in
+ * docs/configuration.md; keep the two in step.
+ */
+#ifndef AMPGRID_CONFIG_H
+#define AMPGRID_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct config {
+    /* [server] */
+    char data_dir[512];
+    char bind[64];
+    int ocpp_port, tls_port, http_port;
+    int fd_limit;
+    /* [tls] */
+    char tls_cert_rsa[512], tls_key_rsa[512], tls_cert_ecdsa[512], tls_key_ecdsa[512];
+    /* [ocpp] */
+    int heartbeat_interval, pending_interval, call_timeout;
+    int max_message_size;
+    int ping_interval, ping_timeout;
+    bool auto_register, trace;
+    /* [security] */
+    int auth_fail_limit, auth_fail_window;
+    int password_opslimit, password_memlimit_kib;
+    /* [store] */
+    bool sync_full;
+    /* [http] */
+    int max_body;
+    /* [log] */
+    char log_level[16];
+} config_t;
+
+void config_defaults(config_t *c);
+/* Loads an INI file over the current values. Returns 0, or -1 with a message
+ * naming the file, line and problem. */
+int config_load(config_t *c, const char *path, char *err, size_t err_len);
+/* Checks ranges and combinations. */
+int config_validate(const config_t *c, char *err, size_t err_len);
+
+#endif

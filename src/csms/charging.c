@@ -1,0 +1,497 @@
+/*
+ * What stations report: boots, heartbeats, connector status, authorization,
+ * transactions and meter samples, notifications. Each call updates live state
+ * in memory, hands the change to the store, and answers through its callback
+ * only after the store has committed.
+ */
+#include "csms/csms_internal.h"
+
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- boot */
+
+typedef struct boot_ctx {
+    csms_boot_cb cb;
+    void *ctx;
+    csms_boot_result_t r;
+} boot_ctx_t;
+
+static void boot_persisted(void *p, csms_err_t rc, const char *msg)
+{
+    boot_ctx_t *b = p;
+    b->cb(b->ctx, rc, &b->r);
+    free(b);
+}
+
+void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms_boot_cb cb,
+               void *ctx)
+{
+    csms_set_str(&st->vendor, info->vendor);
+    csms_set_str(&st->model, info->model);
+    csms_set_str(&st->serial_number, info->serial_number);
+    csms_set_str(&st->charge_box_serial, info->charge_box_serial);
+    csms_set_str(&st->firmware_version, info->firmware_version);
+    csms_set_str(&st->iccid, info->iccid);
+    csms_set_str(&st->imsi, info->imsi);
+    csms_set_str(&st->meter_type, info->meter_type);
+    csms_set_str(&st->meter_serial, info->meter_serial);
+    int64_t now = time_now_ms();
+    st->last_boot_at = now;
+    st->last_heartbeat_at = now;
+
+    boot_ctx_t *b = xcalloc(1, sizeof *b);
+    b->cb = cb;
+    b->ctx = ctx;
+    b->r.status = st->registration_status; /* stable: only replaced by operator updates */
+    st->boot_accepted = strcmp(st->registration_status, "Accepted") == 0;
+    b->r.interval = st->boot_accepted ? c->cfg.heartbeat_interval : c->cfg.pending_interval;
+    b->r.now = now;
+
+    json_t *d = json_object();
+    json_object_set_new(d, "station_id", json_string(st->id));
+    json_object_set_new(d, "status", json_string(st->registration_status));
+    json_object_set_new(d, "vendor", json_string(info->vendor ? info->vendor : ""));
+    json_object_set_new(d, "model", json_string(info->model ? info->model : ""));
+    if (info->firmware_version)
+        json_object_set_new(d, "firmware_version", json_string(info->firmware_version));
+    if (info->reason) json_object_set_new(d, "reason", json_string(info->reason));
+    csms_emit(c, "station.boot", d);
+    csms_station_persist(c, st, boot_persisted, b);
+}
+
+void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx)
+{
+    st->last_heartbeat_at = time_now_ms();
+    csms_station_persist(c, st, cb, ctx);
+}
+
+/* ----------------------------------------------------------- status */
+
+typedef struct done_ctx {
+    csms_done_cb cb;
+    void *ctx;
+} done_ctx_t;
+
+static void stored_cb(void *p, store_err_t rc)
+{
+    done_ctx_t *d = p;
+    if (d->cb) d->cb(d->ctx, rc == STORE_OK ? CSMS_OK : CSMS_ERR_STORE,
+                     rc == STORE_OK ? NULL : "the change could not be stored");
+    free(d);
+}
+
+static done_ctx_t *done_new(csms_done_cb cb, void *ctx)
+{
+    done_ctx_t *d = xmalloc(sizeof *d);
+    d->cb = cb;
+    d->ctx = ctx;
+    return d;
+}
+
+void csms_status(csms_t *c, csms_station_t *st, const csms_status_report_t *r, csms_done_cb cb,
+                 void *ctx)
+{
+    int64_t now = time_now_ms();
+    int64_t ts = r->timestamp ? r->timestamp : now;
+    csms_connector_t *k = csms_connector_get(st, r->evse_id, r->connector_id);
+    /* Offline-queued reports arrive late: keep history, but never let an older
+     * report overwrite a newer live status. */
+    bool newer = ts >= k->timestamp;
+    if (newer) {
+        csms_set_str(&k->status, r->status);
+        csms_set_str(&k->error_code, r->error_code);
+        csms_set_str(&k->info, r->info);
+        csms_set_str(&k->vendor_id, r->vendor_id);
+        csms_set_str(&k->vendor_error_code, r->vendor_error_code);
+        k->timestamp = ts;
+    }
+    store_connector_t rec = {
+        .station_id = st->id,
+        .evse_id = r->evse_id,
+        .connector_id = r->connector_id,
+        .status = r->status,
+        .error_code = r->error_code,
+        .info = r->info,
+        .vendor_id = r->vendor_id,
+        .vendor_error_code = r->vendor_error_code,
+        .timestamp = ts,
+        .received_at = now,
+    };
+    if (newer) {
+        store_connector_status(c->store, &rec, stored_cb, done_new(cb, ctx));
+    } else {
+        /* history only */
+        json_t *d = json_object();
+        json_object_set_new(d, "status", json_string(r->status));
+        json_object_set_new(d, "evse_id", json_integer(r->evse_id));
+        store_station_event(c->store, st->id, "late_status", d, stored_cb, done_new(cb, ctx));
+        json_decref(d);
+    }
+    json_t *d = json_object();
+    char buf[TIME_RFC3339_LEN];
+    json_object_set_new(d, "station_id", json_string(st->id));
+    json_object_set_new(d, "evse_id", json_integer(r->evse_id));
+    json_object_set_new(d, "connector_id", json_integer(r->connector_id));
+    json_object_set_new(d, "status", json_string(r->status));
+    if (r->error_code) json_object_set_new(d, "error_code", json_string(r->error_code));
+    if (r->info) json_object_set_new(d, "info", json_string(r->info));
+    if (r->vendor_error_code)
+        json_object_set_new(d, "vendor_error_code", json_string(r->vendor_error_code));
+    json_object_set_new(d, "timestamp", json_string(time_format_rfc3339(ts, buf)));
+    json_object_set_new(d, "current", json_boolean(newer));
+    csms_emit(c, "connector.status", d);
+}
+
+/* ----------------------------------------------------- authorization */
+
+static bool token_in_active_tx(csms_t *c, const char *id_token)
+{
+    csms_tx_t *t, *tmp;
+    HASH_ITER(hh, c->txs, t, tmp) {
+        if (strcmp(t->id_token, id_token) == 0) return true;
+    }
+    return false;
+}
+
+csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_concurrent)
+{
+    csms_id_token_info_t info = {.status = "Invalid"};
+    csms_id_token_t *t = csms_id_token_find(c, id_token);
+    if (!t) return info;
+    info.status = t->status;
+    info.expiry = t->expiry;
+    info.parent_id_token = t->parent_id_token;
+    if (strcmp(t->status, "Accepted") != 0) return info;
+    if (t->expiry && t->expiry <= time_now_ms()) {
+        info.status = "Expired";
+        return info;
+    }
+    /* A blocked or expired group blocks its members. */
+    if (t->parent_id_token) {
+        csms_id_token_t *p = csms_id_token_find(c, t->parent_id_token);
+        if (p && strcmp(p->status, "Blocked") == 0) {
+            info.status = "Blocked";
+            return info;
+        }
+    }
+    if (check_concurrent && token_in_active_tx(c, id_token)) info.status = "ConcurrentTx";
+    return info;
+}
+
+/* ------------------------------------------------------ transactions */
+
+csms_tx_t *csms_tx_find(csms_t *c, int64_t id)
+{
+    csms_tx_t *t = NULL;
+    HASH_FIND(hh, c->txs, &id, sizeof id, t);
+    return t;
+}
+
+csms_tx_t *csms_tx_first(csms_t *c)
+{
+    return c->txs;
+}
+
+unsigned csms_tx_active_count(csms_t *c)
+{
+    return HASH_COUNT(c->txs);
+}
+
+static void tx_free(csms_tx_t *t)
+{
+    free(t->tx_id);
+    free(t->station_id);
+    free(t->id_token);
+    free(t->id_token_type);
+    free(t);
+}
+
+static json_t *tx_event(const csms_tx_t *t)
+{
+    char buf[TIME_RFC3339_LEN];
+    json_t *d = json_object();
+    json_object_set_new(d, "station_id", json_string(t->station_id));
+    json_object_set_new(d, "session_id", json_integer(t->id));
+    json_object_set_new(d, "transaction_id", json_string(t->tx_id ? t->tx_id : ""));
+    json_object_set_new(d, "evse_id", json_integer(t->evse_id));
+    json_object_set_new(d, "connector_id", json_integer(t->connector_id));
+    json_object_set_new(d, "id_token", json_string(t->id_token));
+    json_object_set_new(d, "meter_start_wh", json_integer(t->meter_start));
+    json_object_set_new(d, "started_at", json_string(time_format_rfc3339(t->started_at, buf)));
+    return d;
+}
+
+typedef struct start_ctx {
+    csms_t *c;
+    csms_tx_start_cb cb;
+    void *ctx;
+    csms_tx_t *pending; /* becomes active on commit */
+    csms_tx_started_t r;
+    char status[16];
+    char parent[64];
+    bool has_parent;
+} start_ctx_t;
+
+static void tx_started(void *p, store_err_t rc, int64_t id, bool existed)
+{
+    start_ctx_t *s = p;
+    csms_tx_t *t = s->pending;
+    if (rc != STORE_OK) {
+        s->cb(s->ctx, CSMS_ERR_STORE, NULL);
+        tx_free(t);
+        free(s);
+        return;
+    }
+    s->r.id = id;
+    s->r.info.status = s->status;
+    s->r.info.parent_id_token = s->has_parent ? s->parent : NULL;
+    if (!existed && !csms_tx_find(s->c, id)) {
+        t->id = id;
+        if (!t->tx_id) {
+            char buf[24];
+            snprintf(buf, sizeof buf, "%lld", (long long)id);
+            t->tx_id = xstrdup(buf);
+        }
+        HASH_ADD(hh, s->c->txs, id, sizeof t->id, t);
+        csms_emit(s->c, "transaction.started", tx_event(t));
+    } else {
+        tx_free(t); /* a replay: the first start already stands */
+    }
+    s->cb(s->ctx, CSMS_OK, &s->r);
+    free(s);
+}
+
+void csms_tx_start(csms_t *c, csms_station_t *st, const csms_tx_start_t *in, csms_tx_start_cb cb,
+                   void *ctx)
+{
+    /* A replay of a start that is still active returns the same transaction. */
+    csms_tx_t *t, *tmp;
+    HASH_ITER(hh, c->txs, t, tmp) {
+        if (strcmp(t->station_id, st->id) == 0 && t->evse_id == in->evse_id &&
+            t->connector_id == in->connector_id && strcmp(t->id_token, in->id_token) == 0 &&
+            t->meter_start == in->meter_start && t->started_at == in->timestamp) {
+            csms_tx_started_t r = {.id = t->id, .info = csms_authorize(c, in->id_token, false)};
+            cb(ctx, CSMS_OK, &r);
+            return;
+        }
+    }
+    csms_id_token_info_t info = csms_authorize(c, in->id_token, true);
+    start_ctx_t *s = xcalloc(1, sizeof *s);
+    s->c = c;
+    s->cb = cb;
+    s->ctx = ctx;
+    snprintf(s->status, sizeof s->status, "%s", info.status);
+    s->r.info.expiry = info.expiry;
+    if (info.parent_id_token) {
+        snprintf(s->parent, sizeof s->parent, "%s", info.parent_id_token);
+        s->has_parent = true;
+    }
+    t = xcalloc(1, sizeof *t);
+    t->tx_id = xstrdup_opt(in->tx_id);
+    t->station_id = xstrdup(st->id);
+    t->id_token = xstrdup(in->id_token);
+    t->id_token_type = xstrdup_opt(in->id_token_type);
+    t->evse_id = in->evse_id;
+    t->connector_id = in->connector_id;
+    t->meter_start = in->meter_start;
+    t->started_at = in->timestamp;
+    t->reservation_id = in->reservation_id;
+    t->last_soc = -1;
+    t->last_energy_wh = -1;
+    s->pending = t;
+    store_tx_t rec = {
+        .tx_id = in->tx_id,
+        .station_id = st->id,
+        .evse_id = in->evse_id,
+        .connector_id = in->connector_id,
+        .id_token = in->id_token,
+        .id_token_type = in->id_token_type,
+        .auth_status = info.status,
+        .meter_start = in->meter_start,
+        .meter_stop = -1,
+        .started_at = in->timestamp,
+        .reservation_id = in->reservation_id,
+        .last_soc = -1,
+        .last_energy_wh = -1,
+    };
+    store_tx_start(c->store, &rec, tx_started, s);
+}
+
+typedef struct stop_ctx {
+    csms_tx_stop_cb cb;
+    void *ctx;
+    int pending;
+    bool failed, known;
+} stop_ctx_t;
+
+static void stop_part_done(void *p, store_err_t rc)
+{
+    stop_ctx_t *s = p;
+    if (rc != STORE_OK) s->failed = true;
+    if (--s->pending > 0) return;
+    s->cb(s->ctx, s->failed ? CSMS_ERR_STORE : CSMS_OK, s->known);
+    free(s);
+}
+
+/* Folds energy and state of charge from samples into the transaction. */
+static void track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *m = sm[i].measurand ? sm[i].measurand : "Energy.Active.Import.Register";
+        if (sm[i].format && strcmp(sm[i].format, "SignedData") == 0) continue;
+        char *end;
+        double v = strtod(sm[i].value, &end);
+        if (end == sm[i].value || !isfinite(v)) continue;
+        if (strcmp(m, "SoC") == 0) {
+            t->last_soc = v;
+        } else if (strcmp(m, "Energy.Active.Import.Register") == 0 &&
+                   (!sm[i].phase || !*sm[i].phase)) {
+            if (sm[i].unit && strcmp(sm[i].unit, "kWh") == 0) v *= 1000.0;
+            t->last_energy_wh = (int64_t)llround(v);
+        }
+    }
+}
+
+static store_tx_t tx_record(const csms_tx_t *t)
+{
+    return (store_tx_t){.id = t->id,
+                        .tx_id = t->tx_id,
+                        .station_id = t->station_id,
+                        .meter_stop = -1,
+                        .last_soc = t->last_soc,
+                        .last_energy_wh = t->last_energy_wh,
+                        .reservation_id = -1};
+}
+
+void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_tx_stop_cb cb,
+                  void *ctx)
+{
+    csms_tx_t *t = csms_tx_find(c, in->id);
+    if (!t || strcmp(t->station_id, st->id) != 0) {
+        /* Unknown or already stopped: answer, change nothing, keep a note. */
+        json_t *d = json_object();
+        json_object_set_new(d, "transaction_id", json_integer(in->id));
+        json_object_set_new(d, "meter_stop_wh", json_integer(in->meter_stop));
+        log_info("stop for unknown or ended transaction", "station=%s transaction=%lld", st->id,
+                 (long long)in->id);
+        stop_ctx_t *s = xcalloc(1, sizeof *s);
+        s->cb = cb;
+        s->ctx = ctx;
+        s->pending = 1;
+        store_station_event(c->store, st->id, "unknown_stop", d, stop_part_done, s);
+        json_decref(d);
+        return;
+    }
+    track_samples(t, in->samples, in->nsamples);
+    stop_ctx_t *s = xcalloc(1, sizeof *s);
+    s->cb = cb;
+    s->ctx = ctx;
+    s->known = true;
+    s->pending = in->nsamples ? 2 : 1;
+    if (in->nsamples)
+        store_meter_values(c->store, st->id, t->evse_id, t->connector_id, t->id, in->samples,
+                           in->nsamples, stop_part_done, s);
+    store_tx_t rec = tx_record(t);
+    rec.meter_stop = in->meter_stop;
+    rec.stopped_at = in->timestamp ? in->timestamp : time_now_ms();
+    rec.stop_reason = in->reason ? in->reason : "Local";
+    rec.stop_id_token = in->id_token;
+    store_tx_update(c->store, &rec, stop_part_done, s);
+
+    json_t *d = tx_event(t);
+    char buf[TIME_RFC3339_LEN];
+    json_object_set_new(d, "meter_stop_wh", json_integer(in->meter_stop));
+    json_object_set_new(d, "energy_wh", json_integer(in->meter_stop - t->meter_start));
+    json_object_set_new(d, "stopped_at",
+                        json_string(time_format_rfc3339(rec.stopped_at, buf)));
+    json_object_set_new(d, "stop_reason", json_string(rec.stop_reason));
+    HASH_DEL(c->txs, t);
+    csms_emit(c, "transaction.ended", d);
+    tx_free(t);
+}
+
+/* ------------------------------------------------------ meter values */
+
+void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector_id,
+                       int64_t tx_id, const store_sample_t *samples, size_t n, csms_done_cb cb,
+                       void *ctx)
+{
+    csms_tx_t *t = tx_id ? csms_tx_find(c, tx_id) : NULL;
+    if (t && strcmp(t->station_id, st->id) != 0) t = NULL;
+    if (t) {
+        double soc = t->last_soc;
+        int64_t energy = t->last_energy_wh;
+        track_samples(t, samples, n);
+        if (soc != t->last_soc || energy != t->last_energy_wh)
+            store_tx_update(c->store, &(store_tx_t){.id = t->id,
+                                                    .meter_stop = -1,
+                                                    .last_soc = t->last_soc,
+                                                    .last_energy_wh = t->last_energy_wh},
+                            NULL, NULL);
+    }
+    /* Samples for an unknown transaction are kept too, without the link. */
+    store_meter_values(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
+                       stored_cb, done_new(cb, ctx));
+    json_t *d = json_object();
+    json_object_set_new(d, "station_id", json_string(st->id));
+    json_object_set_new(d, "evse_id", json_integer(evse_id));
+    json_object_set_new(d, "connector_id", json_integer(connector_id));
+    if (t) json_object_set_new(d, "session_id", json_integer(t->id));
+    json_t *arr = json_array();
+    char buf[TIME_RFC3339_LEN];
+    for (size_t i = 0; i < n && i < 64; i++) {
+        json_t *m = json_object();
+        json_object_set_new(m, "timestamp",
+                            json_string(time_format_rfc3339(samples[i].timestamp, buf)));
+        json_object_set_new(m, "value", json_string(samples[i].value));
+        if (samples[i].measurand)
+            json_object_set_new(m, "measurand", json_string(samples[i].measurand));
+        if (samples[i].phase) json_object_set_new(m, "phase", json_string(samples[i].phase));
+        if (samples[i].unit) json_object_set_new(m, "unit", json_string(samples[i].unit));
+        json_array_append_new(arr, m);
+    }
+    json_object_set_new(d, "samples", arr);
+    csms_emit(c, "meter.values", d);
+}
+
+/* ------------------------------------------------------ notifications */
+
+void csms_station_note(csms_t *c, csms_station_t *st, const char *kind, const json_t *detail,
+                       csms_done_cb cb, void *ctx)
+{
+    store_station_event(c->store, st->id, kind, detail, stored_cb, done_new(cb, ctx));
+    json_t *d = json_object();
+    json_object_set_new(d, "station_id", json_string(st->id));
+    json_object_set_new(d, "kind", json_string(kind));
+    json_object_set(d, "detail", (json_t *)detail);
+    csms_emit(c, "station.notification", d);
+}
+
+static void status_note(csms_t *c, csms_station_t *st, char **slot, const char *kind,
+                        const char *status, csms_done_cb cb, void *ctx)
+{
+    csms_set_str(slot, status);
+    json_t *d = json_object();
+    json_object_set_new(d, "status", json_string(status));
+    csms_station_persist(c, st, NULL, NULL);
+    csms_station_note(c, st, kind, d, cb, ctx);
+    json_decref(d);
+}
+
+void csms_firmware_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
+                          void *ctx)
+{
+    status_note(c, st, &st->firmware_status, "firmware_status", status, cb, ctx);
+}
+
+void csms_diagnostics_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
+                             void *ctx)
+{
+    status_note(c, st, &st->diagnostics_status, "diagnostics_status", status, cb, ctx);
+}

@@ -1,0 +1,318 @@
+/*
+ * The charging network's domain: stations, EVSEs and connectors, id tokens and
+ * authorization, transactions and meter samples, and commands sent to
+ * stations. It speaks no protocol version and knows no sockets: ocpp/ turns
+ * each version's messages into the calls below, api/ calls them for
+ * operators, and the live state they keep in memory (who is connected,
+ * connector status, active transactions) is the truth the API shows.
+ *
+ * Durability rule: every function that changes state takes a completion
+ * callback that runs after the change has committed in the store. Callers
+ * answer their station or client only from that callback.
+ *
+ * A station's live connection is a "link": an object the protocol layer
+ * registers with a table of operations (send a command, rotate a password,
+ * close). csms holds the link while the station is connected and never looks
+ * inside it.
+ *
+ * Everything here runs on the event-loop thread.
+ */
+#ifndef AMPGRID_CSMS_CSMS_H
+#define AMPGRID_CSMS_CSMS_H
+
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+
+typedef struct csms csms_t;
+typedef struct csms_station csms_station_t;
+
+typedef enum csms_err {
+    CSMS_OK = 0,
+    CSMS_ERR_NOT_FOUND,
+    CSMS_ERR_EXISTS,
+    CSMS_ERR_INVALID,     /* bad input; message says why */
+    CSMS_ERR_NOT_CONNECTED,
+    CSMS_ERR_BUSY,
+    CSMS_ERR_STORE,       /* could not be made durable */
+} csms_err_t;
+
+typedef struct csms_config {
+    int heartbeat_interval;        /* seconds, sent in BootNotification answers */
+    int pending_interval;          /* retry interval answered to Pending/Rejected boots */
+    bool auto_register;            /* unknown stations are created Pending */
+    int auth_fail_limit;           /* failed logins allowed per window per address and per id */
+    int auth_fail_window;          /* seconds */
+    unsigned long long pw_opslimit; /* argon2id parameters for station passwords */
+    size_t pw_memlimit;
+} csms_config_t;
+
+/* ------------------------------------------------------------ links */
+
+typedef enum csms_cmd_status {
+    CSMS_CMD_OK,             /* the station answered; payload holds its (validated) answer */
+    CSMS_CMD_CALLERROR,      /* the station answered with a CALLERROR */
+    CSMS_CMD_TIMEOUT,
+    CSMS_CMD_DISCONNECTED,   /* the connection went away before an answer */
+    CSMS_CMD_BAD_RESPONSE,   /* the answer did not validate */
+} csms_cmd_status_t;
+
+typedef struct csms_cmd_result {
+    csms_cmd_status_t status;
+    const json_t *payload;          /* CSMS_CMD_OK */
+    const char *error_code;         /* CALLERROR code, or validation class */
+    const char *error_description;
+    const json_t *error_details;
+} csms_cmd_result_t;
+
+typedef void (*csms_cmd_cb)(void *ctx, const csms_cmd_result_t *r);
+
+typedef struct csms_link_ops {
+    /* Validates and queues an OCPP call in the station's own version.
+     * Returns 0, or -1 with a message in err when the payload is invalid or
+     * the action does not exist for the station's version (nothing is sent).
+     * cb runs exactly once when 0 is returned. payload is borrowed. */
+    int (*send_call)(void *link, const char *action, const json_t *payload, csms_cmd_cb cb,
+                     void *ctx, char *err, size_t err_len);
+    /* Sends the new Basic-auth password in the version's own way. */
+    int (*send_password)(void *link, const char *password, csms_cmd_cb cb, void *ctx, char *err,
+                         size_t err_len);
+    /* Closes the connection (e.g. replaced by a newer one, station deleted). */
+    void (*close)(void *link, const char *reason);
+    /* "ocpp1.6", ... */
+    const char *(*protocol)(void *link);
+} csms_link_ops_t;
+
+/* ------------------------------------------------------------ stations */
+
+typedef struct csms_connector {
+    int evse_id, connector_id;      /* 1.6: connector N = evse N / connector 1; station = 0/0 */
+    char *status, *error_code, *info, *vendor_id, *vendor_error_code;
+    int64_t timestamp;
+} csms_connector_t;
+
+typedef struct csms_boot_info {
+    const char *vendor, *model, *serial_number, *charge_box_serial, *firmware_version;
+    const char *iccid, *imsi, *meter_type, *meter_serial;
+    const char *reason;             /* 2.0.1 boot reason, NULL in 1.6 */
+} csms_boot_info_t;
+
+struct csms_station {
+    char *id;
+    char *password_hash, *password_hash_prev;
+    int security_profile;           /* 0 = no authentication (lab use), 1, 2, 3 */
+    char *registration_status;      /* Accepted | Pending | Rejected */
+    bool auto_registered;
+    char *description;
+    char *vendor, *model, *serial_number, *charge_box_serial, *firmware_version;
+    char *iccid, *imsi, *meter_type, *meter_serial;
+    char *protocol, *firmware_status, *diagnostics_status, *rotation_status;
+    int64_t last_boot_at, last_heartbeat_at, created_at, updated_at, connected_at;
+    bool boot_accepted;             /* the last boot answer was Accepted */
+    csms_connector_t *connectors;   /* sorted by evse, connector */
+    size_t nconnectors;
+    /* live link */
+    void *link;
+    const csms_link_ops_t *link_ops;
+    char peer[64];
+    /* password verification cache: keyed hash of the last verified password */
+    unsigned char pw_cache[32];
+    bool pw_cache_valid;
+    char *pending_password;         /* rotation in flight */
+    UT_hash_handle hh;
+};
+
+typedef struct csms_station_spec {
+    const char *id;
+    const char *password;           /* plain; hashed here; NULL = keep / none */
+    int security_profile;           /* -1 = keep/default */
+    const char *registration_status; /* NULL = keep/default */
+    const char *description;
+} csms_station_spec_t;
+
+/* Creates the domain; loads live state from the store. NULL on load failure. */
+csms_t *csms_create(store_t *store, const csms_config_t *cfg, char *err, size_t err_len);
+void csms_destroy(csms_t *c);
+store_t *csms_store(csms_t *c);
+const csms_config_t *csms_config(csms_t *c);
+
+/* Station ids: 1..48 characters from A-Z a-z 0-9 * - _ = + | @ . (no ':'). */
+bool csms_station_id_valid(const char *id);
+csms_station_t *csms_station_find(csms_t *c, const char *id);
+/* Iteration: returns the first/next station (hash order). */
+csms_station_t *csms_station_first(csms_t *c);
+csms_station_t *csms_station_next(csms_station_t *st);
+unsigned csms_station_count(csms_t *c);
+unsigned csms_station_connected_count(csms_t *c);
+
+typedef void (*csms_done_cb)(void *ctx, csms_err_t rc, const char *msg);
+/* Validates and creates; err describes a validation failure synchronously
+ * (return CSMS_ERR_INVALID/EXISTS), otherwise cb runs after commit. */
+csms_err_t csms_station_create(csms_t *c, const csms_station_spec_t *spec, csms_done_cb cb,
+                               void *ctx, char *err, size_t err_len);
+csms_err_t csms_station_update(csms_t *c, const csms_station_spec_t *spec, csms_done_cb cb,
+                               void *ctx, char *err, size_t err_len);
+csms_err_t csms_station_delete(csms_t *c, const char *id, csms_done_cb cb, void *ctx);
+/* Generates a new password, sends it through the link and switches once the
+ * station accepts. cb gets the outcome ("Accepted", "Rejected", ...). */
+csms_err_t csms_station_rotate_password(csms_t *c, const char *id, csms_done_cb cb, void *ctx,
+                                        char *err, size_t err_len);
+
+/* ------------------------------------------------------ authentication */
+
+typedef enum csms_auth {
+    CSMS_AUTH_OK,
+    CSMS_AUTH_UNKNOWN_STATION,
+    CSMS_AUTH_NO_CREDENTIALS,
+    CSMS_AUTH_BAD_CREDENTIALS,
+    CSMS_AUTH_NEEDS_TLS,          /* security profile 2+ over plain ws */
+    CSMS_AUTH_RATE_LIMITED,
+    CSMS_AUTH_BAD_ID,
+} csms_auth_t;
+
+/* Decides whether a connection for station_id may proceed. Creates a Pending
+ * station when auto-registration is on. *retry_after is set when rate limited. */
+csms_auth_t csms_authenticate(csms_t *c, const char *station_id, const char *user,
+                              const char *pass, bool tls, const char *peer, int *retry_after);
+
+/* ---------------------------------------------------------------- links */
+
+/* Binds a live link to a station; an older link is closed first (the newcomer
+ * has authenticated). */
+void csms_station_attach(csms_t *c, csms_station_t *st, void *link, const csms_link_ops_t *ops,
+                         const char *peer);
+/* Unbinds link if it is still the station's current one. */
+void csms_station_detach(csms_t *c, const char *station_id, void *link);
+/* Whether the station may send requests other than boot (its last boot was Accepted). */
+bool csms_station_may_operate(const csms_station_t *st);
+
+/* Sends an operator command through the station's link. Returns CSMS_OK
+ * (cb follows), CSMS_ERR_NOT_FOUND, CSMS_ERR_NOT_CONNECTED or CSMS_ERR_INVALID (err set). */
+csms_err_t csms_command(csms_t *c, const char *station_id, const char *action,
+                        const json_t *payload, csms_cmd_cb cb, void *ctx, char *err,
+                        size_t err_len);
+
+/* ------------------------------------------------- station-initiated */
+
+typedef struct csms_boot_result {
+    const char *status;             /* Accepted | Pending | Rejected */
+    int interval;
+    int64_t now;
+} csms_boot_result_t;
+typedef void (*csms_boot_cb)(void *ctx, csms_err_t rc, const csms_boot_result_t *r);
+void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms_boot_cb cb,
+               void *ctx);
+void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx);
+
+typedef struct csms_status_report {
+    int evse_id, connector_id;
+    const char *status, *error_code, *info, *vendor_id, *vendor_error_code;
+    int64_t timestamp;              /* 0 = now */
+} csms_status_report_t;
+void csms_status(csms_t *c, csms_station_t *st, const csms_status_report_t *r, csms_done_cb cb,
+                 void *ctx);
+
+typedef struct csms_id_token_info {
+    const char *status;             /* Accepted | Blocked | Expired | Invalid | ConcurrentTx */
+    int64_t expiry;                 /* 0 = none */
+    const char *parent_id_token;    /* NULL = none; valid until the next domain call */
+} csms_id_token_info_t;
+/* Synchronous: authorization state is in memory. */
+csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_concurrent);
+
+typedef struct csms_tx_start {
+    int evse_id, connector_id;
+    const char *id_token, *id_token_type;
+    int64_t meter_start;            /* Wh */
+    int64_t timestamp;
+    int reservation_id;             /* -1 = none */
+    const char *tx_id;              /* station-assigned id (2.0.1); NULL = assign */
+} csms_tx_start_t;
+typedef struct csms_tx_started {
+    int64_t id;                     /* database id (the 1.6 transactionId) */
+    csms_id_token_info_t info;
+} csms_tx_started_t;
+typedef void (*csms_tx_start_cb)(void *ctx, csms_err_t rc, const csms_tx_started_t *r);
+void csms_tx_start(csms_t *c, csms_station_t *st, const csms_tx_start_t *t, csms_tx_start_cb cb,
+                   void *ctx);
+
+typedef struct csms_tx_stop {
+    int64_t id;                     /* database id */
+    int64_t meter_stop;
+    int64_t timestamp;
+    const char *reason, *id_token;
+    const store_sample_t *samples;  /* transactionData, may be empty */
+    size_t nsamples;
+} csms_tx_stop_t;
+typedef void (*csms_tx_stop_cb)(void *ctx, csms_err_t rc, bool known);
+void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *t, csms_tx_stop_cb cb,
+                  void *ctx);
+
+/* Stores samples; tx_id 0 = not in a transaction. */
+void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector_id,
+                       int64_t tx_id, const store_sample_t *samples, size_t n, csms_done_cb cb,
+                       void *ctx);
+/* Records a station notification (data transfer, firmware/diagnostics status, ...)
+ * in the station's event log and on the event stream. detail is borrowed. */
+void csms_station_note(csms_t *c, csms_station_t *st, const char *kind, const json_t *detail,
+                       csms_done_cb cb, void *ctx);
+void csms_firmware_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
+                          void *ctx);
+void csms_diagnostics_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
+                             void *ctx);
+
+/* ------------------------------------------------------------ id tokens */
+
+typedef struct csms_id_token {
+    char *id_token, *type, *status, *parent_id_token;
+    int64_t expiry, created_at, updated_at;
+    UT_hash_handle hh;
+} csms_id_token_t;
+
+typedef struct csms_id_token_spec {
+    const char *id_token, *type, *status, *parent_id_token;
+    int64_t expiry;                 /* 0 = none */
+    bool has_type, has_status, has_parent, has_expiry; /* for updates */
+} csms_id_token_spec_t;
+
+csms_id_token_t *csms_id_token_find(csms_t *c, const char *id_token);
+csms_id_token_t *csms_id_token_first(csms_t *c);
+csms_err_t csms_id_token_create(csms_t *c, const csms_id_token_spec_t *spec, csms_done_cb cb,
+                                void *ctx, char *err, size_t err_len);
+csms_err_t csms_id_token_update(csms_t *c, const csms_id_token_spec_t *spec, csms_done_cb cb,
+                                void *ctx, char *err, size_t err_len);
+csms_err_t csms_id_token_delete(csms_t *c, const char *id_token, csms_done_cb cb, void *ctx);
+
+/* --------------------------------------------------------- transactions */
+
+typedef struct csms_tx {
+    int64_t id;
+    char *tx_id, *station_id, *id_token, *id_token_type;
+    int evse_id, connector_id;
+    int64_t meter_start, started_at, last_energy_wh;
+    double last_soc;
+    int reservation_id;
+    UT_hash_handle hh;
+} csms_tx_t;
+
+csms_tx_t *csms_tx_find(csms_t *c, int64_t id);
+csms_tx_t *csms_tx_first(csms_t *c);
+unsigned csms_tx_active_count(csms_t *c);
+
+/* --------------------------------------------------------------- events */
+
+/* data is borrowed for the duration of the callback. */
+typedef void (*csms_event_cb)(void *ud, const char *type, const json_t *data);
+void csms_subscribe(csms_t *c, csms_event_cb cb, void *ud);
+void csms_unsubscribe(csms_t *c, csms_event_cb cb, void *ud);
+/* Emits an event (takes ownership of data). */
+void csms_emit(csms_t *c, const char *type, json_t *data);
+
+/* JSON views for the API. */
+json_t *csms_station_json(const csms_station_t *st);
+json_t *csms_id_token_json(const csms_id_token_t *t);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * The domain's private state, shared by the files of csms/. Not for use
+ * outside csms/.
+ */
+#ifndef AMPGRID_CSMS_INTERNAL_H
+#define AMPGRID_CSMS_INTERNAL_H
+
+#include "csms/csms.h"
+
+typedef struct csms_sub {
+    csms_event_cb cb;
+    void *ud;
+    struct csms_sub *next;
+} csms_sub_t;
+
+typedef struct csms_fail {
+    char key[80];
+    int count;
+    int64_t window_start;
+    UT_hash_handle hh;
+} csms_fail_t;
+
+struct csms {
+    store_t *store;
+    csms_config_t cfg;
+    csms_station_t *stations;   /* uthash by id */
+    csms_id_token_t *tokens;    /* uthash by id_token */
+    csms_tx_t *txs;             /* uthash by id: active transactions */
+    csms_sub_t *subs;
+    csms_fail_t *fails;         /* failed logins by "ip:..." and "id:..." */
+    unsigned connected;
+};
+
+/* Snapshot of a station for the store (strings borrowed from st). */
+store_station_t csms_station_record(const csms_station_t *st);
+/* Saves the station; cb runs after commit. */
+void csms_station_persist(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx);
+/* Replaces *slot with a copy of v (NULL allowed). */
+void csms_set_str(char **slot, const char *v);
+void csms_station_free(csms_station_t *st);
+csms_station_t *csms_station_new(const char *id);
+csms_connector_t *csms_connector_get(csms_station_t *st, int evse_id, int connector_id);
+
+#endif

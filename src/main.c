@@ -1,0 +1,331 @@
+/*
+ * ampgrid's entry point: the command line, and the wiring of the layers
+ * (store -> csms -> ocpp/api -> net) on one libuv loop. Read this file first
+ * to see how the pieces fit.
+ */
+#include "api/api.h"
+#include "config.h"
+#include "csms/csms.h"
+#include "net/net.h"
+#include "ocpp/ocpp.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/password.h"
+#include "util/timefmt.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <uv.h>
+
+static const char usage[] =
+    "ampgrid - an EV charging network management server (OCPP 1.6J CSMS)\n"
+    "\n"
+    "Usage:\n"
+    "  ampgrid serve [--config FILE] [--data-dir DIR] [--ocpp-port N] [--http-port N]\n"
+    "                [--tls-port N] [--bind ADDR] [--auto-register] [--trace]\n"
+    "                [--log-level debug|info|warn|error]\n"
+    "      Runs the server. Stations connect to ws://HOST:OCPP_PORT/ocpp/{stationId};\n"
+    "      the API is at http://HOST:HTTP_PORT/api/v1. Defaults: data dir ./var,\n"
+    "      OCPP port 9000, HTTP port 8080. See docs/configuration.md.\n"
+    "  ampgrid token create --data-dir DIR --role admin|operator|viewer --name NAME\n"
+    "                [--expires RFC3339]\n"
+    "      Creates an API token and prints it alone on stdout (it is stored hashed and\n"
+    "      cannot be shown again).\n"
+    "  ampgrid version\n"
+    "      Prints the version.\n"
+    "  ampgrid --help\n";
+
+typedef struct app {
+    config_t cfg;
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    store_t *store;
+    csms_t *csms;
+    ocpp_server_t *ocpp;
+    api_t *api;
+    net_t *net;
+    bool stopping;
+} app_t;
+
+/* ------------------------------------------------------------- tokens */
+
+static int make_token(store_t *st, const char *name, const char *role, int64_t expires,
+                      char *out, size_t out_len)
+{
+    char raw[65], digest[65], err[256];
+    password_random_hex(32, raw);
+    snprintf(out, out_len, "agt_%s", raw);
+    password_token_digest(out, digest);
+    if (store_api_token_create_sync(st, name, role, digest, expires, err, sizeof err) != 0) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+    const char *data_dir = NULL, *role = NULL, *name = NULL, *expires = NULL;
+    if (argc < 2 || strcmp(argv[1], "create") != 0) {
+        fprintf(stderr, "ampgrid: usage: ampgrid token create --data-dir DIR --role ROLE --name NAME\n");
+        return 2;
+    }
+    static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"name", required_argument, 0, 'n'},
+                                         {"expires", required_argument, 0, 'e'},
+                                         {0, 0, 0, 0}};
+    int o;
+    optind = 2;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': data_dir = optarg; break;
+        case 'r': role = optarg; break;
+        case 'n': name = optarg; break;
+        case 'e': expires = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!data_dir || !role || !name) {
+        fprintf(stderr, "ampgrid: token create needs --data-dir, --role and --name\n");
+        return 2;
+    }
+    if (strcmp(role, "admin") && strcmp(role, "operator") && strcmp(role, "viewer")) {
+        fprintf(stderr, "ampgrid: --role must be admin, operator or viewer\n");
+        return 2;
+    }
+    if (!*name || strlen(name) > 63) {
+        fprintf(stderr, "ampgrid: --name must be 1 to 63 characters\n");
+        return 2;
+    }
+    int64_t exp = 0;
+    if (expires && !time_parse_rfc3339(expires, &exp)) {
+        fprintf(stderr, "ampgrid: --expires must be an RFC 3339 date-time\n");
+        return 2;
+    }
+    char err[512], token[80];
+    if (password_init() != 0) return 1;
+    log_set_level(LOG_WARN);
+    store_t *st = store_open(data_dir, true, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    int rc = make_token(st, name, role, exp, token, sizeof token);
+    store_close(st);
+    if (rc) return 1;
+    printf("%s\n", token);
+    return 0;
+}
+
+/* -------------------------------------------------------------- serve */
+
+static void shutdown_app(app_t *a)
+{
+    if (a->stopping) return;
+    a->stopping = true;
+    log_info("shutting down", NULL);
+    uv_signal_stop(&a->sigterm);
+    uv_signal_stop(&a->sigint);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    api_shutdown(a->api);
+    net_destroy(a->net);       /* closes stations: their sessions detach */
+    ocpp_server_destroy(a->ocpp);
+    store_close(a->store);     /* finishes every queued write before returning */
+    a->store = NULL;
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+    log_info("signal received", "signal=%d", signum);
+    shutdown_app(s->data);
+}
+
+static int raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    return rl.rlim_cur > 1000000 ? 1000000 : (int)rl.rlim_cur;
+}
+
+static void print_banner(const app_t *a, const char *token)
+{
+    const config_t *c = &a->cfg;
+    const char *host = strcmp(c->bind, "0.0.0.0") == 0 ? "localhost" : c->bind;
+    printf("ampgrid %s is running (data in %s)\n", AMPGRID_VERSION, c->data_dir);
+    if (c->ocpp_port) printf("  OCPP 1.6J:  ws://%s:%d/ocpp/{stationId}\n", host, c->ocpp_port);
+    if (c->tls_port) printf("  OCPP (TLS): wss://%s:%d/ocpp/{stationId}\n", host, c->tls_port);
+    if (c->http_port) printf("  HTTP API:   http://%s:%d/api/v1  (health /healthz, metrics /metrics)\n",
+                             host, c->http_port);
+    if (token) {
+        printf("  Admin API token (shown only now; keep it safe):\n    %s\n", token);
+        printf("  Try: curl -H 'Authorization: Bearer %s' http://%s:%d/api/v1/stations\n", token,
+               host, c->http_port);
+    }
+    fflush(stdout);
+}
+
+static int parse_serve_args(app_t *a, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},   {"data-dir", required_argument, 0, 'd'},
+        {"ocpp-port", required_argument, 0, 'o'}, {"http-port", required_argument, 0, 'h'},
+        {"tls-port", required_argument, 0, 't'},  {"bind", required_argument, 0, 'b'},
+        {"auto-register", no_argument, 0, 'a'},   {"trace", no_argument, 0, 'T'},
+        {"log-level", required_argument, 0, 'l'}, {0, 0, 0, 0}};
+    char err[512];
+    config_defaults(&a->cfg);
+    /* The config file first, then the other flags on top of it. */
+    for (int i = 1; i < argc - 1; i++) {
+        if (strcmp(argv[i], "--config") == 0 && config_load(&a->cfg, argv[i + 1], err, sizeof err)) {
+            fprintf(stderr, "ampgrid: %s\n", err);
+            return -1;
+        }
+    }
+    optind = 1;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': break;
+        case 'd': snprintf(a->cfg.data_dir, sizeof a->cfg.data_dir, "%s", optarg); break;
+        case 'o': a->cfg.ocpp_port = atoi(optarg); break;
+        case 'h': a->cfg.http_port = atoi(optarg); break;
+        case 't': a->cfg.tls_port = atoi(optarg); break;
+        case 'b': snprintf(a->cfg.bind, sizeof a->cfg.bind, "%s", optarg); break;
+        case 'a': a->cfg.auto_register = true; break;
+        case 'T': a->cfg.trace = true; break;
+        case 'l': snprintf(a->cfg.log_level, sizeof a->cfg.log_level, "%s", optarg); break;
+        default: fprintf(stderr, "%s", usage); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ampgrid: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (config_validate(&a->cfg, err, sizeof err)) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static app_t app;
+    app_t *a = &app;
+    char err[512];
+    if (parse_serve_args(a, argc, argv)) return 2;
+    log_level_t lvl;
+    log_parse_level(a->cfg.log_level, &lvl);
+    log_set_level(lvl);
+    signal(SIGPIPE, SIG_IGN);
+    if (password_init() != 0) {
+        fprintf(stderr, "ampgrid: cannot initialise libsodium\n");
+        return 1;
+    }
+    int fds = a->cfg.fd_limit > 0 ? a->cfg.fd_limit : raise_fd_limit();
+
+    a->store = store_open(a->cfg.data_dir, a->cfg.sync_full, err, sizeof err);
+    if (!a->store) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    char token[80];
+    bool first = store_api_token_count_sync(a->store) == 0;
+    if (first && make_token(a->store, "initial-admin", "admin", 0, token, sizeof token) != 0)
+        return 1;
+    csms_config_t cc = {
+        .heartbeat_interval = a->cfg.heartbeat_interval,
+        .pending_interval = a->cfg.pending_interval,
+        .auto_register = a->cfg.auto_register,
+        .auth_fail_limit = a->cfg.auth_fail_limit,
+        .auth_fail_window = a->cfg.auth_fail_window,
+        .pw_opslimit = (unsigned long long)a->cfg.password_opslimit,
+        .pw_memlimit = (size_t)a->cfg.password_memlimit_kib * 1024,
+    };
+    a->csms = csms_create(a->store, &cc, err, sizeof err);
+    if (!a->csms) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    uv_loop_init(&a->loop);
+    store_start(a->store, &a->loop);
+    ocpp_config_t oc = {.call_timeout = a->cfg.call_timeout, .trace = a->cfg.trace};
+    a->ocpp = ocpp_server_create(&a->loop, a->csms, &oc);
+    api_deps_t deps = {.csms = a->csms, .store = a->store, .ocpp = a->ocpp};
+    a->api = api_create(&a->loop, &deps);
+
+    net_config_t nc = {
+        .bind = a->cfg.bind,
+        .ocpp_port = a->cfg.ocpp_port,
+        .tls_port = a->cfg.tls_port,
+        .http_port = a->cfg.http_port,
+        .tls_cert_rsa = a->cfg.tls_cert_rsa[0] ? a->cfg.tls_cert_rsa : NULL,
+        .tls_key_rsa = a->cfg.tls_key_rsa[0] ? a->cfg.tls_key_rsa : NULL,
+        .tls_cert_ecdsa = a->cfg.tls_cert_ecdsa[0] ? a->cfg.tls_cert_ecdsa : NULL,
+        .tls_key_ecdsa = a->cfg.tls_key_ecdsa[0] ? a->cfg.tls_key_ecdsa : NULL,
+        .subprotocols = ocpp_subprotocols(),
+        .max_message = (size_t)a->cfg.max_message_size,
+        .max_http_body = (size_t)a->cfg.max_body,
+        .ping_interval = a->cfg.ping_interval,
+        .ping_timeout = a->cfg.ping_timeout,
+        .fd_limit = fds,
+    };
+    net_callbacks_t cbs = {
+        .ud = a->ocpp,
+        .ws_upgrade = ocpp_on_upgrade,
+        .ws_open = ocpp_on_open,
+        .ws_message = ocpp_on_message,
+        .ws_close = ocpp_on_close,
+        .http_ud = a->api,
+        .http_request = api_on_request,
+    };
+    a->net = net_create(&a->loop, &nc, &cbs, err, sizeof err);
+    if (!a->net) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    api_set_net(a->api, a->net);
+
+    uv_signal_init(&a->loop, &a->sigterm);
+    uv_signal_init(&a->loop, &a->sigint);
+    a->sigterm.data = a->sigint.data = a;
+    uv_signal_start(&a->sigterm, signal_cb, SIGTERM);
+    uv_signal_start(&a->sigint, signal_cb, SIGINT);
+
+    log_info("listening", "ocpp_port=%d tls_port=%d http_port=%d fd_limit=%d", a->cfg.ocpp_port,
+             a->cfg.tls_port, a->cfg.http_port, fds);
+    print_banner(a, first ? token : NULL);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+
+    csms_destroy(a->csms);
+    api_destroy(a->api);
+    uv_run(&a->loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&a->loop) != 0) log_warn("event loop closed with handles open", NULL);
+    log_info("stopped", NULL);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("ampgrid %s\n", AMPGRID_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 1, argv + 1);
+    fprintf(stderr, "ampgrid: unknown command '%s'\n\n%s", argv[1], usage);
+    return 2;
+}

@@ -1,0 +1,955 @@
+/*
+ * libwebsockets behind one seam; see net.h.
+ *
+ * Shape: one LWS context on the caller's libuv loop (a "foreign" loop, so our
+ * own timers and the store's wake-ups share it), with up to three vhosts: the
+ * plain OCPP listener, the TLS OCPP listener and the HTTP API listener. One
+ * callback serves every protocol; the vhost's user pointer says which listener
+ * a wsi belongs to.
+ *
+ * LWS's own ping/idle timers are switched off (their set-up cost grows with the
+ * number of connections); pings are driven by an O(1) timing wheel ticked once
+ * a second. Incoming messages are reassembled here from small rx chunks up to a
+ * hard maximum; outgoing ones wait in a per-connection queue and are written
+ * only from the WRITEABLE callback, as LWS requires.
+ */
+#include "net/net.h"
+
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/timewheel.h"
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+enum listener_kind { L_OCPP, L_OCPP_TLS, L_HTTP };
+
+typedef struct listener {
+    net_t *net;
+    enum listener_kind kind;
+} listener_t;
+
+typedef struct outmsg {
+    struct outmsg *next;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE headroom, then the payload */
+} outmsg_t;
+
+typedef struct outq {
+    outmsg_t *head, *tail;
+    size_t bytes;
+} outq_t;
+
+struct net {
+    uv_loop_t *loop;
+    struct lws_context *ctx;
+    net_config_t cfg;
+    net_callbacks_t cbs;
+    listener_t listeners[3];
+    struct lws_protocols *protocols; /* http + one per subprotocol + terminator */
+    uv_timer_t tick;
+    timewheel_t wheel;
+    net_stats_t stats;
+    char *tls_cert_ecdsa, *tls_key_ecdsa;
+    bool destroying;
+};
+
+struct net_conn {
+    net_t *net;
+    struct lws *wsi;
+    void *user;
+    void *pending_user;
+    bool established, closing, ping_due, ping_outstanding;
+    int close_code;
+    char close_reason[120];
+    char subprotocol[32];
+    char peer[64];
+    char station_id[NET_STATION_ID_MAX + 1];
+    bool tls;
+    outq_t out;
+    char *rx;
+    size_t rx_len, rx_cap;
+    timewheel_entry_t ping_te;
+    uint64_t last_rx, ping_sent_at;
+};
+
+#define REQ_MAX_ARGS 24
+#define REQ_MAX_HDRS 8
+
+enum req_state { REQ_READING, REQ_HANDLING, REQ_RESPONDING, REQ_STREAMING };
+
+struct net_req {
+    net_t *net;
+    struct lws *wsi;
+    enum req_state state;
+    char method[8];
+    char *path;
+    int nargs;
+    char *arg_names[REQ_MAX_ARGS], *arg_values[REQ_MAX_ARGS];
+    char *hdr_values[REQ_MAX_HDRS];
+    char *body;
+    size_t body_len, content_length;
+    bool body_too_big;
+    char peer[64];
+    net_req_close_cb close_cb;
+    void *close_ud;
+    /* response */
+    int status;
+    char content_type[64];
+    char *extra_headers;
+    bool headers_sent, stream_ending;
+    char *resp;
+    size_t resp_len, resp_off;
+    outq_t stream;
+};
+
+/* Headers kept for handlers: index matches hdr_values. */
+static const struct {
+    const char *name;
+    enum lws_token_indexes tok;
+} kept_headers[REQ_MAX_HDRS] = {
+    {"authorization", WSI_TOKEN_HTTP_AUTHORIZATION},
+    {"content-type", WSI_TOKEN_HTTP_CONTENT_TYPE},
+    {"accept", WSI_TOKEN_HTTP_ACCEPT},
+    {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
+    {"if-match", WSI_TOKEN_HTTP_IF_MATCH},
+    {"origin", WSI_TOKEN_ORIGIN},
+    {"host", WSI_TOKEN_HOST},
+    {"last-event-id", WSI_TOKEN_COUNT}, /* custom header, read by name */
+};
+
+struct http_pss {
+    net_req_t *req;
+};
+
+static uint64_t now_sec(net_t *n)
+{
+    return uv_now(n->loop) / 1000;
+}
+
+/* ---------------------------------------------------------------- queues */
+
+static void outq_push(outq_t *q, const char *data, size_t len)
+{
+    outmsg_t *m = xmalloc(sizeof *m + LWS_PRE + len);
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, data, len);
+    if (q->tail) q->tail->next = m;
+    else q->head = m;
+    q->tail = m;
+    q->bytes += len;
+}
+
+static outmsg_t *outq_pop(outq_t *q)
+{
+    outmsg_t *m = q->head;
+    if (!m) return NULL;
+    q->head = m->next;
+    if (!q->head) q->tail = NULL;
+    q->bytes -= m->len;
+    return m;
+}
+
+static void outq_clear(outq_t *q)
+{
+    outmsg_t *m;
+    while ((m = outq_pop(q))) free(m);
+}
+
+/* ------------------------------------------------------------ WebSockets */
+
+static void conn_free(net_conn_t *c)
+{
+    timewheel_remove(&c->net->wheel, &c->ping_te);
+    outq_clear(&c->out);
+    free(c->rx);
+    free(c);
+}
+
+bool net_conn_send(net_conn_t *c, const char *data, size_t len)
+{
+    if (c->closing || !c->wsi) return false;
+    outq_push(&c->out, data, len);
+    lws_callback_on_writable(c->wsi);
+    return true;
+}
+
+void net_conn_close(net_conn_t *c, int code, const char *reason)
+{
+    if (c->closing || !c->wsi) return;
+    c->closing = true;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+    lws_callback_on_writable(c->wsi);
+}
+
+const char *net_conn_subprotocol(const net_conn_t *c)
+{
+    return c->subprotocol;
+}
+
+const char *net_conn_peer(const net_conn_t *c)
+{
+    return c->peer;
+}
+
+const char *net_conn_station_id(const net_conn_t *c)
+{
+    return c->station_id;
+}
+
+bool net_conn_tls(const net_conn_t *c)
+{
+    return c->tls;
+}
+
+void net_conn_set_user(net_conn_t *c, void *user)
+{
+    c->user = user;
+}
+
+void *net_conn_user(const net_conn_t *c)
+{
+    return c->user;
+}
+
+size_t net_conn_queued(const net_conn_t *c)
+{
+    return c->out.bytes;
+}
+
+static void ping_cb(timewheel_entry_t *e)
+{
+    net_conn_t *c = (net_conn_t *)((char *)e - offsetof(net_conn_t, ping_te));
+    net_t *n = c->net;
+    uint64_t now = now_sec(n);
+    if (c->closing) return;
+    if (c->ping_outstanding && now - c->ping_sent_at >= (uint64_t)n->cfg.ping_timeout) {
+        n->stats.ping_timeouts++;
+        log_info("closing unresponsive connection", "peer=%s idle_s=%llu", c->peer,
+                 (unsigned long long)(now - c->last_rx));
+        net_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "no answer to ping");
+        return;
+    }
+    if (now - c->last_rx >= (uint64_t)n->cfg.ping_interval) {
+        c->ping_due = true;
+        c->ping_outstanding = true;
+        c->ping_sent_at = now;
+        lws_callback_on_writable(c->wsi);
+        timewheel_add(&n->wheel, &c->ping_te, now + (uint64_t)n->cfg.ping_timeout, ping_cb);
+    } else {
+        timewheel_add(&n->wheel, &c->ping_te, c->last_rx + (uint64_t)n->cfg.ping_interval,
+                      ping_cb);
+    }
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    net_t *n = t->data;
+    timewheel_advance(&n->wheel, now_sec(n));
+}
+
+/* Writes a complete small HTTP response from inside an LWS callback (used to
+ * refuse an upgrade). Returns 0 on success. */
+static int write_refusal(struct lws *wsi, int status, const char *msg, bool www_auth,
+                         int retry_after)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    char body[400], num[16];
+    int blen = snprintf(body, sizeof body, "%s\n", msg);
+    if (blen < 0 || (size_t)blen >= sizeof body) blen = (int)strlen(body);
+
+    if (lws_add_http_header_status(wsi, (unsigned)status, &p, end)) return -1;
+    if (www_auth &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+                                     (const unsigned char *)"Basic realm=\"ampgrid\"", 21, &p, end))
+        return -1;
+    if (retry_after > 0) {
+        int l = snprintf(num, sizeof num, "%d", retry_after);
+        if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
+                                         (const unsigned char *)num, l, &p, end))
+            return -1;
+    }
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                     (const unsigned char *)"text/plain; charset=utf-8", 25, &p,
+                                     end))
+        return -1;
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &p, end))
+        return -1;
+    if (lws_add_http_header_content_length(wsi, (lws_filepos_t)blen, &p, end)) return -1;
+    if (lws_finalize_http_header(wsi, &p, end)) return -1;
+    if (end - p < blen) return -1;
+    memcpy(p, body, (size_t)blen);
+    p += blen;
+    if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0) return -1;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, 5);
+    return 0;
+}
+
+static void copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *dst, int len)
+{
+    dst[0] = '\0';
+    if (lws_hdr_total_length(wsi, tok) > 0 && lws_hdr_copy(wsi, dst, len, tok) < 0) dst[0] = '\0';
+}
+
+static int on_confirm_upgrade(net_t *n, listener_t *l, struct lws *wsi)
+{
+    if (l->kind == L_HTTP) {
+        write_refusal(wsi, 400, "WebSocket connections are served on the OCPP port, not the API port",
+                      false, 0);
+        return 1;
+    }
+    char path[256], proto[160], auth[400], decoded[300], peer[64];
+    copy_hdr(wsi, WSI_TOKEN_GET_URI, path, sizeof path);
+    copy_hdr(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto);
+    copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+
+    net_upgrade_t up = {.path = path, .subprotocols = proto, .peer = peer,
+                        .tls = l->kind == L_OCPP_TLS};
+    const char *prefix = "/ocpp/";
+    up.station_id = strncmp(path, prefix, strlen(prefix)) == 0 ? path + strlen(prefix) : "";
+
+    if (strncasecmp(auth, "Basic ", 6) == 0) {
+        int dl = lws_b64_decode_string(auth + 6, decoded, sizeof decoded - 1);
+        if (dl > 0) {
+            decoded[dl] = '\0';
+            char *colon = strchr(decoded, ':');
+            if (colon && strlen(decoded) == (size_t)dl) {
+                *colon = '\0';
+                up.auth_user = decoded;
+                up.auth_pass = colon + 1;
+            }
+        }
+    }
+
+    net_decision_t d = {0};
+    n->cbs.ws_upgrade(n->cbs.ud, &up, &d);
+    explicit_bzero(decoded, sizeof decoded); /* no password copies left behind */
+    explicit_bzero(auth, sizeof auth);
+    if (d.status != 0) {
+        n->stats.ws_refused++;
+        write_refusal(wsi, d.status, d.message, d.www_authenticate, d.retry_after);
+        return 1;
+    }
+    net_conn_t *c = xcalloc(1, sizeof *c);
+    c->net = n;
+    c->pending_user = d.conn_user;
+    c->tls = up.tls;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    snprintf(c->station_id, sizeof c->station_id, "%s", up.station_id);
+    lws_set_opaque_user_data(wsi, c);
+    return 0;
+}
+
+static void on_established(net_t *n, struct lws *wsi)
+{
+    net_conn_t *c = lws_get_opaque_user_data(wsi);
+    if (!c) return;
+    c->wsi = wsi;
+    c->established = true;
+    const struct lws_protocols *p = lws_get_protocol(wsi);
+    snprintf(c->subprotocol, sizeof c->subprotocol, "%s", p && p->name ? p->name : "");
+    c->last_rx = now_sec(n);
+    n->stats.ws_open++;
+    n->stats.ws_current++;
+    if (n->cfg.ping_interval > 0)
+        timewheel_add(&n->wheel, &c->ping_te, c->last_rx + (uint64_t)n->cfg.ping_interval,
+                      ping_cb);
+    void *u = c->pending_user;
+    c->pending_user = NULL;
+    n->cbs.ws_open(n->cbs.ud, c, u);
+}
+
+static void on_receive(net_t *n, struct lws *wsi, const char *in, size_t len)
+{
+    net_conn_t *c = lws_get_opaque_user_data(wsi);
+    if (!c || c->closing) return;
+    c->last_rx = now_sec(n);
+    c->ping_outstanding = false;
+    if (lws_frame_is_binary(wsi)) {
+        n->stats.ws_binary++;
+        net_conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                       "binary frames are not allowed; OCPP-J uses text frames");
+        return;
+    }
+    if (c->rx_len + len > n->cfg.max_message) {
+        n->stats.ws_oversize++;
+        log_warn("message too large", "peer=%s limit=%zu", c->peer, n->cfg.max_message);
+        net_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        return;
+    }
+    bool complete = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
+    if (complete && c->rx_len == 0) {
+        n->cbs.ws_message(n->cbs.ud, c, in, len);
+        return;
+    }
+    if (c->rx_len + len + 1 > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 1024;
+        while (cap < c->rx_len + len + 1) cap *= 2;
+        c->rx = xrealloc(c->rx, cap);
+        c->rx_cap = cap;
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (!complete) return;
+    c->rx[c->rx_len] = '\0';
+    size_t total = c->rx_len;
+    c->rx_len = 0;
+    n->cbs.ws_message(n->cbs.ud, c, c->rx, total);
+    /* Give back big buffers so idle connections stay small. */
+    if (c->rx_cap > 8192) {
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+}
+
+static int on_ws_writeable(net_t *n, struct lws *wsi)
+{
+    net_conn_t *c = lws_get_opaque_user_data(wsi);
+    if (!c) return 0;
+    if (c->closing) {
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    if (c->ping_due) {
+        unsigned char pb[LWS_PRE + 4];
+        c->ping_due = false;
+        if (lws_write(wsi, pb + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+        if (c->out.head) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    outmsg_t *m = outq_pop(&c->out);
+    if (!m) return 0;
+    int r = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    free(m);
+    if (r < 0) return -1;
+    if (c->out.head) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static void on_ws_closed(net_t *n, struct lws *wsi)
+{
+    net_conn_t *c = lws_get_opaque_user_data(wsi);
+    if (!c) return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (c->established) {
+        n->stats.ws_closed++;
+        n->stats.ws_current--;
+        c->wsi = NULL;
+        n->cbs.ws_close(n->cbs.ud, c);
+    }
+    conn_free(c);
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static void req_free(net_req_t *r)
+{
+    free(r->path);
+    for (int i = 0; i < r->nargs; i++) {
+        free(r->arg_names[i]);
+        free(r->arg_values[i]);
+    }
+    for (int i = 0; i < REQ_MAX_HDRS; i++) free(r->hdr_values[i]);
+    free(r->body);
+    free(r->extra_headers);
+    free(r->resp);
+    outq_clear(&r->stream);
+    free(r);
+}
+
+const char *net_req_method(const net_req_t *r)
+{
+    return r->method;
+}
+
+const char *net_req_path(const net_req_t *r)
+{
+    return r->path;
+}
+
+const char *net_req_peer(const net_req_t *r)
+{
+    return r->peer;
+}
+
+const char *net_req_query(const net_req_t *r, const char *name)
+{
+    for (int i = 0; i < r->nargs; i++)
+        if (strcmp(r->arg_names[i], name) == 0) return r->arg_values[i];
+    return NULL;
+}
+
+const char *net_req_header(const net_req_t *r, const char *name)
+{
+    for (int i = 0; i < REQ_MAX_HDRS; i++)
+        if (strcmp(kept_headers[i].name, name) == 0) return r->hdr_values[i];
+    return NULL;
+}
+
+const char *net_req_body(const net_req_t *r, size_t *len)
+{
+    if (len) *len = r->body_len;
+    return r->body ? r->body : "";
+}
+
+void net_req_on_close(net_req_t *r, net_req_close_cb cb, void *ud)
+{
+    r->close_cb = cb;
+    r->close_ud = ud;
+}
+
+static void req_read_args(net_req_t *r, struct lws *wsi)
+{
+    char frag[1024];
+    for (int i = 0; r->nargs < REQ_MAX_ARGS; i++) {
+        int l = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (l <= 0) break;
+        char *eq = strchr(frag, '=');
+        if (eq) *eq = '\0';
+        r->arg_names[r->nargs] = xstrdup(frag);
+        r->arg_values[r->nargs] = xstrdup(eq ? eq + 1 : "");
+        r->nargs++;
+    }
+}
+
+static void req_read_headers(net_req_t *r, struct lws *wsi)
+{
+    for (int i = 0; i < REQ_MAX_HDRS; i++) {
+        int len;
+        if (kept_headers[i].tok == WSI_TOKEN_COUNT) {
+            len = lws_hdr_custom_length(wsi, "last-event-id:", 14);
+            if (len <= 0 || len > 256) continue;
+            r->hdr_values[i] = xmalloc((size_t)len + 1);
+            if (lws_hdr_custom_copy(wsi, r->hdr_values[i], len + 1, "last-event-id:", 14) < 0) {
+                free(r->hdr_values[i]);
+                r->hdr_values[i] = NULL;
+            }
+            continue;
+        }
+        len = lws_hdr_total_length(wsi, kept_headers[i].tok);
+        if (len <= 0) continue;
+        r->hdr_values[i] = xmalloc((size_t)len + 1);
+        if (lws_hdr_copy(wsi, r->hdr_values[i], len + 1, kept_headers[i].tok) < 0) {
+            free(r->hdr_values[i]);
+            r->hdr_values[i] = NULL;
+        }
+    }
+}
+
+static const struct {
+    enum lws_token_indexes tok;
+    const char *name;
+} methods[] = {
+    {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+    {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_PUT_URI, "PUT"},
+    {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+    {WSI_TOKEN_HEAD_URI, "HEAD"},
+};
+
+static void req_dispatch(net_req_t *r)
+{
+    r->state = REQ_HANDLING;
+    r->net->stats.http_requests++;
+    if (r->body_too_big) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "{\"type\":\"about:blank\",\"title\":\"Payload Too Large\",\"status\":413,"
+                 "\"detail\":\"request body exceeds %zu bytes\"}",
+                 r->net->cfg.max_http_body);
+        net_req_respond(r, 413, "application/problem+json", msg, strlen(msg), NULL);
+        return;
+    }
+    r->net->cbs.http_request(r->net->cbs.http_ud, r);
+}
+
+static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *pss, const char *uri)
+{
+    if (l->kind != L_HTTP) {
+        write_refusal(wsi, 426, "this port speaks OCPP over WebSocket: connect to ws(s)://host:port/ocpp/{stationId}",
+                      false, 0);
+        return 0;
+    }
+    net_req_t *r = xcalloc(1, sizeof *r);
+    r->net = n;
+    r->wsi = wsi;
+    pss->req = r;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+            snprintf(r->method, sizeof r->method, "%s", methods[i].name);
+            break;
+        }
+    }
+    r->path = xstrdup(uri ? uri : "/");
+    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
+    req_read_args(r, wsi);
+    req_read_headers(r, wsi);
+    const char *cl = net_req_header(r, "content-length");
+    r->content_length = cl ? strtoul(cl, NULL, 10) : 0;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    if (r->content_length > n->cfg.max_http_body) r->body_too_big = true;
+    bool has_body = r->content_length > 0 &&
+                    (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
+                     strcmp(r->method, "PUT") == 0);
+    if (has_body && !r->body_too_big) {
+        r->body = xmalloc(r->content_length + 1);
+        r->body[0] = '\0';
+        return 0; /* wait for HTTP_BODY_COMPLETION */
+    }
+    req_dispatch(r);
+    return 0;
+}
+
+static void on_http_body(net_req_t *r, const char *in, size_t len)
+{
+    if (!r || r->state != REQ_READING || !r->body) return;
+    if (r->body_len + len > r->content_length) {
+        r->body_too_big = true;
+        return;
+    }
+    memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+}
+
+void net_req_respond(net_req_t *r, int status, const char *content_type, const char *body,
+                     size_t len, const char *extra_headers)
+{
+    r->status = status;
+    snprintf(r->content_type, sizeof r->content_type, "%s", content_type ? content_type : "");
+    r->extra_headers = extra_headers ? xstrdup(extra_headers) : NULL;
+    r->resp = xmalloc(LWS_PRE + len + 1);
+    memcpy(r->resp + LWS_PRE, body, len);
+    r->resp_len = len;
+    r->state = REQ_RESPONDING;
+    r->close_cb = NULL;
+    lws_callback_on_writable(r->wsi);
+}
+
+void net_req_stream_start(net_req_t *r, int status, const char *content_type)
+{
+    r->status = status;
+    snprintf(r->content_type, sizeof r->content_type, "%s", content_type);
+    r->state = REQ_STREAMING;
+    lws_callback_on_writable(r->wsi);
+}
+
+bool net_req_stream_write(net_req_t *r, const char *data, size_t len)
+{
+    if (r->state != REQ_STREAMING || r->stream_ending) return false;
+    outq_push(&r->stream, data, len);
+    lws_callback_on_writable(r->wsi);
+    return true;
+}
+
+size_t net_req_stream_queued(const net_req_t *r)
+{
+    return r->stream.bytes;
+}
+
+void net_req_stream_end(net_req_t *r)
+{
+    r->stream_ending = true;
+    r->close_cb = NULL;
+    lws_callback_on_writable(r->wsi);
+}
+
+static int write_headers(net_req_t *r, struct lws *wsi, lws_filepos_t content_len)
+{
+    unsigned char buf[LWS_PRE + 2048];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, content_len, &p,
+                                    end))
+        return -1;
+    if (r->state == REQ_STREAMING) {
+        if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                         (const unsigned char *)"no-cache", 8, &p, end))
+            return -1;
+    }
+    if (r->extra_headers) {
+        size_t el = strlen(r->extra_headers);
+        if ((size_t)(end - p) < el + 4) return -1;
+        memcpy(p, r->extra_headers, el);
+        p += el;
+    }
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    r->headers_sent = true;
+    return 0;
+}
+
+/* Returns -1 to close the connection, 0 otherwise. */
+static int on_http_writeable(struct lws *wsi, struct http_pss *pss)
+{
+    net_req_t *r = pss->req;
+    if (!r) return 0;
+    if (r->state == REQ_RESPONDING) {
+        if (!r->headers_sent) {
+            if (write_headers(r, wsi, r->resp_len) < 0) return -1;
+            if (r->resp_len > 0) {
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+        } else {
+            size_t chunk = r->resp_len - r->resp_off;
+            if (chunk > 16384) chunk = 16384;
+            bool last = r->resp_off + chunk == r->resp_len;
+            if (lws_write(wsi, (unsigned char *)r->resp + LWS_PRE + r->resp_off, chunk,
+                          last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+                return -1;
+            r->resp_off += chunk;
+            if (!last) {
+                /* keep LWS_PRE headroom valid: move the remainder to the front */
+                memmove(r->resp + LWS_PRE, r->resp + LWS_PRE + r->resp_off,
+                        r->resp_len - r->resp_off);
+                r->resp_len -= r->resp_off;
+                r->resp_off = 0;
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
+        }
+        req_free(r);
+        pss->req = NULL;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    if (r->state == REQ_STREAMING) {
+        if (!r->headers_sent) {
+            if (write_headers(r, wsi, LWS_ILLEGAL_HTTP_CONTENT_LEN) < 0) return -1;
+            if (r->stream.head || r->stream_ending) lws_callback_on_writable(wsi);
+            return 0;
+        }
+        outmsg_t *m = outq_pop(&r->stream);
+        if (m) {
+            int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_HTTP);
+            free(m);
+            if (w < 0) return -1;
+        }
+        if (r->stream.head) lws_callback_on_writable(wsi);
+        else if (r->stream_ending) return -1;
+    }
+    return 0;
+}
+
+static void on_http_closed(struct http_pss *pss)
+{
+    net_req_t *r = pss ? pss->req : NULL;
+    if (!r) return;
+    pss->req = NULL;
+    if (r->close_cb) r->close_cb(r, r->close_ud);
+    req_free(r);
+}
+
+/* -------------------------------------------------------------- dispatch */
+
+static int load_extra_certs(net_t *n, SSL_CTX *ssl)
+{
+    SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+    if (!n->tls_cert_ecdsa) return 0;
+    if (SSL_CTX_use_certificate_chain_file(ssl, n->tls_cert_ecdsa) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ssl, n->tls_key_ecdsa, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ssl) != 1) {
+        log_error("cannot load the ECDSA certificate or key", "cert=%s key=%s",
+                  n->tls_cert_ecdsa, n->tls_key_ecdsa);
+        return 1;
+    }
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    listener_t *l = vh ? lws_vhost_user(vh) : NULL;
+    if (!l) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    net_t *n = l->net;
+
+    switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        return load_extra_certs(n, (SSL_CTX *)user);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return on_confirm_upgrade(n, l, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        on_established(n, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        on_receive(n, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_RECEIVE_PONG: {
+        net_conn_t *c = lws_get_opaque_user_data(wsi);
+        if (c) {
+            c->last_rx = now_sec(n);
+            c->ping_outstanding = false;
+        }
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_ws_writeable(n, wsi);
+    case LWS_CALLBACK_CLOSED:
+        on_ws_closed(n, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY: {
+        net_conn_t *c = lws_get_opaque_user_data(wsi);
+        if (c && !c->established) {
+            lws_set_opaque_user_data(wsi, NULL);
+            conn_free(c);
+        }
+        break;
+    }
+    case LWS_CALLBACK_HTTP:
+        return on_http(n, l, wsi, user, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        on_http_body(user ? ((struct http_pss *)user)->req : NULL, in, len);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        struct http_pss *pss = user;
+        if (pss && pss->req && pss->req->state == REQ_READING) req_dispatch(pss->req);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_http_writeable(wsi, user);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        on_http_closed(user);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static const lws_retry_bo_t no_idle_policy = {0};
+
+static struct lws_vhost *make_vhost(net_t *n, listener_t *l, const char *name, int port,
+                                    char *err, size_t err_len)
+{
+    struct lws_context_creation_info vi;
+    memset(&vi, 0, sizeof vi);
+    vi.vhost_name = name;
+    vi.port = port;
+    vi.iface = n->cfg.bind && *n->cfg.bind ? n->cfg.bind : NULL;
+    vi.protocols = n->protocols;
+    vi.user = l;
+    vi.retry_and_idle_policy = &no_idle_policy;
+    vi.keepalive_timeout = 60;
+    if (l->kind == L_OCPP_TLS) {
+        vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        vi.ssl_cert_filepath = n->cfg.tls_cert_rsa ? n->cfg.tls_cert_rsa : n->cfg.tls_cert_ecdsa;
+        vi.ssl_private_key_filepath =
+            n->cfg.tls_cert_rsa ? n->cfg.tls_key_rsa : n->cfg.tls_key_ecdsa;
+        vi.ssl_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                             "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+                             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+        vi.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+    }
+    struct lws_vhost *vh = lws_create_vhost(n->ctx, &vi);
+    if (!vh) snprintf(err, err_len, "cannot listen on port %d for %s (in use, or bad TLS files?)",
+                      port, name);
+    return vh;
+}
+
+static void build_protocols(net_t *n)
+{
+    size_t count = 0;
+    while (n->cfg.subprotocols && n->cfg.subprotocols[count]) count++;
+    n->protocols = xcalloc(count + 2, sizeof *n->protocols);
+    n->protocols[0].name = "http";
+    n->protocols[0].callback = callback;
+    n->protocols[0].per_session_data_size = sizeof(struct http_pss);
+    n->protocols[0].rx_buffer_size = 2048;
+    for (size_t i = 0; i < count; i++) {
+        n->protocols[i + 1].name = n->cfg.subprotocols[i];
+        n->protocols[i + 1].callback = callback;
+        n->protocols[i + 1].rx_buffer_size = 1024;
+    }
+}
+
+net_t *net_create(uv_loop_t *loop, const net_config_t *cfg, const net_callbacks_t *cbs, char *err,
+                  size_t err_len)
+{
+    net_t *n = xcalloc(1, sizeof *n);
+    n->loop = loop;
+    n->cfg = *cfg;
+    n->cbs = *cbs;
+    if (n->cfg.ping_timeout <= 0) n->cfg.ping_timeout = 30;
+    n->tls_cert_ecdsa = cfg->tls_cert_rsa ? xstrdup_opt(cfg->tls_cert_ecdsa) : NULL;
+    n->tls_key_ecdsa = cfg->tls_cert_rsa ? xstrdup_opt(cfg->tls_key_ecdsa) : NULL;
+    build_protocols(n);
+    timewheel_init(&n->wheel, now_sec(n));
+
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context_creation_info ci;
+    memset(&ci, 0, sizeof ci);
+    void *loops[1] = {loop};
+    ci.foreign_loops = loops;
+    ci.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV |
+                 LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                 LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    ci.fd_limit_per_thread = (unsigned)(cfg->fd_limit > 0 ? cfg->fd_limit : 4096);
+    ci.retry_and_idle_policy = &no_idle_policy;
+    ci.user = n;
+    n->ctx = lws_create_context(&ci);
+    if (!n->ctx) {
+        snprintf(err, err_len, "cannot create the network context");
+        goto fail;
+    }
+    struct {
+        enum listener_kind kind;
+        const char *name;
+        int port;
+    } want[] = {{L_OCPP, "ocpp", cfg->ocpp_port},
+                {L_OCPP_TLS, "ocpp-tls", cfg->tls_port},
+                {L_HTTP, "api", cfg->http_port}};
+    for (int i = 0; i < 3; i++) {
+        n->listeners[i].net = n;
+        n->listeners[i].kind = want[i].kind;
+        if (want[i].port <= 0) continue;
+        if (want[i].kind == L_OCPP_TLS && !cfg->tls_cert_rsa && !cfg->tls_cert_ecdsa) {
+            snprintf(err, err_len, "tls_port is set but no certificate is configured");
+            goto fail;
+        }
+        if (!make_vhost(n, &n->listeners[i], want[i].name, want[i].port, err, err_len)) goto fail;
+    }
+    uv_timer_init(loop, &n->tick);
+    n->tick.data = n;
+    uv_timer_start(&n->tick, tick_cb, 1000, 1000);
+    return n;
+fail:
+    if (n->ctx) lws_context_destroy(n->ctx);
+    free(n->protocols);
+    free(n->tls_cert_ecdsa);
+    free(n->tls_key_ecdsa);
+    free(n);
+    return NULL;
+}
+
+const net_stats_t *net_stats(const net_t *n)
+{
+    return &n->stats;
+}
+
+static void tick_closed_cb(uv_handle_t *h)
+{
+    net_t *n = h->data;
+    free(n->protocols);
+    free(n->tls_cert_ecdsa);
+    free(n->tls_key_ecdsa);
+    free(n);
+}
+
+void net_destroy(net_t *n)
+{
+    n->destroying = true;
+    lws_context_destroy(n->ctx);
+    uv_timer_stop(&n->tick);
+    uv_close((uv_handle_t *)&n->tick, tick_closed_cb);
+}

@@ -1,0 +1,422 @@
+/*
+ * The store's engine: opening and migrating the database, the writer thread
+ * with group commit, and the hand-off of completions back to the event loop.
+ * See store.h for why it is shaped this way.
+ */
+#include "store/store_internal.h"
+
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <uv.h>
+
+#define MAX_BATCH 2000
+
+const double store_commit_bucket_bounds_us[12] = {250,    500,    1000,    2500,    5000,   10000,
+                                                  25000,  50000,  100000,  250000,  500000, 1e18};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[SQL_COUNT_];
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    store_op_t *in_head, *in_tail;    /* waiting for the writer */
+    store_op_t *out_head, *out_tail;  /* committed, waiting for the loop */
+    bool stopping;
+    uv_async_t async;
+    uv_loop_t *loop;
+    atomic_uint queue_depth;
+    store_stats_t stats;              /* guarded by mu */
+};
+
+static const char *const stmt_sql[SQL_COUNT_] = {
+    [SQL_STATION_UPSERT] =
+        "INSERT INTO stations(id,password_hash,password_hash_prev,security_profile,"
+        "registration_status,auto_registered,description,vendor,model,serial_number,"
+        "charge_box_serial,firmware_version,iccid,imsi,meter_type,meter_serial,protocol,"
+        "firmware_status,diagnostics_status,rotation_status,last_boot_at,last_heartbeat_at,"
+        "created_at,updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+        "?17,?18,?19,?20,?21,?22,?23,?24) ON CONFLICT(id) DO UPDATE SET "
+        "password_hash=?2,password_hash_prev=?3,security_profile=?4,registration_status=?5,"
+        "auto_registered=?6,description=?7,vendor=?8,model=?9,serial_number=?10,"
+        "charge_box_serial=?11,firmware_version=?12,iccid=?13,imsi=?14,meter_type=?15,"
+        "meter_serial=?16,protocol=?17,firmware_status=?18,diagnostics_status=?19,"
+        "rotation_status=?20,last_boot_at=?21,last_heartbeat_at=?22,updated_at=?24",
+    [SQL_STATION_DELETE] = "DELETE FROM stations WHERE id=?1",
+    [SQL_CONNECTOR_UPSERT] =
+        "INSERT INTO connectors(station_id,evse_id,connector_id,status,error_code,info,"
+        "vendor_id,vendor_error_code,timestamp,received_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+        " ON CONFLICT(station_id,evse_id,connector_id) DO UPDATE SET status=?4,error_code=?5,"
+        "info=?6,vendor_id=?7,vendor_error_code=?8,timestamp=?9,received_at=?10",
+    [SQL_STATUS_INSERT] =
+        "INSERT INTO status_history(station_id,evse_id,connector_id,status,error_code,info,"
+        "vendor_id,vendor_error_code,timestamp,received_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [SQL_ID_TOKEN_UPSERT] =
+        "INSERT INTO id_tokens(id_token,type,status,expiry,parent_id_token,created_at,updated_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(id_token) DO UPDATE SET type=?2,status=?3,"
+        "expiry=?4,parent_id_token=?5,updated_at=?7",
+    [SQL_ID_TOKEN_DELETE] = "DELETE FROM id_tokens WHERE id_token=?1",
+    [SQL_TX_FIND] = "SELECT id FROM transactions WHERE station_id=?1 AND connector_id=?2 AND "
+                    "evse_id=?3 AND id_token=?4 AND meter_start=?5 AND started_at=?6",
+    [SQL_TX_INSERT] =
+        "INSERT INTO transactions(tx_id,station_id,evse_id,connector_id,id_token,id_token_type,"
+        "auth_status,meter_start,started_at,reservation_id,created_at) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+    [SQL_TX_UPDATE] =
+        "UPDATE transactions SET tx_id=COALESCE(?2,tx_id),meter_stop=?3,stopped_at=?4,"
+        "stop_reason=?5,stop_id_token=?6,last_soc=?7,last_energy_wh=?8 WHERE id=?1",
+    [SQL_METER_INSERT] =
+        "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,timestamp,"
+        "value,measurand,phase,unit,context,location,format) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+    [SQL_EVENT_INSERT] = "INSERT INTO station_events(station_id,kind,detail,created_at) "
+                         "VALUES(?1,?2,?3,?4)",
+    [SQL_SESSION_GET] =
+        "SELECT id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,auth_status,"
+        "meter_start,meter_stop,started_at,stopped_at,stop_reason,stop_id_token,reservation_id,"
+        "last_soc,last_energy_wh FROM transactions WHERE id=?1",
+    [SQL_SESSION_METER] =
+        "SELECT timestamp,value,measurand,phase,unit,context,location,format FROM meter_values "
+        "WHERE transaction_id=?1 ORDER BY timestamp,id LIMIT 10000",
+    [SQL_STATUS_HISTORY] =
+        "SELECT evse_id,connector_id,status,error_code,info,vendor_id,vendor_error_code,"
+        "timestamp,received_at FROM status_history WHERE station_id=?1 ORDER BY id DESC LIMIT ?2",
+    [SQL_STATION_EVENTS] = "SELECT id,kind,detail,created_at FROM station_events "
+                           "WHERE station_id=?1 ORDER BY id DESC LIMIT ?2",
+    [SQL_API_TOKEN_LOOKUP] = "SELECT name,role,expires_at,revoked FROM api_tokens "
+                             "WHERE token_hash=?1",
+};
+
+/* Versioned migrations: index i brings the schema from version i to i+1. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    "CREATE TABLE stations(id TEXT PRIMARY KEY, password_hash TEXT, password_hash_prev TEXT,"
+    " security_profile INTEGER NOT NULL DEFAULT 1, registration_status TEXT NOT NULL,"
+    " auto_registered INTEGER NOT NULL DEFAULT 0, description TEXT, vendor TEXT, model TEXT,"
+    " serial_number TEXT, charge_box_serial TEXT, firmware_version TEXT, iccid TEXT, imsi TEXT,"
+    " meter_type TEXT, meter_serial TEXT, protocol TEXT, firmware_status TEXT,"
+    " diagnostics_status TEXT, rotation_status TEXT, last_boot_at INTEGER,"
+    " last_heartbeat_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE connectors(station_id TEXT NOT NULL, evse_id INTEGER NOT NULL,"
+    " connector_id INTEGER NOT NULL, status TEXT, error_code TEXT, info TEXT, vendor_id TEXT,"
+    " vendor_error_code TEXT, timestamp INTEGER, received_at INTEGER,"
+    " PRIMARY KEY(station_id, evse_id, connector_id));"
+    "CREATE TABLE status_history(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " evse_id INTEGER NOT NULL, connector_id INTEGER NOT NULL, status TEXT, error_code TEXT,"
+    " info TEXT, vendor_id TEXT, vendor_error_code TEXT, timestamp INTEGER, received_at INTEGER);"
+    "CREATE INDEX status_history_station ON status_history(station_id, id);"
+    "CREATE TABLE id_tokens(id_token TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT NOT NULL,"
+    " expiry INTEGER, parent_id_token TEXT, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE transactions(id INTEGER PRIMARY KEY AUTOINCREMENT, tx_id TEXT,"
+    " station_id TEXT NOT NULL, evse_id INTEGER NOT NULL, connector_id INTEGER NOT NULL,"
+    " id_token TEXT NOT NULL, id_token_type TEXT, auth_status TEXT, meter_start INTEGER,"
+    " meter_stop INTEGER, started_at INTEGER NOT NULL, stopped_at INTEGER, stop_reason TEXT,"
+    " stop_id_token TEXT, reservation_id INTEGER, last_soc REAL, last_energy_wh INTEGER,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX transactions_replay ON transactions(station_id, connector_id, evse_id,"
+    " id_token, meter_start, started_at);"
+    "CREATE INDEX transactions_started ON transactions(started_at);"
+    "CREATE INDEX transactions_token ON transactions(id_token);"
+    "CREATE TABLE meter_values(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " evse_id INTEGER, connector_id INTEGER, transaction_id INTEGER, timestamp INTEGER NOT NULL,"
+    " value TEXT NOT NULL, measurand TEXT, phase TEXT, unit TEXT, context TEXT, location TEXT,"
+    " format TEXT);"
+    "CREATE INDEX meter_values_tx ON meter_values(transaction_id, timestamp);"
+    "CREATE INDEX meter_values_station ON meter_values(station_id, timestamp);"
+    "CREATE TABLE station_events(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, detail TEXT, created_at INTEGER NOT NULL);"
+    "CREATE INDEX station_events_station ON station_events(station_id, id);"
+    "CREATE TABLE api_tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+    " token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, expires_at INTEGER,"
+    " revoked INTEGER NOT NULL DEFAULT 0);",
+};
+
+sqlite3 *store_db(store_t *s)
+{
+    return s->db;
+}
+
+sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id)
+{
+    if (!s->stmts[id]) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
+                               NULL) != SQLITE_OK) {
+            log_error("cannot prepare statement", "id=%d error=\"%s\"", (int)id,
+                      sqlite3_errmsg(s->db));
+            abort(); /* a programming error: the SQL is static */
+        }
+    }
+    sqlite3_stmt *st = s->stmts[id];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+store_err_t store_check(store_t *s, int rc, const char *what)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return STORE_OK;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return STORE_ERR_CONFLICT;
+    log_error("database error", "what=%s error=\"%s\"", what, sqlite3_errmsg(s->db));
+    return STORE_ERR_IO;
+}
+
+void store_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v) sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, idx);
+}
+
+const char *store_col_text(sqlite3_stmt *st, int idx)
+{
+    return (const char *)sqlite3_column_text(st, idx);
+}
+
+void store_json_col(json_t *obj, const char *key, sqlite3_stmt *st, int idx)
+{
+    switch (sqlite3_column_type(st, idx)) {
+    case SQLITE_INTEGER:
+        json_object_set_new(obj, key, json_integer(sqlite3_column_int64(st, idx)));
+        break;
+    case SQLITE_FLOAT:
+        json_object_set_new(obj, key, json_real(sqlite3_column_double(st, idx)));
+        break;
+    case SQLITE_TEXT:
+        json_object_set_new(obj, key, json_string(store_col_text(st, idx)));
+        break;
+    default:
+        json_object_set_new(obj, key, json_null());
+    }
+}
+
+void store_json_time(json_t *obj, const char *key, sqlite3_stmt *st, int idx)
+{
+    int64_t v = sqlite3_column_int64(st, idx);
+    char buf[TIME_RFC3339_LEN];
+    if (sqlite3_column_type(st, idx) == SQLITE_NULL || v == 0)
+        json_object_set_new(obj, key, json_null());
+    else json_object_set_new(obj, key, json_string(time_format_rfc3339(v, buf)));
+}
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t err_len)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, err_len, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t err_len)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(err, err_len,
+                 "the database has schema version %d but this ampgrid only knows up to %d; "
+                 "run a newer ampgrid or restore a backup",
+                 version, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+        char sql[64];
+        if (exec_sql(db, "BEGIN IMMEDIATE", err, err_len)) return -1;
+        if (exec_sql(db, migrations[v], err, err_len)) {
+            exec_sql(db, "ROLLBACK", err + strlen(err), 0);
+            return -1;
+        }
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+        if (exec_sql(db, sql, err, err_len) || exec_sql(db, "COMMIT", err, err_len)) return -1;
+        log_info("migrated database schema", "version=%d", v + 1);
+    }
+    return 0;
+fail:
+    snprintf(err, err_len, "%s", sqlite3_errmsg(db));
+    return -1;
+}
+
+store_t *store_open(const char *dir, bool sync_full, char *err, size_t err_len)
+{
+    char path[1024];
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "cannot create data directory %s", dir);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/ampgrid.db", dir);
+    store_t *s = xcalloc(1, sizeof *s);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (exec_sql(s->db, "PRAGMA journal_mode=WAL", err, err_len) ||
+        exec_sql(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err,
+                 err_len) ||
+        exec_sql(s->db, "PRAGMA foreign_keys=ON", err, err_len))
+        goto fail;
+    if (migrate(s->db, err, err_len)) goto fail;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    return s;
+fail:
+    sqlite3_close(s->db);
+    free(s);
+    return NULL;
+}
+
+void store_submit(store_t *s, store_op_t *op)
+{
+    op->next = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->in_tail) s->in_tail->next = op;
+    else s->in_head = op;
+    s->in_tail = op;
+    atomic_fetch_add(&s->queue_depth, 1);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Runs one batch in one transaction; each op in its own savepoint. */
+static void run_batch(store_t *s, store_op_t *batch)
+{
+    int64_t t0 = mono_us();
+    char err[256];
+    bool ok = exec_sql(s->db, "BEGIN IMMEDIATE", err, sizeof err) == 0;
+    for (store_op_t *op = batch; op; op = op->next) {
+        if (!ok) {
+            op->rc = STORE_ERR_IO;
+            continue;
+        }
+        exec_sql(s->db, "SAVEPOINT op", err, sizeof err);
+        op->rc = op->exec(s, op);
+        if (op->rc != STORE_OK && op->rc != STORE_ERR_NOT_FOUND)
+            exec_sql(s->db, "ROLLBACK TO op", err, sizeof err);
+        exec_sql(s->db, "RELEASE op", err, sizeof err);
+    }
+    if (ok && exec_sql(s->db, "COMMIT", err, sizeof err) != 0) {
+        log_error("commit failed", "error=\"%s\"", err);
+        exec_sql(s->db, "ROLLBACK", err, sizeof err);
+        ok = false;
+    }
+    if (!ok) {
+        for (store_op_t *op = batch; op; op = op->next) op->rc = STORE_ERR_IO;
+    }
+    int64_t us = mono_us() - t0;
+    unsigned n = 0;
+    for (store_op_t *op = batch; op; op = op->next) n++;
+
+    pthread_mutex_lock(&s->mu);
+    s->stats.commits++;
+    s->stats.ops += n;
+    if (!ok) s->stats.failures += n;
+    s->stats.commit_us_sum += (uint64_t)us;
+    for (int i = 0; i < 12; i++) {
+        if ((double)us <= store_commit_bucket_bounds_us[i]) {
+            s->stats.commit_us_buckets[i]++;
+            break;
+        }
+    }
+    store_op_t *last = batch;
+    while (last->next) last = last->next;
+    if (s->out_tail) s->out_tail->next = batch;
+    else s->out_head = batch;
+    s->out_tail = last;
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_sub(&s->queue_depth, n);
+    uv_async_send(&s->async);
+}
+
+static void *writer_main(void *arg)
+{
+    store_t *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->in_head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->in_head && s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        store_op_t *batch = s->in_head, *tail = batch;
+        for (int i = 1; i < MAX_BATCH && tail->next; i++) tail = tail->next;
+        s->in_head = tail->next;
+        if (!s->in_head) s->in_tail = NULL;
+        tail->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+        run_batch(s, batch);
+    }
+    return NULL;
+}
+
+static void completions_cb(uv_async_t *a)
+{
+    store_t *s = a->data;
+    pthread_mutex_lock(&s->mu);
+    store_op_t *op = s->out_head;
+    s->out_head = s->out_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (op) {
+        store_op_t *next = op->next;
+        op->done(op);
+        op = next;
+    }
+}
+
+void store_start(store_t *s, uv_loop_t *loop)
+{
+    s->loop = loop;
+    uv_async_init(loop, &s->async, completions_cb);
+    s->async.data = s;
+    pthread_create(&s->thread, NULL, writer_main, s);
+    s->thread_running = true;
+}
+
+void store_get_stats(store_t *s, store_stats_t *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+    out->queue_depth = atomic_load(&s->queue_depth);
+}
+
+void store_close(store_t *s)
+{
+    if (!s) return;
+    if (s->thread_running) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+        completions_cb(&s->async);
+        uv_close((uv_handle_t *)&s->async, NULL);
+        uv_run(s->loop, UV_RUN_NOWAIT);
+    }
+    for (int i = 0; i < SQL_COUNT_; i++) sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

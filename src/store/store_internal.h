@@ -1,0 +1,61 @@
+/*
+ * Shared between the store's engine (store.c), its write operations
+ * (store_ops.c) and its queries (store_query.c). Not for use outside store/.
+ */
+#ifndef AMPGRID_STORE_INTERNAL_H
+#define AMPGRID_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+typedef struct store_op store_op_t;
+
+/* One unit of work. exec runs on the writer thread inside a savepoint and
+ * returns a store_err_t; done runs on the loop thread after the commit and
+ * frees the op. */
+struct store_op {
+    store_op_t *next;
+    store_err_t (*exec)(store_t *s, store_op_t *op);
+    void (*done)(store_op_t *op);
+    store_err_t rc;
+};
+
+enum store_stmt_id {
+    SQL_STATION_UPSERT,
+    SQL_STATION_DELETE,
+    SQL_CONNECTOR_UPSERT,
+    SQL_STATUS_INSERT,
+    SQL_ID_TOKEN_UPSERT,
+    SQL_ID_TOKEN_DELETE,
+    SQL_TX_FIND,
+    SQL_TX_INSERT,
+    SQL_TX_UPDATE,
+    SQL_METER_INSERT,
+    SQL_EVENT_INSERT,
+    SQL_SESSION_GET,
+    SQL_SESSION_METER,
+    SQL_STATUS_HISTORY,
+    SQL_STATION_EVENTS,
+    SQL_API_TOKEN_LOOKUP,
+    SQL_COUNT_
+};
+
+/* Prepared once per statement on first use; only the writer thread calls it. */
+sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id);
+sqlite3 *store_db(store_t *s);
+/* Queues an op for the writer thread. */
+void store_submit(store_t *s, store_op_t *op);
+/* Maps an SQLite result code to store_err_t and logs unexpected failures. */
+store_err_t store_check(store_t *s, int rc, const char *what);
+
+/* Binding helpers: NULL strings bind as SQL NULL. */
+void store_bind_text(sqlite3_stmt *st, int idx, const char *v);
+/* Column text or NULL. */
+const char *store_col_text(sqlite3_stmt *st, int idx);
+/* Adds column idx to obj under key: text, integer, real or null as stored. */
+void store_json_col(json_t *obj, const char *key, sqlite3_stmt *st, int idx);
+/* Adds a Unix-ms column as an RFC 3339 string (null when 0/NULL). */
+void store_json_time(json_t *obj, const char *key, sqlite3_stmt *st, int idx);
+
+#endif

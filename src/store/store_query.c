@@ -1,0 +1,253 @@
+/*
+ * Read queries for the API, answered as JSON in the API's shapes. They run on
+ * the writer thread in queue order, so a read issued after an acknowledged
+ * write always sees that write.
+ */
+#include "store/store_internal.h"
+
+#include "util/alloc.h"
+#include "util/timefmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct query_op {
+    store_op_t op;
+    store_json_cb cb;
+    void *ctx;
+    json_t *result;
+    store_session_filter_t f;
+    char *s1, *s2;
+    int64_t id;
+    int limit;
+} query_op_t;
+
+static void query_done(store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    q->cb(q->ctx, op->rc, q->result);
+    json_decref(q->result);
+    free(q->s1);
+    free(q->s2);
+    free(q);
+}
+
+static query_op_t *query_new(store_err_t (*exec)(store_t *, store_op_t *), store_json_cb cb,
+                             void *ctx)
+{
+    query_op_t *q = xcalloc(1, sizeof *q);
+    q->op.exec = exec;
+    q->op.done = query_done;
+    q->cb = cb;
+    q->ctx = ctx;
+    return q;
+}
+
+#define SESSION_COLS                                                                           \
+    "id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,auth_status,meter_start,"  \
+    "meter_stop,started_at,stopped_at,stop_reason,stop_id_token,reservation_id,last_soc,"      \
+    "last_energy_wh"
+
+/* Builds one session object from a row of SESSION_COLS. */
+static json_t *session_json(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    store_json_col(o, "transaction_id", st, 1);
+    store_json_col(o, "station_id", st, 2);
+    store_json_col(o, "evse_id", st, 3);
+    store_json_col(o, "connector_id", st, 4);
+    store_json_col(o, "id_token", st, 5);
+    store_json_col(o, "id_token_type", st, 6);
+    store_json_col(o, "auth_status", st, 7);
+    store_json_col(o, "meter_start_wh", st, 8);
+    store_json_col(o, "meter_stop_wh", st, 9);
+    store_json_time(o, "started_at", st, 10);
+    store_json_time(o, "stopped_at", st, 11);
+    store_json_col(o, "stop_reason", st, 12);
+    store_json_col(o, "stop_id_token", st, 13);
+    store_json_col(o, "reservation_id", st, 14);
+    store_json_col(o, "soc_percent", st, 15);
+    bool active = sqlite3_column_type(st, 11) == SQLITE_NULL;
+    json_object_set_new(o, "active", json_boolean(active));
+    int64_t start = sqlite3_column_int64(st, 8);
+    json_t *energy = json_null();
+    if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+        energy = json_integer(sqlite3_column_int64(st, 9) - start);
+    else if (sqlite3_column_type(st, 16) != SQLITE_NULL)
+        energy = json_integer(sqlite3_column_int64(st, 16) - start);
+    json_object_set_new(o, "energy_wh", energy);
+    return o;
+}
+
+static store_err_t exec_sessions(store_t *s, store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    char sql[1024];
+    /* Bind-only filters: NULL parameters switch a condition off. */
+    snprintf(sql, sizeof sql,
+             "SELECT " SESSION_COLS " FROM transactions WHERE (?1 IS NULL OR station_id=?1) AND "
+             "(?2 IS NULL OR id_token=?2) AND (?3 < 0 OR (?3=1 AND stopped_at IS NULL) OR "
+             "(?3=0 AND stopped_at IS NOT NULL)) AND (?4=0 OR started_at>=?4) AND "
+             "(?5=0 OR started_at<?5) ORDER BY id DESC LIMIT ?6 OFFSET ?7");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) return STORE_ERR_IO;
+    store_bind_text(st, 1, q->s1);
+    store_bind_text(st, 2, q->s2);
+    sqlite3_bind_int(st, 3, q->f.active);
+    sqlite3_bind_int64(st, 4, q->f.from);
+    sqlite3_bind_int64(st, 5, q->f.to);
+    sqlite3_bind_int(st, 6, q->f.limit);
+    sqlite3_bind_int(st, 7, q->f.offset);
+    q->result = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(q->result, session_json(st));
+    sqlite3_finalize(st);
+    return store_check(s, rc, "sessions query");
+}
+
+void store_query_sessions(store_t *s, const store_session_filter_t *f, store_json_cb cb,
+                          void *ctx)
+{
+    query_op_t *q = query_new(exec_sessions, cb, ctx);
+    q->f = *f;
+    q->s1 = xstrdup_opt(f->station_id);
+    q->s2 = xstrdup_opt(f->id_token);
+    if (q->f.limit <= 0 || q->f.limit > 1000) q->f.limit = 100;
+    if (q->f.offset < 0) q->f.offset = 0;
+    store_submit(s, &q->op);
+}
+
+static store_err_t exec_session(store_t *s, store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_SESSION_GET);
+    sqlite3_bind_int64(st, 1, q->id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : store_check(s, rc, "session get");
+    }
+    q->result = session_json(st);
+    sqlite3_reset(st);
+
+    json_t *mv = json_array();
+    st = store_stmt(s, SQL_SESSION_METER);
+    sqlite3_bind_int64(st, 1, q->id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *m = json_object();
+        store_json_time(m, "timestamp", st, 0);
+        store_json_col(m, "value", st, 1);
+        store_json_col(m, "measurand", st, 2);
+        store_json_col(m, "phase", st, 3);
+        store_json_col(m, "unit", st, 4);
+        store_json_col(m, "context", st, 5);
+        store_json_col(m, "location", st, 6);
+        store_json_col(m, "format", st, 7);
+        json_array_append_new(mv, m);
+    }
+    sqlite3_reset(st);
+    json_object_set_new(q->result, "meter_values", mv);
+    return store_check(s, rc, "session meter values");
+}
+
+void store_query_session(store_t *s, int64_t id, store_json_cb cb, void *ctx)
+{
+    query_op_t *q = query_new(exec_session, cb, ctx);
+    q->id = id;
+    store_submit(s, &q->op);
+}
+
+static store_err_t exec_status_history(store_t *s, store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_STATUS_HISTORY);
+    store_bind_text(st, 1, q->s1);
+    sqlite3_bind_int(st, 2, q->limit);
+    q->result = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *m = json_object();
+        store_json_col(m, "evse_id", st, 0);
+        store_json_col(m, "connector_id", st, 1);
+        store_json_col(m, "status", st, 2);
+        store_json_col(m, "error_code", st, 3);
+        store_json_col(m, "info", st, 4);
+        store_json_col(m, "vendor_id", st, 5);
+        store_json_col(m, "vendor_error_code", st, 6);
+        store_json_time(m, "timestamp", st, 7);
+        store_json_time(m, "received_at", st, 8);
+        json_array_append_new(q->result, m);
+    }
+    sqlite3_reset(st);
+    return store_check(s, rc, "status history");
+}
+
+void store_query_status_history(store_t *s, const char *station_id, int limit, store_json_cb cb,
+                                void *ctx)
+{
+    query_op_t *q = query_new(exec_status_history, cb, ctx);
+    q->s1 = xstrdup(station_id);
+    q->limit = limit > 0 && limit <= 1000 ? limit : 100;
+    store_submit(s, &q->op);
+}
+
+static store_err_t exec_station_events(store_t *s, store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_STATION_EVENTS);
+    store_bind_text(st, 1, q->s1);
+    sqlite3_bind_int(st, 2, q->limit);
+    q->result = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *m = json_object();
+        store_json_col(m, "id", st, 0);
+        store_json_col(m, "kind", st, 1);
+        const char *d = store_col_text(st, 2);
+        json_t *detail = d ? json_loads(d, 0, NULL) : NULL;
+        json_object_set_new(m, "detail", detail ? detail : json_null());
+        store_json_time(m, "created_at", st, 3);
+        json_array_append_new(q->result, m);
+    }
+    sqlite3_reset(st);
+    return store_check(s, rc, "station events");
+}
+
+void store_query_station_events(store_t *s, const char *station_id, int limit, store_json_cb cb,
+                                void *ctx)
+{
+    query_op_t *q = query_new(exec_station_events, cb, ctx);
+    q->s1 = xstrdup(station_id);
+    q->limit = limit > 0 && limit <= 1000 ? limit : 100;
+    store_submit(s, &q->op);
+}
+
+static store_err_t exec_api_token_lookup(store_t *s, store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_API_TOKEN_LOOKUP);
+    store_bind_text(st, 1, q->s1);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND : store_check(s, rc, "token lookup");
+    }
+    if (sqlite3_column_int(st, 3)) {
+        sqlite3_reset(st);
+        return STORE_ERR_NOT_FOUND; /* revoked */
+    }
+    q->result = json_object();
+    store_json_col(q->result, "name", st, 0);
+    store_json_col(q->result, "role", st, 1);
+    json_object_set_new(q->result, "expires_at", json_integer(sqlite3_column_int64(st, 2)));
+    sqlite3_reset(st);
+    return STORE_OK;
+}
+
+void store_api_token_lookup(store_t *s, const char *token_hash, store_json_cb cb, void *ctx)
+{
+    query_op_t *q = query_new(exec_api_token_lookup, cb, ctx);
+    q->s1 = xstrdup(token_hash);
+    store_submit(s, &q->op);
+}

@@ -1,0 +1,16 @@
+/* A growable string buffer for building responses (metrics text, SSE frames). */
+#ifndef AMPGRID_UTIL_STRBUF_H
+#define AMPGRID_UTIL_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct strbuf {
+    char *data; /* always NUL-terminated once anything was appended */
+    size_t len, cap;
+} strbuf_t;
+
+void strbuf_append(strbuf_t *b, const char *s, size_t n);
+void strbuf_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_free(strbuf_t *b);
+
+#endif
