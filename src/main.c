@@ -48,6 +48,8 @@ typedef struct app {
     ocpp_server_t *ocpp;
     api_t *api;
     net_t *net;
+    uv_timer_t drain;
+    int drain_ticks;
     bool stopping;
 } app_t;
 
@@ -124,20 +126,39 @@ static int cmd_token(int argc, char **argv)
 
 /* -------------------------------------------------------------- serve */
 
+/*
+ * Shutdown drains before it closes: the API's event streams end, then the
+ * store gets up to five seconds to commit what is queued and answer the
+ * stations waiting for it, then every connection is closed. The loop ends
+ * when the last handle has closed; main frees the layers after that.
+ */
+static void close_connections(app_t *a)
+{
+    uv_timer_stop(&a->drain);
+    uv_close((uv_handle_t *)&a->drain, NULL);
+    net_destroy(a->net);
+    ocpp_server_stop(a->ocpp);
+}
+
+static void drain_cb(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    if (store_idle(a->store) || ++a->drain_ticks >= 100) close_connections(a);
+}
+
 static void shutdown_app(app_t *a)
 {
     if (a->stopping) return;
     a->stopping = true;
-    log_info("shutting down", NULL);
+    log_info("shutting down: draining", NULL);
     uv_signal_stop(&a->sigterm);
     uv_signal_stop(&a->sigint);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     api_shutdown(a->api);
-    net_destroy(a->net);       /* closes stations: their sessions detach */
-    ocpp_server_destroy(a->ocpp);
-    store_close(a->store);     /* finishes every queued write before returning */
-    a->store = NULL;
+    uv_timer_init(&a->loop, &a->drain);
+    a->drain.data = a;
+    uv_timer_start(&a->drain, drain_cb, 0, 50);
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -305,6 +326,9 @@ static int cmd_serve(int argc, char **argv)
     print_banner(a, first ? token : NULL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
 
+    store_close(a->store); /* commits anything still queued */
+    ocpp_server_free(a->ocpp);
+    net_free(a->net);
     csms_destroy(a->csms);
     api_destroy(a->api);
     uv_run(&a->loop, UV_RUN_NOWAIT);

@@ -937,19 +937,20 @@ const net_stats_t *net_stats(const net_t *n)
     return &n->stats;
 }
 
-static void tick_closed_cb(uv_handle_t *h)
+void net_destroy(net_t *n)
 {
-    net_t *n = h->data;
+    if (n->destroying) return;
+    n->destroying = true;
+    uv_timer_stop(&n->tick);
+    uv_close((uv_handle_t *)&n->tick, NULL);
+    lws_context_destroy(n->ctx);
+}
+
+void net_free(net_t *n)
+{
+    if (!n) return;
     free(n->protocols);
     free(n->tls_cert_ecdsa);
     free(n->tls_key_ecdsa);
     free(n);
-}
-
-void net_destroy(net_t *n)
-{
-    n->destroying = true;
-    lws_context_destroy(n->ctx);
-    uv_timer_stop(&n->tick);
-    uv_close((uv_handle_t *)&n->tick, tick_closed_cb);
 }

@@ -87,8 +87,11 @@ typedef struct net_stats {
  * Returns NULL and writes err on failure (port in use, bad certificate, ...). */
 net_t *net_create(uv_loop_t *loop, const net_config_t *cfg, const net_callbacks_t *cbs, char *err,
                   size_t err_len);
-/* Closes every connection and listener; the loop must run afterwards for handles to close. */
+/* Closes every connection and listener. Callbacks (ws_close, request close
+ * hooks) still fire while the loop runs afterwards; call net_free once the
+ * loop has stopped. */
 void net_destroy(net_t *n);
+void net_free(net_t *n);
 const net_stats_t *net_stats(const net_t *n);
 
 /* --- WebSocket connections --- */

@@ -22,8 +22,11 @@ typedef struct ocpp_config {
 } ocpp_config_t;
 
 ocpp_server_t *ocpp_server_create(uv_loop_t *loop, csms_t *csms, const ocpp_config_t *cfg);
-/* Closes pending calls; call before net_destroy. */
-void ocpp_server_destroy(ocpp_server_t *s);
+/* Stops the server's timer (shutdown begins); sessions still close through
+ * ocpp_on_close while the loop runs. */
+void ocpp_server_stop(ocpp_server_t *s);
+/* Frees the server once the loop has stopped. */
+void ocpp_server_free(ocpp_server_t *s);
 
 /* The subprotocols offered to net/ (NULL-terminated). */
 const char *const *ocpp_subprotocols(void);

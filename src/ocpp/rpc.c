@@ -560,19 +560,19 @@ ocpp_server_t *ocpp_server_create(uv_loop_t *loop, csms_t *csms, const ocpp_conf
     return s;
 }
 
-static void server_free_cb(uv_handle_t *h)
+void ocpp_server_stop(ocpp_server_t *s)
 {
-    ocpp_server_t *s = h->data;
+    uv_timer_stop(&s->tick);
+    uv_close((uv_handle_t *)&s->tick, NULL);
+}
+
+void ocpp_server_free(ocpp_server_t *s)
+{
+    if (!s) return;
     counter_t *c, *tmp;
     HASH_ITER(hh, s->counters, c, tmp) {
         HASH_DEL(s->counters, c);
         free(c);
     }
     free(s);
-}
-
-void ocpp_server_destroy(ocpp_server_t *s)
-{
-    uv_timer_stop(&s->tick);
-    uv_close((uv_handle_t *)&s->tick, server_free_cb);
 }

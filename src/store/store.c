@@ -389,8 +389,17 @@ void store_start(store_t *s, uv_loop_t *loop)
     s->loop = loop;
     uv_async_init(loop, &s->async, completions_cb);
     s->async.data = s;
+    uv_unref((uv_handle_t *)&s->async); /* listeners keep the loop alive, not the store */
     pthread_create(&s->thread, NULL, writer_main, s);
     s->thread_running = true;
+}
+
+bool store_idle(store_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool idle = !s->out_head;
+    pthread_mutex_unlock(&s->mu);
+    return idle && atomic_load(&s->queue_depth) == 0;
 }
 
 void store_get_stats(store_t *s, store_stats_t *out)

@@ -116,7 +116,11 @@ typedef void (*store_json_cb)(void *ctx, store_err_t rc, json_t *result);
 store_t *store_open(const char *dir, bool sync_full, char *err, size_t err_len);
 /* Starts the writer thread; completions run on `loop`. */
 void store_start(store_t *s, uv_loop_t *loop);
-/* Finishes queued work, stops the thread, runs pending completions, closes. */
+/* True when no operation is queued, running or waiting for its completion. */
+bool store_idle(store_t *s);
+/* Finishes queued work, stops the thread, runs pending completions, closes.
+ * Call after the loop has stopped (the completion handle does not keep the
+ * loop alive). */
 void store_close(store_t *s);
 void store_get_stats(store_t *s, store_stats_t *out);
 
