@@ -24,8 +24,8 @@ void config_defaults(config_t *c)
     c->ping_timeout = 30;
     c->auth_fail_limit = 10;
     c->auth_fail_window = 60;
-    c->password_opslimit = 2;
-    c->password_memlimit_kib = 16384;
+    c->password_opslimit = 1;
+    c->password_memlimit_kib = 2048;
     c->sync_full = true;
     c->max_body = 1 << 20;
     snprintf(c->log_level, sizeof c->log_level, "info");
