@@ -39,3 +39,6 @@ clean:
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+bench: build test-deps
+	@AMPGRID_BIN=$(BUILD)/ampgrid node bench/run.js --stations 2000 --concurrency 100 --seconds 10
