@@ -241,7 +241,8 @@ static void ping_cb(timewheel_entry_t *e)
         c->ping_outstanding = true;
         c->ping_sent_at = now;
         lws_callback_on_writable(c->wsi);
-        timewheel_add(&n->wheel, &c->ping_te, now + (uint64_t)n->cfg.ping_timeout, ping_cb);
+        /* +1: the wheel ticks whole seconds, so wait at least ping_timeout */
+        timewheel_add(&n->wheel, &c->ping_te, now + (uint64_t)n->cfg.ping_timeout + 1, ping_cb);
     } else {
         timewheel_add(&n->wheel, &c->ping_te, c->last_rx + (uint64_t)n->cfg.ping_interval,
                       ping_cb);
@@ -422,9 +423,11 @@ static int on_ws_writeable(net_t *n, struct lws *wsi)
         return -1;
     }
     if (c->ping_due) {
-        unsigned char pb[LWS_PRE + 4];
+        /* A non-empty payload: LWS does not pass zero-length pongs up. */
+        unsigned char pb[LWS_PRE + 8];
+        memcpy(pb + LWS_PRE, "ampgrid", 8);
         c->ping_due = false;
-        if (lws_write(wsi, pb + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+        if (lws_write(wsi, pb + LWS_PRE, 8, LWS_WRITE_PING) < 0) return -1;
         if (c->out.head) lws_callback_on_writable(wsi);
         return 0;
     }
