@@ -31,6 +31,7 @@ static csms_fail_t *fail_get(csms_t *c, const char *kind, const char *v, bool cr
             csms_fail_t *x, *tmp;
             int64_t now = time_now_ms();
             HASH_ITER(hh, c->fails, x, tmp) {
+                // cppcheck-suppress uninitvar ; uthash iteration initialises it
                 if (now - x->window_start > (int64_t)c->cfg.auth_fail_window * 1000) {
                     HASH_DEL(c->fails, x);
                     free(x);

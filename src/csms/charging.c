@@ -154,6 +154,7 @@ static bool token_in_active_tx(csms_t *c, const char *id_token)
 {
     csms_tx_t *t, *tmp;
     HASH_ITER(hh, c->txs, t, tmp) {
+        // cppcheck-suppress uninitvar ; uthash iteration initialises it
         if (strcmp(t->id_token, id_token) == 0) return true;
     }
     return false;
@@ -273,6 +274,7 @@ void csms_tx_start(csms_t *c, csms_station_t *st, const csms_tx_start_t *in, csm
     /* A replay of a start that is still active returns the same transaction. */
     csms_tx_t *t, *tmp;
     HASH_ITER(hh, c->txs, t, tmp) {
+        // cppcheck-suppress uninitvar ; uthash iteration initialises it
         if (strcmp(t->station_id, st->id) == 0 && t->evse_id == in->evse_id &&
             t->connector_id == in->connector_id && strcmp(t->id_token, in->id_token) == 0 &&
             t->meter_start == in->meter_start && t->started_at == in->timestamp) {
