@@ -26,6 +26,7 @@
 const api_route_t api_routes[] = {
     {"GET", "/healthz", api_healthz, ROLE_NONE, false},
     {"GET", "/metrics", api_metrics, ROLE_NONE, false},
+    {"GET", "/api/v1/openapi.json", api_openapi, ROLE_NONE, false},
     {"GET", "/api/v1/stations", api_stations_list, ROLE_VIEWER, false},
     {"POST", "/api/v1/stations", api_stations_create, ROLE_OPERATOR, true},
     {"GET", "/api/v1/stations/{}", api_stations_get, ROLE_VIEWER, false},

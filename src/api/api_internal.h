@@ -98,6 +98,11 @@ void api_sessions_get(api_call_t *c);
 void api_events_stream(api_call_t *c);
 void api_metrics(api_call_t *c);
 void api_healthz(api_call_t *c);
+void api_openapi(api_call_t *c);
+
+/* The OpenAPI document, compiled in from docs/openapi.json. */
+extern const char api_openapi_doc[];
+extern const size_t api_openapi_doc_len;
 
 /* Event stream plumbing (events.c). */
 void api_events_init(api_t *a);

@@ -1,5 +1,6 @@
 /*
- * GET /metrics in the Prometheus text format, and GET /healthz. Counters come
+ * GET /metrics in the Prometheus text format, GET /healthz, and the OpenAPI
+ * document at GET /api/v1/openapi.json. Counters come
  * from net/ (connections), ocpp/ (messages, validation errors, handling
  * latency), csms/ (stations, transactions) and store/ (queue, commits).
  */
@@ -89,4 +90,13 @@ void api_healthz(api_call_t *c)
                              (int)csms_station_connected_count(c->api->d.csms), "store_queue_depth",
                              (int)s.queue_depth);
     api_json(c, 200, body);
+}
+
+void api_openapi(api_call_t *c)
+{
+    if (c->req)
+        net_req_respond(c->req, 200, "application/json", api_openapi_doc, api_openapi_doc_len,
+                        NULL);
+    c->req = NULL;
+    api_call_free(c);
 }
