@@ -1,0 +1,575 @@
+// The OpenAPI document (docs/openapi.json) against the real server: traffic
+// that reaches every operation and most documented status codes, with every
+// response checked against the document (status code documented for the
+// operation, content type, body schema, documented headers). Also: the
+// document and the server's route table list the same endpoints, roles and
+// body-taking routes agree with the document's security and 403/413/415
+// answers, the command action enum is the set of OCPP 1.6 actions a CSMS can
+// send, and the server serves this very document at /api/v1/openapi.json.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const Ajv2020 = require('ajv/dist/2020');
+const addFormats = require('ajv-formats');
+const { createRPCError } = require('ocpp-rpc');
+const { Server, BIN, waitFor } = require('./lib/harness');
+
+const ROOT = path.resolve(__dirname, '../..');
+const DOC = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/openapi.json'), 'utf8'));
+const DOC_ID = 'https://ampgrid.test/openapi.json';
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+const PW = 'correct-horse-battery';
+const MAX_BODY = 8192;
+
+// ------------------------------------------------------- the document in ajv
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ ...DOC, $id: DOC_ID });
+
+// JSON pointer from path segments, e.g. ptr('paths', '/healthz', 'get').
+const ptr = (...segs) => segs.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+const fragment = (p) => p.split('/').map(encodeURIComponent).join('/');
+const at = (p) => p.split('/').slice(1).reduce((o, s) => o && o[s.replace(/~1/g, '/').replace(/~0/g, '~')], DOC);
+
+const validators = new Map();
+function validator(pointer) {
+  if (!validators.has(pointer)) validators.set(pointer, ajv.compile({ $ref: `${DOC_ID}#${fragment(pointer)}` }));
+  return validators.get(pointer);
+}
+
+function operations() {
+  const ops = [];
+  for (const [tpl, item] of Object.entries(DOC.paths)) {
+    for (const m of METHODS) if (item[m]) ops.push({ tpl, method: m.toUpperCase(), op: item[m], key: `${m.toUpperCase()} ${tpl}` });
+  }
+  return ops;
+}
+
+const PATHS = Object.keys(DOC.paths).map((tpl) => {
+  const re = new RegExp('^' + tpl.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+') + '/?$');
+  return { tpl, re, item: DOC.paths[tpl] };
+});
+
+function matchPath(url) {
+  const p = url.split('?')[0];
+  return PATHS.find((x) => x.re.test(p));
+}
+
+// ------------------------------------------------------------------- checks
+
+const exercised = new Map(); // "METHOD /tpl" -> Set of statuses seen
+
+// ajv errors, one per line, naming the place, the rule and its parameters
+// (e.g. the additional property's name).
+const ajvErrors = (errors) => (errors || []).map((e) =>
+  `  at ${e.instancePath || '(root)'}: ${e.message} ${JSON.stringify(e.params)} [schema ${e.schemaPath}]`).join('\n');
+
+function mediaMatches(key, ctype) {
+  const norm = (s) => s.toLowerCase().replace(/\s+/g, '');
+  if (key.includes(';')) return norm(key) === norm(ctype);
+  return norm(ctype.split(';')[0]) === norm(key);
+}
+
+// Checks one real response against the document. `text` is the body as
+// received (for a stream, what arrived so far). Throws with the method, the
+// path, the status and ajv's errors when something does not match.
+function checkResponse({ method, url, status, headers, text, sent }) {
+  const where = `${method} ${url} -> ${status}`;
+  const m = matchPath(url);
+  let pointer;
+  if (!m) {
+    assert.strictEqual(status, 404, `${where}: the path is not in the document, so the server should not know it either (expected 404); body: ${text.slice(0, 300)}`);
+    pointer = ptr('components', 'responses', 'NotFound');
+  } else if (!m.item[method.toLowerCase()]) {
+    assert.strictEqual(status, 405, `${where}: the document has ${m.tpl} but no ${method} on it, so 405 was expected; body: ${text.slice(0, 300)}`);
+    pointer = ptr('components', 'responses', 'MethodNotAllowed');
+  } else {
+    const op = m.item[method.toLowerCase()];
+    const key = `${method} ${m.tpl}`;
+    if (!exercised.has(key)) exercised.set(key, new Set());
+    exercised.get(key).add(status);
+    assert.ok(op.responses[String(status)],
+      `${where}: status ${status} is not documented for ${key} (documented: ${Object.keys(op.responses).join(', ')}); body: ${text.slice(0, 300)}`);
+    pointer = ptr('paths', m.tpl, method.toLowerCase(), 'responses', String(status));
+  }
+  let resp = at(pointer);
+  while (resp.$ref) {
+    pointer = resp.$ref.replace(/^#/, '');
+    resp = at(pointer);
+  }
+  for (const h of Object.keys(resp.headers || {})) {
+    assert.ok(headers.get(h) !== null, `${where}: documented header ${h} is missing`);
+  }
+  if (!resp.content) {
+    assert.strictEqual(text, '', `${where}: documented without a body, got ${JSON.stringify(text.slice(0, 200))}`);
+    return;
+  }
+  const ctype = headers.get('content-type') || '';
+  const mt = Object.keys(resp.content).find((k) => mediaMatches(k, ctype));
+  assert.ok(mt, `${where}: content type "${ctype}" is not documented (documented: ${Object.keys(resp.content).join(', ')})`);
+  let value = text;
+  if (/[/+]json$/.test(mt.split(';')[0])) {
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      assert.fail(`${where}: ${mt} body is not JSON (${e.message}): ${text.slice(0, 200)}`);
+    }
+  }
+  const sp = `${pointer}/content/${mt.replace(/~/g, '~0').replace(/\//g, '~1')}/schema`;
+  const v = validator(sp);
+  if (!v(value)) {
+    assert.fail(`${where}: body does not match the documented schema (${mt}):\n${ajvErrors(v.errors)}\nbody: ${text.slice(0, 1500)}`);
+  }
+  // A body the server accepted must be one the document accepts, and an
+  // unknown field the server refused must be refused by the document too.
+  const op = m && m.item[method.toLowerCase()];
+  if (op && op.requestBody && sent && typeof sent === 'object') {
+    const rp = ptr('paths', m.tpl, method.toLowerCase(), 'requestBody', 'content', 'application/json', 'schema');
+    const rv = validator(rp);
+    if (status >= 200 && status < 300) {
+      assert.ok(rv(sent), `${method} ${url} -> ${status}: the server accepted a body the document's request schema refuses:\n` +
+        `${ajvErrors(rv.errors)}\nbody: ${JSON.stringify(sent)}`);
+    } else if (status === 400 && value && /unknown field|cannot be changed/.test(value.detail || '')) {
+      assert.ok(!rv(sent), `${method} ${url} -> 400 (${value.detail}): the document's request schema accepts this body: ${JSON.stringify(sent)}`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------- client
+
+function client(s) {
+  const send = async (method, url, { body, token = s.token, headers = {} } = {}) => {
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined) {
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+      if (!h['content-type']) h['content-type'] = 'application/json';
+    }
+    return { res: await fetch(s.httpUrl + url, { method, headers: h, body: payload }), sent: body };
+  };
+
+  // A request whose response is read whole and checked against the document.
+  const call = async (method, url, opts = {}) => {
+    const { res, sent } = await send(method, url, opts);
+    const text = await res.text();
+    let body = text;
+    try { body = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
+    const r = { method, url, status: res.status, headers: res.headers, text, body, sent };
+    checkResponse(r);
+    if (opts.expect !== undefined) {
+      assert.strictEqual(r.status, opts.expect, `${method} ${url}: expected ${opts.expect}, got ${r.status}: ${text.slice(0, 300)}`);
+    }
+    return r;
+  };
+
+  // GET /api/v1/events: checks the response once the stream's preamble has
+  // arrived, then keeps collecting events until close().
+  const stream = async (url, opts = {}) => {
+    const ac = new AbortController();
+    const h = { ...(opts.headers || {}) };
+    if (opts.token !== null) h.authorization = `Bearer ${opts.token || s.token}`;
+    const res = await fetch(s.httpUrl + url, { headers: h, signal: ac.signal });
+    if (!(res.headers.get('content-type') || '').startsWith('text/event-stream')) {
+      const text = await res.text();
+      checkResponse({ method: 'GET', url, status: res.status, headers: res.headers, text });
+      return { status: res.status, text, events: [], close: () => {} };
+    }
+    const st = { status: res.status, text: '', events: [], close: async () => { ac.abort(); await st.done; } };
+    let seenPreamble;
+    const preamble = new Promise((resolve) => { seenPreamble = resolve; });
+    st.done = (async () => {
+      const dec = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body) {
+          const t = dec.decode(chunk, { stream: true });
+          st.text += t;
+          buf += t;
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const ev = {};
+            for (const line of block.split('\n')) {
+              if (line.startsWith('id: ')) ev.id = line.slice(4);
+              else if (line.startsWith('event: ')) ev.type = line.slice(7);
+              else if (line.startsWith('data: ')) ev.data = line.slice(6);
+            }
+            if (ev.type) st.events.push(ev);
+            else seenPreamble();
+          }
+        }
+      } catch (_) { /* aborted */ }
+      seenPreamble();
+    })();
+    await Promise.race([preamble, new Promise((r) => setTimeout(r, 5000))]);
+    assert.match(st.text, /^: ampgrid event stream\n/, `GET ${url}: stream preamble missing: ${JSON.stringify(st.text.slice(0, 100))}`);
+    checkResponse({ method: 'GET', url, status: res.status, headers: res.headers, text: st.text });
+    return st;
+  };
+
+  return { call, stream };
+}
+
+function tokenCreate(dataDir, role, name) {
+  const r = spawnSync(BIN, ['token', 'create', '--data-dir', dataDir, '--role', role, '--name', name],
+    { encoding: 'utf8', timeout: 20000 });
+  assert.strictEqual(r.status, 0, `token create: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// Concrete URL for an operation, with placeholder path parameters.
+function concrete(tpl) {
+  const values = { stationId: 'NO-SUCH-STATION', idToken: 'NO-SUCH-TOKEN', sessionId: '999999', action: 'Reset' };
+  return tpl.replace(/\{([^}]+)\}/g, (_, n) => encodeURIComponent(values[n] || 'x'));
+}
+
+// The server's route table, from src/api/api.c.
+function routeTable() {
+  const src = fs.readFileSync(path.join(ROOT, 'src/api/api.c'), 'utf8');
+  const block = src.match(/api_routes\[\]\s*=\s*\{([\s\S]*?)\n\};/);
+  assert.ok(block, 'api_routes[] not found in src/api/api.c');
+  const routes = [...block[1].matchAll(/\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(\w+),\s*(ROLE_\w+),\s*(true|false)\s*\}/g)]
+    .map(([, method, pattern, fn, role, jsonBody]) => ({ method, pattern, fn, role, jsonBody: jsonBody === 'true' }));
+  assert.ok(routes.length > 10, `only ${routes.length} routes parsed from api_routes[]`);
+  return routes;
+}
+
+const norm = (tpl) => tpl.replace(/\{[^}]+\}/g, '{}');
+
+// ---------------------------------------------------------------------- test
+
+test('the OpenAPI document describes the server exactly', async (t) => {
+  const s = await new Server({
+    config: `[ocpp]\ncall_timeout = 2\n[http]\nmax_body = ${MAX_BODY}\n[security]\nauth_fail_limit = 1000\n`,
+  }).start();
+  const { call, stream } = client(s);
+  const streams = [];
+  const stations = [];
+  try {
+    await t.test('the document is OpenAPI 3.1 with the expected basics', () => {
+      assert.strictEqual(DOC.openapi, '3.1.0');
+      assert.strictEqual(DOC.info.title, 'ampgrid');
+      assert.strictEqual(DOC.info.version, '0.1.0');
+      assert.deepStrictEqual(DOC.security, [{ bearer: [] }]);
+      assert.deepStrictEqual(DOC.components.securitySchemes.bearer, { ...DOC.components.securitySchemes.bearer, type: 'http', scheme: 'bearer' });
+      for (const name of ['Station', 'Connector', 'BootInfo', 'StationCreate', 'StationPatch', 'IdToken', 'IdTokenCreate',
+        'IdTokenPatch', 'Session', 'SessionWithMeterValues', 'MeterValue', 'StatusHistoryEntry', 'StationEvent', 'Problem']) {
+        assert.ok(DOC.components.schemas[name], `components.schemas.${name} missing`);
+      }
+      // every $ref resolves
+      const walk = (o, where) => {
+        if (!o || typeof o !== 'object') return;
+        if (typeof o.$ref === 'string') assert.ok(at(o.$ref.replace(/^#/, '')), `${where}: $ref ${o.$ref} does not resolve`);
+        for (const [k, v] of Object.entries(o)) walk(v, `${where}/${k}`);
+      };
+      walk(DOC, '#');
+    });
+
+    await t.test('the server serves this document at /api/v1/openapi.json without a token', async () => {
+      const r = await call('GET', '/api/v1/openapi.json', { token: null, expect: 200 });
+      assert.deepStrictEqual(r.body, DOC, 'the served document differs from docs/openapi.json (rebuild the server?)');
+    });
+
+    await t.test('health and metrics need no token', async () => {
+      await call('GET', '/healthz', { token: null, expect: 200 });
+      await call('GET', '/metrics', { token: null, expect: 200 });
+    });
+
+    await t.test('a path that is not in the document is 404, a method it does not list is 405', async () => {
+      await call('GET', '/api/v1/no-such-thing', { expect: 404 });
+      await call('GET', '/nope', { token: null, expect: 404 });
+      await call('PUT', '/api/v1/stations', { body: { id: 'X' }, expect: 405 });
+      await call('DELETE', '/api/v1/sessions', { expect: 405 });
+      await call('OPTIONS', '/healthz', { token: null, expect: 405 });
+      await call('GET', '/api/v1/stations/X/commands/Reset', { expect: 405 });
+    });
+
+    await t.test('every secured operation answers 401 without a token, or with a wrong one', async () => {
+      for (const { tpl, method, op } of operations()) {
+        if (op.security && op.security.length === 0) continue;
+        const url = concrete(tpl);
+        const body = op.requestBody ? {} : undefined;
+        const r = await call(method, url, { token: null, body, expect: 401 });
+        assert.match(r.headers.get('www-authenticate') || '', /^Bearer\b/);
+        await call(method, url, { token: 'agt_' + '0'.repeat(64), body, expect: 401 });
+      }
+      await call('GET', '/api/v1/events?access_token=agt_wrong', { token: null, expect: 401 });
+    });
+
+    let viewer;
+    await t.test('a viewer gets 403 on every operation that documents 403, and may read', async () => {
+      viewer = tokenCreate(s.dataDir, 'viewer', 'openapi-viewer');
+      for (const { tpl, method, op } of operations()) {
+        if (!op.responses['403']) continue;
+        await call(method, concrete(tpl), { token: viewer, body: op.requestBody ? {} : undefined, expect: 403 });
+      }
+      await call('GET', '/api/v1/stations', { token: viewer, expect: 200 });
+      await call('GET', '/api/v1/id-tokens', { token: viewer, expect: 200 });
+    });
+
+    // Event streams open from the start, so they see what follows.
+    await t.test('GET /api/v1/events streams with a bearer header, or ?access_token= with filters', async () => {
+      const all = await stream('/api/v1/events');
+      streams.push(all);
+      assert.strictEqual(all.status, 200);
+      const filtered = await stream(`/api/v1/events?types=station.,command.&station=OA-1&access_token=${viewer}`, { token: null });
+      streams.push(filtered);
+      assert.strictEqual(filtered.status, 200);
+      await call('GET', '/api/v1/events', { token: null, expect: 401 });
+    });
+
+    await t.test('stations: create, list, get, change, and their errors', async () => {
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-1', password: PW, description: 'OpenAPI test' }, expect: 201 });
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-OFF', security_profile: 0, registration_status: 'Pending', description: null }, expect: 201 });
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-DEL', password: PW }, expect: 201 });
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-1', password: PW }, expect: 409 });
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-X', password: PW, colour: 'red' }, expect: 400 });
+      await call('POST', '/api/v1/stations', { body: { id: 'OA:bad', password: PW }, expect: 400 });
+      await call('POST', '/api/v1/stations', { body: '{"id": ', expect: 400 });
+      await call('POST', '/api/v1/stations', { body: '[]', expect: 400 });
+      await call('POST', '/api/v1/stations', { body: 'id=OA-X', headers: { 'content-type': 'application/x-www-form-urlencoded' }, expect: 415 });
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-BIG', password: PW, description: 'x'.repeat(MAX_BODY) }, expect: 413 });
+      await call('GET', '/api/v1/stations', { expect: 200 });
+      await call('GET', '/api/v1/stations?connected=false', { expect: 200 });
+      await call('GET', '/api/v1/stations/OA-1', { expect: 200 });
+      await call('GET', '/api/v1/stations/NO-SUCH-STATION', { expect: 404 });
+      await call('PATCH', '/api/v1/stations/OA-OFF', { body: { description: 'changed', registration_status: 'Accepted' }, expect: 200 });
+      await call('PATCH', '/api/v1/stations/OA-OFF', { expect: 200 });
+      await call('PATCH', '/api/v1/stations/OA-OFF', { body: { id: 'OTHER' }, expect: 400 });
+      await call('PATCH', '/api/v1/stations/OA-OFF', { body: { security_profile: 1 }, expect: 400 });
+      await call('PATCH', '/api/v1/stations/NO-SUCH-STATION', { body: { description: 'x' }, expect: 404 });
+      await call('PATCH', '/api/v1/stations/OA-OFF', { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('PATCH', '/api/v1/stations/OA-OFF', { body: { description: 'y'.repeat(MAX_BODY) }, expect: 413 });
+      await call('DELETE', '/api/v1/stations/OA-DEL', { expect: 204 });
+      await call('DELETE', '/api/v1/stations/OA-DEL', { expect: 404 });
+    });
+
+    await t.test('id tokens: create, list, get, change, delete, and their errors', async () => {
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-GROUP' }, expect: 201 });
+      await call('POST', '/api/v1/id-tokens', {
+        body: { id_token: 'OA-TAG-1', type: 'ISO14443', status: 'Accepted', expiry: '2031-01-01T00:00:00Z', parent_id_token: 'OA-GROUP' }, expect: 201,
+      });
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-TAG-2', type: null, status: null, expiry: null, parent_id_token: null }, expect: 201 });
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-TAG-DEL', status: 'Blocked' }, expect: 201 });
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-TAG-1' }, expect: 409 });
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-BAD', colour: 'red' }, expect: 400 });
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-BAD', expiry: 'tomorrow' }, expect: 400 });
+      await call('POST', '/api/v1/id-tokens', { body: { status: 'Accepted' }, expect: 400 });
+      await call('POST', '/api/v1/id-tokens', { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('POST', '/api/v1/id-tokens', { body: { id_token: 'OA-BIG', parent_id_token: 'z'.repeat(MAX_BODY) }, expect: 413 });
+      const all = await call('GET', '/api/v1/id-tokens', { expect: 200 });
+      assert.ok(all.body.items.length >= 4);
+      await call('GET', '/api/v1/id-tokens?status=Blocked', { expect: 200 });
+      await call('GET', '/api/v1/id-tokens/OA-TAG-1', { expect: 200 });
+      await call('GET', '/api/v1/id-tokens/NO-SUCH-TOKEN', { expect: 404 });
+      await call('PATCH', '/api/v1/id-tokens/OA-TAG-2', { body: { status: 'Blocked', expiry: '2030-06-01T12:00:00+02:00', parent_id_token: 'OA-GROUP' }, expect: 200 });
+      await call('PATCH', '/api/v1/id-tokens/OA-TAG-2', { body: { status: 'Accepted', expiry: null, parent_id_token: null }, expect: 200 });
+      await call('PATCH', '/api/v1/id-tokens/OA-TAG-2', { body: { id_token: 'OTHER' }, expect: 400 });
+      await call('PATCH', '/api/v1/id-tokens/OA-TAG-2', { body: { type: 'Barcode' }, expect: 400 });
+      await call('PATCH', '/api/v1/id-tokens/NO-SUCH-TOKEN', { body: { status: 'Blocked' }, expect: 404 });
+      await call('PATCH', '/api/v1/id-tokens/OA-TAG-2', { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('PATCH', '/api/v1/id-tokens/OA-TAG-2', { body: { parent_id_token: 'p'.repeat(MAX_BODY) }, expect: 413 });
+      await call('DELETE', '/api/v1/id-tokens/OA-TAG-DEL', { expect: 204 });
+      await call('DELETE', '/api/v1/id-tokens/OA-TAG-DEL', { expect: 404 });
+    });
+
+    // A connected station (ocpp-rpc, strict mode) whose answers tests choose.
+    let cp;
+    let behaviour;
+    const defaults = {
+      ClearCache: () => ({ status: 'Accepted' }),
+      GetConfiguration: () => ({ configurationKey: [{ key: 'HeartbeatInterval', readonly: false, value: '300' }], unknownKey: [] }),
+      ChangeConfiguration: () => ({ status: 'Accepted' }),
+      Reset: () => ({ status: 'Accepted' }),
+    };
+    let sessionId;
+    await t.test('a connected station: live state, status history, event log and sessions with meter values', async () => {
+      cp = await s.bootedStation('OA-1');
+      stations.push(cp);
+      behaviour = { ...defaults };
+      cp.handle(({ method, params }) => {
+        const b = behaviour[method];
+        if (!b) throw createRPCError('NotImplemented', `no behaviour for ${method}`);
+        return b(params);
+      });
+      const now = () => new Date().toISOString();
+      await cp.call('StatusNotification', { connectorId: 0, errorCode: 'NoError', status: 'Available', timestamp: now() });
+      await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Preparing', timestamp: now() });
+      await cp.call('StatusNotification', { connectorId: 2, errorCode: 'GroundFailure', status: 'Faulted', info: 'rcd', vendorId: 'acme', vendorErrorCode: 'E7' });
+      await cp.call('Heartbeat', {});
+      await cp.call('DataTransfer', { vendorId: 'com.example', messageId: 'hello', data: 'world' });
+      const start = await cp.call('StartTransaction', { connectorId: 1, idTag: 'OA-TAG-1', meterStart: 1000, timestamp: now() });
+      assert.strictEqual(start.idTagInfo.status, 'Accepted');
+      sessionId = start.transactionId;
+      await cp.call('MeterValues', {
+        connectorId: 1, transactionId: sessionId, meterValue: [{
+          timestamp: now(), sampledValue: [
+            { value: '1500', measurand: 'Energy.Active.Import.Register', unit: 'Wh', context: 'Sample.Periodic', location: 'Outlet', format: 'Raw' },
+            { value: '41', measurand: 'SoC', unit: 'Percent' },
+            { value: '230.1', measurand: 'Voltage', unit: 'V', phase: 'L1-N' },
+          ],
+        }],
+      });
+      await cp.call('StopTransaction', {
+        transactionId: sessionId, meterStop: 2500, timestamp: now(), reason: 'Local', idTag: 'OA-TAG-1',
+        transactionData: [{ timestamp: now(), sampledValue: [{ value: '2500', measurand: 'Energy.Active.Import.Register', unit: 'Wh', context: 'Transaction.End' }] }],
+      });
+      const active = await cp.call('StartTransaction', { connectorId: 2, idTag: 'OA-TAG-2', meterStart: 0, timestamp: now() });
+      assert.strictEqual(active.idTagInfo.status, 'Accepted');
+
+      const st = await call('GET', '/api/v1/stations/OA-1', { expect: 200 });
+      assert.strictEqual(st.body.connected, true);
+      assert.ok(st.body.connectors.length >= 3, JSON.stringify(st.body.connectors));
+      await call('GET', '/api/v1/stations?connected=true', { expect: 200 });
+      const hist = await call('GET', '/api/v1/stations/OA-1/status-history?limit=10', { expect: 200 });
+      assert.ok(hist.body.items.length >= 3);
+      await call('GET', '/api/v1/stations/OA-1/status-history', { token: viewer, expect: 200 });
+      await call('GET', '/api/v1/stations/NO-SUCH-STATION/status-history', { expect: 404 });
+      const evs = await call('GET', '/api/v1/stations/OA-1/events', { expect: 200 });
+      assert.ok(evs.body.items.some((e) => e.kind === 'data_transfer'), JSON.stringify(evs.body.items));
+      await call('GET', '/api/v1/stations/NO-SUCH-STATION/events?limit=5', { expect: 404 });
+
+      const list = await call('GET', '/api/v1/sessions', { expect: 200 });
+      assert.ok(list.body.items.length >= 2);
+      const from = encodeURIComponent(new Date(Date.now() - 3600e3).toISOString());
+      const to = encodeURIComponent(new Date(Date.now() + 3600e3).toISOString());
+      await call('GET', `/api/v1/sessions?station=OA-1&id_token=OA-TAG-1&active=false&from=${from}&to=${to}&limit=10&offset=0`, { expect: 200 });
+      const act = await call('GET', '/api/v1/sessions?active=true&limit=1&offset=0', { expect: 200 });
+      assert.strictEqual(act.body.items.length, 1);
+      await call('GET', '/api/v1/sessions?limit=0', { expect: 400 });
+      await call('GET', '/api/v1/sessions?offset=-1', { expect: 400 });
+      await call('GET', '/api/v1/sessions?active=maybe', { expect: 400 });
+      await call('GET', '/api/v1/sessions?from=yesterday', { expect: 400 });
+      const one = await call('GET', `/api/v1/sessions/${sessionId}`, { expect: 200 });
+      assert.ok(one.body.meter_values.length >= 4, JSON.stringify(one.body.meter_values));
+      assert.strictEqual(one.body.energy_wh, 1500);
+      await call('GET', `/api/v1/sessions/${active.transactionId}`, { token: viewer, expect: 200 });
+      await call('GET', '/api/v1/sessions/999999', { expect: 404 });
+      await call('GET', '/api/v1/sessions/abc', { expect: 404 });
+    });
+
+    const cmd = (station, action, opts) => call('POST', `/api/v1/stations/${station}/commands/${action}`, opts);
+    await t.test('commands: the station\'s answer, and every way a command fails', async () => {
+      const ok = await cmd('OA-1', 'ClearCache', { body: {}, expect: 200 });
+      assert.deepStrictEqual(ok.body, { status: 'Accepted' });
+      await cmd('OA-1', 'GetConfiguration', { expect: 200 }); // no body: the empty payload
+      await cmd('OA-1', 'Reset', { body: { type: 'Medium' }, expect: 400 });
+      await cmd('OA-1', 'NoSuchAction', { body: {}, expect: 400 });
+      await cmd('OA-1', 'BootNotification', { body: {}, expect: 400 });
+      await cmd('OA-1', 'Reset', { body: '"Soft"', expect: 400 });
+      await cmd('OA-1', 'Reset', { body: 'type=Soft', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await cmd('OA-1', 'DataTransfer', { body: { vendorId: 'x', data: 'd'.repeat(MAX_BODY) }, expect: 413 });
+      await cmd('NO-SUCH-STATION', 'Reset', { body: { type: 'Soft' }, expect: 404 });
+      await cmd('OA-OFF', 'Reset', { body: { type: 'Soft' }, expect: 409 });
+      behaviour.Reset = () => { throw createRPCError('NotSupported', 'resets are disabled'); };
+      await cmd('OA-1', 'Reset', { body: { type: 'Hard' }, expect: 502 });
+      behaviour.Reset = () => new Promise(() => {}); // never answers
+      await cmd('OA-1', 'Reset', { body: { type: 'Soft' }, expect: 504 });
+      behaviour = { ...defaults };
+    });
+
+    await t.test('rotate-password: accepted, already running, rejected, offline, unknown', async () => {
+      const r = await call('POST', '/api/v1/stations/OA-1/rotate-password', { expect: 200 });
+      assert.deepStrictEqual(r.body, { station_id: 'OA-1', outcome: 'Accepted' });
+      let release;
+      behaviour.ChangeConfiguration = () => new Promise((resolve) => { release = resolve; });
+      const first = call('POST', '/api/v1/stations/OA-1/rotate-password');
+      await waitFor(() => release, { what: 'the station to receive the new password', timeout: 5000 });
+      await call('POST', '/api/v1/stations/OA-1/rotate-password', { expect: 409 });
+      release({ status: 'Rejected' });
+      const f = await first;
+      assert.strictEqual(f.status, 502, f.text);
+      behaviour = { ...defaults };
+      await call('POST', '/api/v1/stations/OA-OFF/rotate-password', { expect: 409 });
+      await call('POST', '/api/v1/stations/NO-SUCH-STATION/rotate-password', { expect: 404 });
+      await call('GET', '/api/v1/stations/OA-1', { expect: 200 }); // password_rotation filled in
+      await call('GET', '/api/v1/stations/OA-1/events?limit=100', { expect: 200 }); // command outcomes
+    });
+
+    await t.test('the event streams delivered events of documented types with JSON object data', async () => {
+      const [all, filtered] = streams;
+      await waitFor(() => all.events.some((e) => e.type === 'command.result') && filtered.events.some((e) => e.type === 'command.result'),
+        { what: 'command.result events on both streams', timeout: 5000 });
+      const typeV = validator(ptr('components', 'schemas', 'EventType'));
+      for (const ev of all.events) {
+        assert.ok(typeV(ev.type), `event type ${ev.type} is not in components.schemas.EventType`);
+        const d = JSON.parse(ev.data);
+        assert.strictEqual(typeof d, 'object');
+        assert.strictEqual(typeof d.station_id, 'string', ev.data);
+        assert.ok(!Number.isNaN(Date.parse(d.time)), ev.data);
+      }
+      for (const ev of filtered.events) {
+        assert.ok(/^(station|command)\./.test(ev.type), ev.type);
+        assert.strictEqual(JSON.parse(ev.data).station_id, 'OA-1');
+      }
+      // Last-Event-ID replays
+      const replay = await stream('/api/v1/events?types=station.created', { headers: { 'last-event-id': '0' } });
+      streams.push(replay);
+      await waitFor(() => replay.events.length > 0, { what: 'replayed events', timeout: 5000 });
+    });
+
+    await t.test('deleting a connected station', async () => {
+      await call('DELETE', '/api/v1/stations/OA-1', { expect: 204 });
+      await call('GET', '/api/v1/stations/OA-1', { expect: 404 });
+    });
+
+    await t.test('every operation in the document was exercised', (tt) => {
+      // Exercised = answered with a 2xx at least once: an endpoint that does
+      // not exist can produce 401s and 404s, never a success.
+      const ok = (key) => [...(exercised.get(key) || [])].some((c) => c >= 200 && c < 300);
+      const missing = operations().filter(({ key }) => !ok(key)).map(({ key }) => key);
+      assert.deepStrictEqual(missing, [], `operations never answered with a 2xx (does the server have them?): ${missing.join(', ')}`);
+      const untested = [];
+      for (const { key, op } of operations()) {
+        for (const code of Object.keys(op.responses)) if (!exercised.get(key).has(Number(code))) untested.push(`${key} ${code}`);
+      }
+      tt.diagnostic(`documented responses not produced by this test: ${untested.join('; ') || 'none'}`);
+    });
+  } finally {
+    for (const st of streams) await st.close();
+    for (const c of stations) await c.close().catch(() => {});
+    const st = await s.stop();
+    s.cleanup();
+    assert.deepStrictEqual(st, { code: 0, signal: null },
+      `server did not exit cleanly on SIGTERM: ${JSON.stringify(st)}\n--- stderr (tail) ---\n${s.stderr.slice(-4000)}`);
+  }
+});
+
+test('every route in src/api/api.c is in the document, with matching roles and bodies', () => {
+  const routes = routeTable();
+  const docOps = new Map(operations().map((o) => [`${o.method} ${norm(o.tpl)}`, o]));
+  const routeKeys = new Set(routes.map((r) => `${r.method} ${r.pattern}`));
+  const undocumented = [...routeKeys].filter((k) => !docOps.has(k));
+  assert.deepStrictEqual(undocumented, [], `routes missing from docs/openapi.json: ${undocumented.join(', ')}`);
+  const extra = [...docOps.keys()].filter((k) => !routeKeys.has(k));
+  assert.deepStrictEqual(extra, [], `operations in docs/openapi.json that the server does not route: ${extra.join(', ')}`);
+  for (const r of routes) {
+    const { op } = docOps.get(`${r.method} ${r.pattern}`);
+    const key = `${r.method} ${r.pattern}`;
+    const pub = Array.isArray(op.security) && op.security.length === 0;
+    assert.strictEqual(pub, r.role === 'ROLE_NONE', `${key}: security in the document disagrees with ${r.role}`);
+    assert.strictEqual(!pub, Boolean(op.responses['401']), `${key}: 401 documented iff the route needs a token`);
+    const needsMore = r.role === 'ROLE_OPERATOR' || r.role === 'ROLE_ADMIN';
+    assert.strictEqual(Boolean(op.responses['403']), needsMore, `${key}: 403 documented iff the route needs more than the viewer role (${r.role})`);
+    assert.strictEqual(Boolean(op.requestBody), r.jsonBody, `${key}: requestBody documented iff the route takes a JSON body`);
+    for (const code of ['413', '415']) {
+      assert.strictEqual(Boolean(op.responses[code]), r.jsonBody, `${key}: ${code} documented iff the route takes a JSON body`);
+    }
+    if (r.jsonBody) assert.ok(op.responses['400'], `${key}: a body route answers 400 for a body that is not a JSON object`);
+  }
+});
+
+test('the command action enum is exactly the OCPP 1.6 actions a CSMS can send', () => {
+  const src = fs.readFileSync(path.join(ROOT, 'src/ocpp/v16_defs.c'), 'utf8');
+  const toStation = [...src.matchAll(/MSG\(\s*"(\w+)",\s*(\w+)/g)]
+    .filter(([, , dir]) => ['TO_STATION', 'OCPP_DIR_TO_STATION', 'OCPP_DIR_BOTH'].includes(dir))
+    .map(([, a]) => a).sort();
+  assert.ok(toStation.length >= 20, `only ${toStation.length} actions parsed from v16_defs.c`);
+  assert.deepStrictEqual([...DOC.components.schemas.CommandAction.enum].sort(), toStation);
+});
