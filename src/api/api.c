@@ -14,6 +14,7 @@
 #include "util/log.h"
 #include "util/password.h"
 #include "util/timefmt.h"
+#include "util/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -100,9 +101,9 @@ static void problem_v(api_call_t *call, int status, const char *title, const cha
 {
     char detail[512];
     vsnprintf(detail, sizeof detail, fmt, ap);
+    utf8_sanitize(detail); /* it may quote the request, and may be cut mid-character */
     json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title", title, "status",
                           status, "detail", detail);
-    if (!p) p = json_pack("{s:s,s:s,s:i}", "type", "about:blank", "title", title, "status", status);
     char *s = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     respond(call, status, "application/problem+json", s, strlen(s), extra);
@@ -135,7 +136,7 @@ void api_csms_error(api_call_t *call, csms_err_t e, const char *msg)
     case CSMS_ERR_NOT_FOUND: api_problem(call, 404, "Not Found", "%s", msg); return;
     case CSMS_ERR_EXISTS: api_problem(call, 409, "Conflict", "%s", msg); return;
     case CSMS_ERR_INVALID: api_problem(call, 400, "Bad Request", "%s", msg); return;
-    case CSMS_ERR_NOT_CONNECTED: api_problem(call, 409, "Station Not Connected", "%s", msg); return;
+    case CSMS_ERR_NOT_CONNECTED: api_problem(call, 409, "Conflict", "%s", msg); return;
     case CSMS_ERR_BUSY: api_problem(call, 409, "Conflict", "%s", msg); return;
     case CSMS_ERR_STORE:
         api_problem(call, 503, "Service Unavailable", "%s",
@@ -331,18 +332,28 @@ void api_on_request(void *ud, net_req_t *r)
     call->api = a;
     call->req = r;
     const char *method = net_req_method(r), *path = net_req_path(r);
-    bool path_known = false;
+    char allow[64] = "";
+    /* HEAD is GET without the body (net/ leaves the body out). */
+    const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (const api_route_t *rt = api_routes; rt->method; rt++) {
         if (!match(rt->pattern, path, call)) continue;
-        path_known = true;
-        if (strcmp(rt->method, method) != 0) continue;
-        call->route = rt;
-        break;
+        if (strcmp(rt->method, want) == 0) {
+            call->route = rt;
+            break;
+        }
+        if (strlen(allow) + strlen(rt->method) + 3 < sizeof allow)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", rt->method);
     }
     if (!call->route) {
-        if (path_known) api_problem(call, 405, "Method Not Allowed", "%s is not allowed on %s",
-                                    method, path);
-        else api_problem(call, 404, "Not Found", "no resource at %s", path);
+        if (allow[0]) {
+            char hdr[96];
+            snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+            problem_extra(call, 405, "Method Not Allowed", hdr, "%s is not allowed on %s; use %s",
+                          method, path, allow);
+        } else {
+            api_problem(call, 404, "Not Found", "no resource at %s", path);
+        }
         return;
     }
     if (call->route->min_role == ROLE_NONE) {

@@ -120,8 +120,10 @@ void api_events_stream(api_call_t *c)
     net_req_on_close(c->req, sse_gone, s);
     net_req_stream_start(c->req, 200, "text/event-stream");
     net_req_stream_write(c->req, ": ampgrid event stream\nretry: 2000\n\n", 36);
-    if (last) {
-        uint64_t from = strtoull(last, NULL, 10) + 1;
+    char *end = NULL;
+    unsigned long long last_id = last ? strtoull(last, &end, 10) : 0;
+    if (last && *last && end && *end == '\0' && last_id <= a->event_seq) {
+        uint64_t from = last_id + 1;
         if (a->event_seq >= RING && from <= a->event_seq - RING) from = a->event_seq - RING + 1;
         for (uint64_t id = from; id <= a->event_seq; id++) {
             const char *f = a->ring[id % RING].frame;

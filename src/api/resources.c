@@ -74,6 +74,10 @@ void api_stations_list(api_call_t *c)
 {
     csms_t *m = c->api->d.csms;
     const char *connected = api_query(c, "connected");
+    if (connected && strcmp(connected, "true") != 0 && strcmp(connected, "false") != 0) {
+        api_problem(c, 400, "Bad Request", "connected must be true or false");
+        return;
+    }
     json_t *items = json_array();
     for (csms_station_t *st = csms_station_first(m); st; st = csms_station_next(st)) {
         if (connected && (strcmp(connected, "true") == 0) != (st->link != NULL)) continue;
@@ -172,8 +176,14 @@ static void rotated(void *ctx, csms_err_t rc, const char *msg)
 {
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
+    if (rc == CSMS_ERR_STORE) {
+        api_problem(c, 503, "Service Unavailable", "%s", msg ? msg : "could not be stored");
+        return;
+    }
     if (rc != CSMS_OK) {
-        api_problem(c, rc == CSMS_ERR_STORE ? 503 : 502, "Password Rotation Failed", "%s",
+        bool timeout = msg && strstr(msg, "Timeout");
+        api_problem(c, timeout ? 504 : 502, timeout ? "Gateway Timeout" : "Bad Gateway",
+                    "password rotation failed: %s",
                     msg ? msg : "the station did not accept the new password");
         return;
     }
@@ -200,11 +210,7 @@ static void json_list_done(void *ctx, store_err_t rc, json_t *res)
     api_json(c, 200, json_pack("{s:O}", "items", res));
 }
 
-static int limit_of(api_call_t *c)
-{
-    const char *l = api_query(c, "limit");
-    return l ? atoi(l) : 100;
-}
+static bool query_int(api_call_t *c, const char *name, int lo, int hi, int dflt, int *out);
 
 void api_stations_status_history(api_call_t *c)
 {
@@ -212,8 +218,10 @@ void api_stations_status_history(api_call_t *c)
         api_problem(c, 404, "Not Found", "no station %s", c->params[0]);
         return;
     }
+    int limit;
+    if (!query_int(c, "limit", 1, 1000, 100, &limit)) return;
     api_hold(c);
-    store_query_status_history(c->api->d.store, c->params[0], limit_of(c), json_list_done, c);
+    store_query_status_history(c->api->d.store, c->params[0], limit, json_list_done, c);
 }
 
 void api_stations_events(api_call_t *c)
@@ -222,8 +230,10 @@ void api_stations_events(api_call_t *c)
         api_problem(c, 404, "Not Found", "no station %s", c->params[0]);
         return;
     }
+    int limit;
+    if (!query_int(c, "limit", 1, 1000, 100, &limit)) return;
     api_hold(c);
-    store_query_station_events(c->api->d.store, c->params[0], limit_of(c), json_list_done, c);
+    store_query_station_events(c->api->d.store, c->params[0], limit, json_list_done, c);
 }
 
 /* ------------------------------------------------------------ commands */
@@ -237,19 +247,19 @@ static void command_answered(void *ctx, const csms_cmd_result_t *r)
         api_json(c, 200, json_incref((json_t *)r->payload));
         return;
     case CSMS_CMD_TIMEOUT:
-        api_problem(c, 504, "Station Timeout", "station %s did not answer %s in time",
+        api_problem(c, 504, "Gateway Timeout", "station %s did not answer %s in time",
                     c->params[0], c->params[1]);
         return;
     case CSMS_CMD_DISCONNECTED:
-        api_problem(c, 502, "Station Disconnected",
+        api_problem(c, 502, "Bad Gateway",
                     "station %s disconnected before answering %s", c->params[0], c->params[1]);
         return;
     case CSMS_CMD_CALLERROR:
-        api_problem(c, 502, "Station Error", "station answered %s with CALLERROR %s: %s",
+        api_problem(c, 502, "Bad Gateway", "station answered %s with CALLERROR %s: %s",
                     c->params[1], r->error_code, r->error_description);
         return;
     case CSMS_CMD_BAD_RESPONSE:
-        api_problem(c, 502, "Invalid Station Response", "station's answer to %s is invalid (%s): %s",
+        api_problem(c, 502, "Bad Gateway", "station's answer to %s is invalid (%s): %s",
                     c->params[1], r->error_code, r->error_description);
         return;
     }

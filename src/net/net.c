@@ -634,6 +634,7 @@ void net_req_respond(net_req_t *r, int status, const char *content_type, const c
     r->resp = xmalloc(LWS_PRE + len + 1);
     memcpy(r->resp + LWS_PRE, body, len);
     r->resp_len = len;
+    if (r->status == 204 || r->status == 304) r->resp_len = 0;
     r->state = REQ_RESPONDING;
     r->close_cb = NULL;
     lws_callback_on_writable(r->wsi);
@@ -671,9 +672,13 @@ static int write_headers(net_req_t *r, struct lws *wsi, lws_filepos_t content_le
 {
     unsigned char buf[LWS_PRE + 2048];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, content_len, &p,
-                                    end))
+    if (r->status == 204 || r->status == 304) {
+        /* no body, so no Content-Type or Content-Length (RFC 9110) */
+        if (lws_add_http_header_status(wsi, (unsigned)r->status, &p, end)) return -1;
+    } else if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, content_len,
+                                           &p, end)) {
         return -1;
+    }
     if (r->state == REQ_STREAMING) {
         if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                          (const unsigned char *)"no-cache", 8, &p, end))
@@ -698,6 +703,7 @@ static int on_http_writeable(struct lws *wsi, struct http_pss *pss)
     if (r->state == REQ_RESPONDING) {
         if (!r->headers_sent) {
             if (write_headers(r, wsi, r->resp_len) < 0) return -1;
+            if (strcmp(r->method, "HEAD") == 0) r->resp_len = 0; /* headers only */
             if (r->resp_len > 0) {
                 lws_callback_on_writable(wsi);
                 return 0;
