@@ -140,9 +140,16 @@ static int port_ok(int p)
 int config_validate(const config_t *c, char *err, size_t err_len)
 {
     log_level_t lvl;
-    if (!port_ok(c->ocpp_port) || !port_ok(c->tls_port) || !port_ok(c->http_port)) {
-        snprintf(err, err_len, "ports must be 0 (off) to 65535");
-        return -1;
+    const struct {
+        const char *name;
+        int v;
+    } ports[] = {{"ocpp_port", c->ocpp_port}, {"tls_port", c->tls_port}, {"http_port", c->http_port}};
+    for (size_t i = 0; i < 3; i++) {
+        if (!port_ok(ports[i].v)) {
+            snprintf(err, err_len, "[server] %s = %d: ports must be 0 (off) to 65535", ports[i].name,
+                     ports[i].v);
+            return -1;
+        }
     }
     if (!c->ocpp_port && !c->tls_port) {
         snprintf(err, err_len, "enable at least one OCPP listener (ocpp_port or tls_port)");

@@ -193,6 +193,18 @@ static void print_banner(const app_t *a, const char *token)
     fflush(stdout);
 }
 
+/* Parses a whole decimal port number; -1 when it is not one. */
+static int parse_port(const char *flag, const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < 0 || n > 65535) {
+        fprintf(stderr, "ampgrid: %s needs a port number from 0 to 65535, not '%s'\n", flag, v);
+        return -1;
+    }
+    return (int)n;
+}
+
 static int parse_serve_args(app_t *a, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -216,9 +228,15 @@ static int parse_serve_args(app_t *a, int argc, char **argv)
         switch (o) {
         case 'c': break;
         case 'd': snprintf(a->cfg.data_dir, sizeof a->cfg.data_dir, "%s", optarg); break;
-        case 'o': a->cfg.ocpp_port = atoi(optarg); break;
-        case 'h': a->cfg.http_port = atoi(optarg); break;
-        case 't': a->cfg.tls_port = atoi(optarg); break;
+        case 'o':
+            if ((a->cfg.ocpp_port = parse_port("--ocpp-port", optarg)) < 0) return -1;
+            break;
+        case 'h':
+            if ((a->cfg.http_port = parse_port("--http-port", optarg)) < 0) return -1;
+            break;
+        case 't':
+            if ((a->cfg.tls_port = parse_port("--tls-port", optarg)) < 0) return -1;
+            break;
         case 'b': snprintf(a->cfg.bind, sizeof a->cfg.bind, "%s", optarg); break;
         case 'a': a->cfg.auto_register = true; break;
         case 'T': a->cfg.trace = true; break;

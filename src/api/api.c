@@ -172,7 +172,6 @@ static bool match(const char *pattern, const char *path, api_call_t *call)
         pattern++;
         path++;
     }
-    if (*path == '/' && path[1] == '\0') path++; /* tolerate a trailing slash */
     return *pattern == '\0' && *path == '\0';
 }
 
@@ -356,6 +355,11 @@ void api_on_request(void *ud, net_req_t *r)
         }
         return;
     }
+    /* LWS decodes '+' in the path as a space. Station ids cannot contain
+     * spaces but may contain '+', so a space there was a '+'. */
+    if (strncmp(call->route->pattern, "/api/v1/stations/{}", 19) == 0)
+        for (char *p = call->params[0]; *p; p++)
+            if (*p == ' ') *p = '+';
     if (call->route->min_role == ROLE_NONE) {
         run(call);
         return;

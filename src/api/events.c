@@ -11,6 +11,7 @@
 
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "util/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,9 @@ static void keepalive_cb(uv_timer_t *t)
 
 void api_events_init(api_t *a)
 {
+    /* Ids continue across restarts (they start from the clock), so a client
+     * resuming with an id from before a restart gets everything since. */
+    a->event_seq = (uint64_t)time_now_ms() * 1000;
     csms_subscribe(a->d.csms, on_event, a);
     uv_timer_init(a->loop, &a->keepalive);
     a->keepalive.data = a;

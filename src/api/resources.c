@@ -325,8 +325,21 @@ void api_tokens_create(api_call_t *c)
     if (e != CSMS_OK) api_csms_error(c, e, err);
 }
 
+/* Id tokens may contain both ' ' and '+'; LWS decodes a raw '+' in the path as
+ * a space, so when the literal value is unknown try it with '+'. */
+static void resolve_token_param(api_call_t *c)
+{
+    if (csms_id_token_find(c->api->d.csms, c->params[0]) || !strchr(c->params[0], ' ')) return;
+    char alt[sizeof c->params[0]];
+    snprintf(alt, sizeof alt, "%s", c->params[0]);
+    for (char *p = alt; *p; p++)
+        if (*p == ' ') *p = '+';
+    if (csms_id_token_find(c->api->d.csms, alt)) memcpy(c->params[0], alt, sizeof alt);
+}
+
 void api_tokens_get(api_call_t *c)
 {
+    resolve_token_param(c);
     csms_id_token_t *t = csms_id_token_find(c->api->d.csms, c->params[0]);
     if (!t) {
         api_problem(c, 404, "Not Found", "no id token %s", c->params[0]);
@@ -343,6 +356,7 @@ void api_tokens_patch(api_call_t *c)
         api_problem(c, 400, "Bad Request", "an id token's value cannot be changed");
         return;
     }
+    resolve_token_param(c);
     s.id_token = c->params[0];
     char err[256];
     api_hold(c);
@@ -352,6 +366,7 @@ void api_tokens_patch(api_call_t *c)
 
 void api_tokens_delete(api_call_t *c)
 {
+    resolve_token_param(c);
     api_hold(c);
     csms_err_t e = csms_id_token_delete(c->api->d.csms, c->params[0], done_no_content, c);
     if (e != CSMS_OK) {

@@ -80,6 +80,7 @@ bool csms_station_id_valid(const char *id)
 {
     size_t n = id ? strlen(id) : 0;
     if (n == 0 || n > 48) return false;
+    if (strspn(id, ".") == n) return false; /* "." and ".." cannot be addressed in a URL */
     for (size_t i = 0; i < n; i++) {
         char ch = id[i];
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
@@ -405,7 +406,8 @@ csms_err_t csms_station_create(csms_t *c, const csms_station_spec_t *spec, csms_
 {
     if (!csms_station_id_valid(spec->id)) {
         snprintf(err, err_len,
-                 "id must be 1 to 48 characters from A-Z a-z 0-9 * - _ = + | @ . (no ':')");
+                 "id must be 1 to 48 characters from A-Z a-z 0-9 * - _ = + | @ . (no ':', not "
+                 "only dots)");
         return CSMS_ERR_INVALID;
     }
     csms_err_t e = check_spec(spec, err, err_len);

@@ -41,6 +41,16 @@ static csms_err_t check(csms_t *c, const csms_id_token_spec_t *s, char *err, siz
         snprintf(err, err_len, "id_token must be 1 to 36 characters");
         return CSMS_ERR_INVALID;
     }
+    for (const char *p = s->id_token; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/') {
+            snprintf(err, err_len, "id_token must not contain '/' or control characters");
+            return CSMS_ERR_INVALID;
+        }
+    }
+    if (strspn(s->id_token, ".") == strlen(s->id_token)) {
+        snprintf(err, err_len, "id_token cannot be only dots");
+        return CSMS_ERR_INVALID;
+    }
     if (s->status && !one_of(s->status, token_statuses)) {
         snprintf(err, err_len, "status must be one of Accepted, Blocked, Expired, Invalid");
         return CSMS_ERR_INVALID;

@@ -94,6 +94,9 @@ struct net_req {
     char *body;
     size_t body_len, content_length;
     bool body_too_big;
+    int reject_status;       /* refused before dispatch (bad framing), 0 = none */
+    char reject_msg[120];
+    bool close_after;        /* the connection cannot be trusted for another request */
     char peer[64];
     net_req_close_cb close_cb;
     void *close_ud;
@@ -315,6 +318,8 @@ static int on_confirm_upgrade(net_t *n, listener_t *l, struct lws *wsi)
 
     net_upgrade_t up = {.path = path, .subprotocols = proto, .peer = peer,
                         .tls = l->kind == L_OCPP_TLS};
+    for (char *p = path; *p; p++)
+        if (*p == ' ') *p = '+'; /* LWS decodes '+' as a space; '+' is legal in ids */
     const char *prefix = "/ocpp/";
     up.station_id = strncmp(path, prefix, strlen(prefix)) == 0 ? path + strlen(prefix) : "";
 
@@ -515,9 +520,15 @@ void net_req_on_close(net_req_t *r, net_req_close_cb cb, void *ud)
 static void req_read_args(net_req_t *r, struct lws *wsi)
 {
     char frag[1024];
-    for (int i = 0; r->nargs < REQ_MAX_ARGS; i++) {
+    for (int i = 0;; i++) {
         int l = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
         if (l <= 0) break;
+        if (r->nargs == REQ_MAX_ARGS) {
+            r->reject_status = 400;
+            snprintf(r->reject_msg, sizeof r->reject_msg,
+                     "too many query parameters (at most %d)", REQ_MAX_ARGS);
+            break;
+        }
         char *eq = strchr(frag, '=');
         if (eq) *eq = '\0';
         r->arg_names[r->nargs] = xstrdup(frag);
@@ -564,6 +575,17 @@ static void req_dispatch(net_req_t *r)
 {
     r->state = REQ_HANDLING;
     r->net->stats.http_requests++;
+    if (r->reject_status) {
+        char msg[300];
+        r->close_after = true; /* whatever follows on this connection is suspect */
+        snprintf(msg, sizeof msg,
+                 "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
+                 r->reject_status == 411 ? "Length Required" : "Bad Request", r->reject_status,
+                 r->reject_msg);
+        net_req_respond(r, r->reject_status, "application/problem+json", msg, strlen(msg),
+                        r->close_after ? "Connection: close\r\n" : NULL);
+        return;
+    }
     if (r->body_too_big) {
         char msg[160];
         snprintf(msg, sizeof msg,
@@ -574,6 +596,44 @@ static void req_dispatch(net_req_t *r)
         return;
     }
     r->net->cbs.http_request(r->net->cbs.http_ud, r);
+}
+
+/* Refuses what would be misread downstream: LWS decodes the path before we
+ * see it, so a %00 or %0d would silently cut it; duplicate or malformed
+ * Content-Length and chunked bodies could desynchronise the connection. */
+static void check_request(net_req_t *r, struct lws *wsi)
+{
+    int tok_len = 0;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
+            tok_len = lws_hdr_total_length(wsi, methods[i].tok);
+    bool ctrl = tok_len > 0 && strlen(r->path) != (size_t)tok_len;
+    for (char *p = r->path; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) ctrl = true;
+    if (ctrl && !r->reject_status) {
+        r->reject_status = 400;
+        snprintf(r->reject_msg, sizeof r->reject_msg,
+                 "the request path contains a NUL or control character");
+    }
+    const char *cl = net_req_header(r, "content-length");
+    if (cl) {
+        size_t n = strlen(cl);
+        bool digits = n > 0 && n < 16 && strspn(cl, "0123456789") == n;
+        if (!digits) {
+            r->reject_status = 400;
+            r->close_after = true;
+            snprintf(r->reject_msg, sizeof r->reject_msg,
+                     "Content-Length must be one decimal number (sent once)");
+        } else {
+            r->content_length = strtoul(cl, NULL, 10);
+        }
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        r->reject_status = 411;
+        r->close_after = true;
+        snprintf(r->reject_msg, sizeof r->reject_msg,
+                 "send the body with a Content-Length; chunked transfer encoding is not supported");
+    }
 }
 
 static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *pss, const char *uri)
@@ -597,14 +657,13 @@ static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *ps
     lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
     req_read_args(r, wsi);
     req_read_headers(r, wsi);
-    const char *cl = net_req_header(r, "content-length");
-    r->content_length = cl ? strtoul(cl, NULL, 10) : 0;
+    check_request(r, wsi);
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     if (r->content_length > n->cfg.max_http_body) r->body_too_big = true;
     bool has_body = r->content_length > 0 &&
                     (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
                      strcmp(r->method, "PUT") == 0);
-    if (has_body && !r->body_too_big) {
+    if (has_body && !r->body_too_big && !r->reject_status) {
         r->body = xmalloc(r->content_length + 1);
         r->body[0] = '\0';
         return 0; /* wait for HTTP_BODY_COMPLETION */
@@ -726,8 +785,10 @@ static int on_http_writeable(struct lws *wsi, struct http_pss *pss)
                 return 0;
             }
         }
+        bool close = r->close_after;
         req_free(r);
         pss->req = NULL;
+        if (close) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     if (r->state == REQ_STREAMING) {
@@ -838,6 +899,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static const lws_retry_bo_t no_idle_policy = {0};
 
+/* LWS's own messages, as logfmt lines like everything else. */
+static void lws_log_cb(int level, const char *line)
+{
+    char buf[512], q[600];
+    snprintf(buf, sizeof buf, "%s", line);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    /* LWS prefixes "[date] E: "; keep only the message */
+    const char *msg = strstr(buf, "] ");
+    msg = msg ? msg + 2 : buf;
+    if (msg[0] && msg[1] == ':' && msg[2] == ' ') msg += 3;
+    log_emit(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "libwebsockets", "detail=%s",
+             log_quote(msg, q, sizeof q));
+}
+
 static struct lws_vhost *make_vhost(net_t *n, listener_t *l, const char *name, int port,
                                     char *err, size_t err_len)
 {
@@ -895,7 +971,7 @@ net_t *net_create(uv_loop_t *loop, const net_config_t *cfg, const net_callbacks_
     build_protocols(n);
     timewheel_init(&n->wheel, now_sec(n));
 
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_cb);
     struct lws_context_creation_info ci;
     memset(&ci, 0, sizeof ci);
     void *loops[1] = {loop};

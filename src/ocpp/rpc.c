@@ -178,7 +178,9 @@ void ocpp_reply(ocpp_incoming_t *in, json_t *payload)
     /* Our own answers are checked too: a bug here must not reach a station. */
     ocpp_err_t e = ocpp_schema_validate(in->def->response, payload, msg, sizeof msg);
     if (e != OCPP_OK) {
-        log_error("invalid response built", "action=%s error=\"%s\"", in->def->action, msg);
+        char q[300];
+        log_error("invalid response built", "action=%s error=%s", in->def->action,
+                  log_quote(msg, q, sizeof q));
         json_decref(payload);
         ocpp_reply_error(in, OCPP_ERR_INTERNAL, "the server could not build a valid answer");
         return;
@@ -228,7 +230,8 @@ static void call_timeout_cb(timewheel_entry_t *e)
     out_call_t *c = sess->pending;
     if (!c) return;
     sess->pending = NULL;
-    log_warn("call timed out", "station=%s action=%s id=%s", sess->station_id, c->action, c->id);
+    log_warn("call timed out", "station=%s action=%s id=%s", sess->station_id, c->action,
+             c->id); /* our own id and a validated action: safe to log as is */
     csms_cmd_result_t r = {.status = CSMS_CMD_TIMEOUT,
                            .error_description = "the station did not answer in time"};
     sess->refs++;
@@ -300,7 +303,9 @@ static void handle_response(ocpp_session_t *sess, ocpp_frame_t *f)
 {
     out_call_t *c = sess->pending;
     if (!c || strcmp(c->id, f->id) != 0) {
-        log_warn("answer to no pending call ignored", "station=%s id=%s", sess->station_id, f->id);
+        char q[80];
+        log_warn("answer to no pending call ignored", "station=%s id=%s", sess->station_id,
+                 log_quote(f->id, q, sizeof q));
         return;
     }
     sess->pending = NULL;
@@ -406,8 +411,9 @@ void ocpp_on_message(void *ud, net_conn_t *c, const char *data, size_t len)
             count(s, "in", "(malformed)", code);
             send_text(sess, ocpp_frame_error(f.id, code, msg, NULL));
         } else {
-            log_warn("unanswerable malformed frame", "station=%s error=\"%s\"", sess->station_id,
-                     msg);
+            char q[300];
+            log_warn("unanswerable malformed frame", "station=%s error=%s", sess->station_id,
+                     log_quote(msg, q, sizeof q));
         }
         return;
     }

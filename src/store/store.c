@@ -152,8 +152,9 @@ sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id)
     if (!s->stmts[id]) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
                                NULL) != SQLITE_OK) {
-            log_error("cannot prepare statement", "id=%d error=\"%s\"", (int)id,
-                      sqlite3_errmsg(s->db));
+            char q[300];
+            log_error("cannot prepare statement", "id=%d error=%s", (int)id,
+                      log_quote(sqlite3_errmsg(s->db), q, sizeof q));
             abort(); /* a programming error: the SQL is static */
         }
     }
@@ -167,7 +168,8 @@ store_err_t store_check(store_t *s, int rc, const char *what)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return STORE_OK;
     if ((rc & 0xff) == SQLITE_CONSTRAINT) return STORE_ERR_CONFLICT;
-    log_error("database error", "what=%s error=\"%s\"", what, sqlite3_errmsg(s->db));
+    char q[300];
+    log_error("database error", "what=%s error=%s", what, log_quote(sqlite3_errmsg(s->db), q, sizeof q));
     return STORE_ERR_IO;
 }
 
@@ -317,7 +319,8 @@ static void run_batch(store_t *s, store_op_t *batch)
         exec_sql(s->db, "RELEASE op", err, sizeof err);
     }
     if (ok && exec_sql(s->db, "COMMIT", err, sizeof err) != 0) {
-        log_error("commit failed", "error=\"%s\"", err);
+        char q[300];
+        log_error("commit failed", "error=%s", log_quote(err, q, sizeof q));
         exec_sql(s->db, "ROLLBACK", err, sizeof err);
         ok = false;
     }
