@@ -351,9 +351,13 @@ static void track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n)
         double v = strtod(sm[i].value, &end);
         if (end == sm[i].value || !isfinite(v)) continue;
         if (strcmp(m, "SoC") == 0) {
+            if (sm[i].timestamp < t->last_soc_at) continue; /* an older, late reading */
+            t->last_soc_at = sm[i].timestamp;
             t->last_soc = v;
         } else if (strcmp(m, "Energy.Active.Import.Register") == 0 &&
                    (!sm[i].phase || !*sm[i].phase)) {
+            if (sm[i].timestamp < t->last_energy_at) continue; /* an older, late reading */
+            t->last_energy_at = sm[i].timestamp;
             if (sm[i].unit && strcmp(sm[i].unit, "kWh") == 0) v *= 1000.0;
             t->last_energy_wh = (int64_t)llround(v);
         }

@@ -293,6 +293,7 @@ typedef struct csms_tx {
     char *tx_id, *station_id, *id_token, *id_token_type;
     int evse_id, connector_id;
     int64_t meter_start, started_at, last_energy_wh;
+    int64_t last_energy_at, last_soc_at; /* timestamps of the readings tracked */
     double last_soc;
     int reservation_id;
     UT_hash_handle hh;

@@ -374,28 +374,36 @@ static void on_established(net_t *n, struct lws *wsi)
     n->cbs.ws_open(n->cbs.ud, c, u);
 }
 
-static void on_receive(net_t *n, struct lws *wsi, const char *in, size_t len)
+/* Refuses the connection from inside RECEIVE: LWS sends the Close frame with
+ * this code and reason when the callback returns -1. */
+static int refuse_rx(net_conn_t *c, struct lws *wsi, int code, const char *reason)
+{
+    c->closing = true;
+    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, strlen(reason));
+    return -1;
+}
+
+static int on_receive(net_t *n, struct lws *wsi, const char *in, size_t len)
 {
     net_conn_t *c = lws_get_opaque_user_data(wsi);
-    if (!c || c->closing) return;
+    if (!c) return 0;
+    if (c->closing) return -1;
     c->last_rx = now_sec(n);
     c->ping_outstanding = false;
     if (lws_frame_is_binary(wsi)) {
         n->stats.ws_binary++;
-        net_conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-                       "binary frames are not allowed; OCPP-J uses text frames");
-        return;
+        return refuse_rx(c, wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                         "binary frames are not allowed; OCPP-J uses text frames");
     }
     if (c->rx_len + len > n->cfg.max_message) {
         n->stats.ws_oversize++;
         log_warn("message too large", "peer=%s limit=%zu", c->peer, n->cfg.max_message);
-        net_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
-        return;
+        return refuse_rx(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
     }
     bool complete = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
     if (complete && c->rx_len == 0) {
         n->cbs.ws_message(n->cbs.ud, c, in, len);
-        return;
+        return 0;
     }
     if (c->rx_len + len + 1 > c->rx_cap) {
         size_t cap = c->rx_cap ? c->rx_cap : 1024;
@@ -405,7 +413,7 @@ static void on_receive(net_t *n, struct lws *wsi, const char *in, size_t len)
     }
     memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
-    if (!complete) return;
+    if (!complete) return 0;
     c->rx[c->rx_len] = '\0';
     size_t total = c->rx_len;
     c->rx_len = 0;
@@ -416,6 +424,7 @@ static void on_receive(net_t *n, struct lws *wsi, const char *in, size_t len)
         c->rx = NULL;
         c->rx_cap = 0;
     }
+    return 0;
 }
 
 static int on_ws_writeable(net_t *n, struct lws *wsi)
@@ -423,9 +432,13 @@ static int on_ws_writeable(net_t *n, struct lws *wsi)
     net_conn_t *c = lws_get_opaque_user_data(wsi);
     if (!c) return 0;
     if (c->closing) {
+        /* Returning -1 from WRITEABLE makes LWS treat the socket as failed and
+         * drop it without a Close frame; start LWS's own close instead, which
+         * sends the reason set here and waits for the peer's Close. */
         lws_close_reason(wsi, (enum lws_close_status)c->close_code,
                          (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+        return 0;
     }
     if (c->ping_due) {
         /* A non-empty payload: LWS does not pass zero-length pongs up. */
@@ -851,8 +864,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         on_established(n, wsi);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        on_receive(n, wsi, in, len);
-        return 0;
+        return on_receive(n, wsi, in, len);
     case LWS_CALLBACK_RECEIVE_PONG: {
         net_conn_t *c = lws_get_opaque_user_data(wsi);
         if (c) {

@@ -55,15 +55,18 @@ ocpp_err_t ocpp_frame_parse(const char *data, size_t len, ocpp_frame_t *out, cha
         return OCPP_ERR_FORMAT;
     }
     json_t *r = out->root;
+    json_t *idv = json_is_array(r) ? json_array_get(r, 1) : NULL;
+    if (json_is_string(idv) && json_string_length(idv) >= 1 &&
+        !memchr(json_string_value(idv), 0, json_string_length(idv))) {
+        if (json_string_length(idv) <= OCPP_MSG_ID_MAX)
+            snprintf(out->id, sizeof out->id, "%s", json_string_value(idv));
+        else
+            out->long_id = xstrdup(json_string_value(idv));
+    }
     if (!json_is_array(r) || json_array_size(r) < 3)
         return fail(out, OCPP_ERR_PROTOCOL, msg, msg_len,
                     "message is not an OCPP-J frame: expected a JSON array "
                     "[messageTypeId, messageId, ...]");
-    json_t *idv = json_array_get(r, 1);
-    if (json_is_string(idv) && json_string_length(idv) >= 1 &&
-        json_string_length(idv) <= OCPP_MSG_ID_MAX && !memchr(json_string_value(idv), 0,
-                                                              json_string_length(idv)))
-        snprintf(out->id, sizeof out->id, "%s", json_string_value(idv));
     json_t *tv = json_array_get(r, 0);
     if (!json_is_integer(tv))
         return fail(out, OCPP_ERR_PROTOCOL, msg, msg_len,
@@ -119,6 +122,8 @@ ocpp_err_t ocpp_frame_parse(const char *data, size_t len, ocpp_frame_t *out, cha
 
 void ocpp_frame_free(ocpp_frame_t *f)
 {
+    free(f->long_id);
+    f->long_id = NULL;
     json_decref(f->root);
     f->root = NULL;
 }

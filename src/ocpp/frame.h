@@ -24,6 +24,7 @@ typedef enum ocpp_msg_type {
 typedef struct ocpp_frame {
     ocpp_msg_type_t type;
     char id[OCPP_MSG_ID_MAX + 1]; /* "" when not recoverable */
+    char *long_id; /* an over-long id, kept only to answer the error; see ocpp_frame_free */
     const char *action;           /* CALL */
     json_t *payload;              /* CALL, CALLRESULT (borrowed from root) */
     const char *error_code;       /* CALLERROR */

@@ -406,15 +406,16 @@ void ocpp_on_message(void *ud, net_conn_t *c, const char *data, size_t len)
     ocpp_err_t e = ocpp_frame_parse(data, len, &f, msg, sizeof msg);
     if (e != OCPP_OK) {
         s->stats.malformed_frames++;
-        if (f.id[0]) {
+        if (f.id[0] || f.long_id) {
             const char *code = sess->tr->err_name(e);
             count(s, "in", "(malformed)", code);
-            send_text(sess, ocpp_frame_error(f.id, code, msg, NULL));
+            send_text(sess, ocpp_frame_error(f.id[0] ? f.id : f.long_id, code, msg, NULL));
         } else {
             char q[300];
             log_warn("unanswerable malformed frame", "station=%s error=%s", sess->station_id,
                      log_quote(msg, q, sizeof q));
         }
+        ocpp_frame_free(&f);
         return;
     }
     if (f.type == OCPP_CALL) handle_call(sess, &f, t0);
