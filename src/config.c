@@ -108,12 +108,15 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             rc = parse_bool(value, (bool *)(void *)field);
         }
         if (rc) {
-            snprintf(l->err, sizeof l->err, "[%s] %s: invalid value '%.64s'", section, name, value);
+            /* inih goes on after an error and reports the first bad line: keep its message */
+            if (!l->err[0])
+                snprintf(l->err, sizeof l->err, "[%s] %s: invalid value '%.64s'", section, name,
+                         value);
             return 0;
         }
         return 1;
     }
-    snprintf(l->err, sizeof l->err, "unknown option [%s] %s", section, name);
+    if (!l->err[0]) snprintf(l->err, sizeof l->err, "unknown option [%s] %s", section, name);
     return 0;
 }
 

@@ -20,6 +20,7 @@ typedef struct boot_ctx {
     csms_boot_cb cb;
     void *ctx;
     csms_boot_result_t r;
+    char status[16]; /* a copy: an operator may change the station before the commit */
 } boot_ctx_t;
 
 static void boot_persisted(void *p, csms_err_t rc, const char *msg)
@@ -48,7 +49,8 @@ void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms
     boot_ctx_t *b = xcalloc(1, sizeof *b);
     b->cb = cb;
     b->ctx = ctx;
-    b->r.status = st->registration_status; /* stable: only replaced by operator updates */
+    snprintf(b->status, sizeof b->status, "%s", st->registration_status);
+    b->r.status = b->status;
     st->boot_accepted = strcmp(st->registration_status, "Accepted") == 0;
     b->r.interval = st->boot_accepted ? c->cfg.heartbeat_interval : c->cfg.pending_interval;
     b->r.now = now;
@@ -123,16 +125,8 @@ void csms_status(csms_t *c, csms_station_t *st, const csms_status_report_t *r, c
         .timestamp = ts,
         .received_at = now,
     };
-    if (newer) {
-        store_connector_status(c->store, &rec, stored_cb, done_new(cb, ctx));
-    } else {
-        /* history only */
-        json_t *d = json_object();
-        json_object_set_new(d, "status", json_string(r->status));
-        json_object_set_new(d, "evse_id", json_integer(r->evse_id));
-        store_station_event(c->store, st->id, "late_status", d, stored_cb, done_new(cb, ctx));
-        json_decref(d);
-    }
+    rec.history_only = !newer; /* a late report joins the history only */
+    store_connector_status(c->store, &rec, stored_cb, done_new(cb, ctx));
     json_t *d = json_object();
     char buf[TIME_RFC3339_LEN];
     json_object_set_new(d, "station_id", json_string(st->id));
@@ -178,6 +172,11 @@ csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_
         csms_id_token_t *p = csms_id_token_find(c, t->parent_id_token);
         if (p && strcmp(p->status, "Blocked") == 0) {
             info.status = "Blocked";
+            return info;
+        }
+        if (p && (strcmp(p->status, "Expired") == 0 ||
+                  (p->expiry && p->expiry <= time_now_ms()))) {
+            info.status = "Expired";
             return info;
         }
     }
@@ -349,7 +348,7 @@ static void track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n)
         if (sm[i].format && strcmp(sm[i].format, "SignedData") == 0) continue;
         char *end;
         double v = strtod(sm[i].value, &end);
-        if (end == sm[i].value || !isfinite(v)) continue;
+        if (end == sm[i].value || !isfinite(v) || fabs(v) > 1e15) continue; /* not a meter */
         if (strcmp(m, "SoC") == 0) {
             if (sm[i].timestamp < t->last_soc_at) continue; /* an older, late reading */
             t->last_soc_at = sm[i].timestamp;
@@ -372,6 +371,8 @@ static store_tx_t tx_record(const csms_tx_t *t)
                         .meter_stop = -1,
                         .last_soc = t->last_soc,
                         .last_energy_wh = t->last_energy_wh,
+                        .last_soc_at = t->last_soc_at,
+                        .last_energy_at = t->last_energy_at,
                         .reservation_id = -1};
 }
 
@@ -434,12 +435,10 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
         double soc = t->last_soc;
         int64_t energy = t->last_energy_wh;
         track_samples(t, samples, n);
-        if (soc != t->last_soc || energy != t->last_energy_wh)
-            store_tx_update(c->store, &(store_tx_t){.id = t->id,
-                                                    .meter_stop = -1,
-                                                    .last_soc = t->last_soc,
-                                                    .last_energy_wh = t->last_energy_wh},
-                            NULL, NULL);
+        if (soc != t->last_soc || energy != t->last_energy_wh) {
+            store_tx_t rec = tx_record(t);
+            store_tx_update(c->store, &rec, NULL, NULL);
+        }
     }
     /* Samples for an unknown transaction are kept too, without the link. */
     store_meter_values(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,

@@ -220,6 +220,8 @@ static void load_tx_cb(void *ctx, const store_tx_t *r)
     t->started_at = r->started_at;
     t->last_energy_wh = r->last_energy_wh;
     t->last_soc = r->last_soc;
+    t->last_soc_at = r->last_soc_at;
+    t->last_energy_at = r->last_energy_at;
     t->reservation_id = r->reservation_id;
     HASH_ADD(hh, c->txs, id, sizeof t->id, t);
 }

@@ -25,7 +25,7 @@ static void recover_id(const char *d, size_t len, char *id)
     if (i >= len || d[i++] != '"') return;
     size_t start = i;
     while (i < len && d[i] != '"' && d[i] != '\\' && (unsigned char)d[i] >= 0x20 &&
-           i - start <= OCPP_MSG_ID_MAX)
+           (unsigned char)d[i] < 0x7f && i - start <= OCPP_MSG_ID_MAX)
         i++;
     if (i >= len || d[i] != '"' || i == start || i - start > OCPP_MSG_ID_MAX) return;
     memcpy(id, d + start, i - start);
@@ -47,7 +47,7 @@ ocpp_err_t ocpp_frame_parse(const char *data, size_t len, ocpp_frame_t *out, cha
 {
     memset(out, 0, sizeof *out);
     json_error_t jerr;
-    out->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    out->root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!out->root) {
         recover_id(data, len, out->id);
         snprintf(msg, msg_len, "message is not valid JSON: %s (at character %d)", jerr.text,
@@ -154,5 +154,7 @@ char *ocpp_frame_error(const char *id, const char *code, const char *description
      * broken UTF-8 tail stop the answer. */
     json_t *desc = json_string(description ? description : "");
     if (!desc) desc = json_string("(description withheld: not valid UTF-8)");
-    return dump(json_pack("[isso o]", 4, id, code, desc, d));
+    json_t *idv = json_string(id);
+    if (!idv) idv = json_string("-1"); /* not valid UTF-8: nothing we could echo */
+    return dump(json_pack("[ioso o]", 4, idv, code, desc, d));
 }

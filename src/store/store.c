@@ -75,7 +75,8 @@ static const char *const stmt_sql[SQL_COUNT_] = {
         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [SQL_TX_UPDATE] =
         "UPDATE transactions SET tx_id=COALESCE(?2,tx_id),meter_stop=?3,stopped_at=?4,"
-        "stop_reason=?5,stop_id_token=?6,last_soc=?7,last_energy_wh=?8 WHERE id=?1",
+        "stop_reason=?5,stop_id_token=?6,last_soc=?7,last_energy_wh=?8,last_soc_at=?9,"
+        "last_energy_at=?10 WHERE id=?1",
     [SQL_METER_INSERT] =
         "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,timestamp,"
         "value,measurand,phase,unit,context,location,format) "
@@ -123,7 +124,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     " id_token TEXT NOT NULL, id_token_type TEXT, auth_status TEXT, meter_start INTEGER,"
     " meter_stop INTEGER, started_at INTEGER NOT NULL, stopped_at INTEGER, stop_reason TEXT,"
     " stop_id_token TEXT, reservation_id INTEGER, last_soc REAL, last_energy_wh INTEGER,"
-    " created_at INTEGER NOT NULL);"
+    " last_soc_at INTEGER, last_energy_at INTEGER, created_at INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX transactions_replay ON transactions(station_id, connector_id, evse_id,"
     " id_token, meter_start, started_at);"
     "CREATE INDEX transactions_started ON transactions(started_at);"

@@ -58,6 +58,7 @@ typedef struct store_connector {
     const char *status, *error_code, *info, *vendor_id, *vendor_error_code;
     int64_t timestamp;              /* as the station reported it */
     int64_t received_at;
+    bool history_only;              /* a late report: history, not the current status */
 } store_connector_t;
 
 typedef struct store_id_token {
@@ -82,6 +83,7 @@ typedef struct store_tx {
     int reservation_id;             /* -1 = none */
     double last_soc;                /* -1 = unknown */
     int64_t last_energy_wh;         /* latest energy register seen, -1 = none */
+    int64_t last_soc_at, last_energy_at; /* station timestamps of those readings */
 } store_tx_t;
 
 typedef struct store_sample {

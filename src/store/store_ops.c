@@ -184,10 +184,13 @@ static void bind_connector(sqlite3_stmt *st, const store_connector_t *c)
 static store_err_t exec_connector_status(store_t *s, store_op_t *op)
 {
     const store_connector_t *c = &((rec_op_t *)op)->r.conn;
-    sqlite3_stmt *st = store_stmt(s, SQL_CONNECTOR_UPSERT);
-    bind_connector(st, c);
-    store_err_t e = step_done(s, st, "connector upsert");
-    if (e != STORE_OK) return e;
+    sqlite3_stmt *st;
+    if (!c->history_only) {
+        st = store_stmt(s, SQL_CONNECTOR_UPSERT);
+        bind_connector(st, c);
+        store_err_t e = step_done(s, st, "connector upsert");
+        if (e != STORE_OK) return e;
+    }
     st = store_stmt(s, SQL_STATUS_INSERT);
     bind_connector(st, c);
     return step_done(s, st, "status history");
@@ -336,6 +339,8 @@ static store_err_t exec_tx_update(store_t *s, store_op_t *op)
     store_bind_text(st, 6, t->stop_id_token);
     if (t->last_soc >= 0) sqlite3_bind_double(st, 7, t->last_soc);
     if (t->last_energy_wh >= 0) sqlite3_bind_int64(st, 8, t->last_energy_wh);
+    sqlite3_bind_int64(st, 9, t->last_soc_at);
+    sqlite3_bind_int64(st, 10, t->last_energy_at);
     store_err_t e = step_done(s, st, "tx update");
     if (e == STORE_OK && sqlite3_changes(store_db(s)) == 0) return STORE_ERR_NOT_FOUND;
     return e;
@@ -544,6 +549,8 @@ static void tx_row(sqlite3_stmt *st, void *cb, void *ctx)
         .last_soc = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 11),
         .last_energy_wh =
             sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 12),
+        .last_soc_at = sqlite3_column_int64(st, 13),
+        .last_energy_at = sqlite3_column_int64(st, 14),
     };
     ((store_tx_row_cb)cb)(ctx, &r);
 }
@@ -552,8 +559,8 @@ int store_load_active_txs(store_t *s, store_tx_row_cb cb, void *ctx)
 {
     return load_rows(s,
                      "SELECT id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,"
-                     "auth_status,meter_start,started_at,reservation_id,last_soc,last_energy_wh "
-                     "FROM transactions WHERE stopped_at IS NULL",
+                     "auth_status,meter_start,started_at,reservation_id,last_soc,last_energy_wh,"
+                     "last_soc_at,last_energy_at FROM transactions WHERE stopped_at IS NULL",
                      tx_row, (void *)cb, ctx);
 }
 

@@ -70,8 +70,11 @@ bool time_parse_rfc3339(const char *s, int64_t *out_ms)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59 || p[3] != ':') return false;
+        /* check each part before reading the next: the string may end anywhere */
+        int oh = digits(p + 1, 2);
+        if (oh < 0 || oh > 23 || p[3] != ':') return false;
+        int om = digits(p + 4, 2);
+        if (om < 0 || om > 59) return false;
         offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
         p += 6;
     } else {
