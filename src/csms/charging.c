@@ -75,26 +75,6 @@ void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx)
 
 /* ----------------------------------------------------------- status */
 
-typedef struct done_ctx {
-    csms_done_cb cb;
-    void *ctx;
-} done_ctx_t;
-
-static void stored_cb(void *p, store_err_t rc)
-{
-    done_ctx_t *d = p;
-    if (d->cb) d->cb(d->ctx, rc == STORE_OK ? CSMS_OK : CSMS_ERR_STORE,
-                     rc == STORE_OK ? NULL : "the change could not be stored");
-    free(d);
-}
-
-static done_ctx_t *done_new(csms_done_cb cb, void *ctx)
-{
-    done_ctx_t *d = xmalloc(sizeof *d);
-    d->cb = cb;
-    d->ctx = ctx;
-    return d;
-}
 
 void csms_status(csms_t *c, csms_station_t *st, const csms_status_report_t *r, csms_done_cb cb,
                  void *ctx)
@@ -126,7 +106,7 @@ void csms_status(csms_t *c, csms_station_t *st, const csms_status_report_t *r, c
         .received_at = now,
     };
     rec.history_only = !newer; /* a late report joins the history only */
-    store_connector_status(c->store, &rec, stored_cb, done_new(cb, ctx));
+    store_connector_status(c->store, &rec, csms_store_done, csms_done_wrap(cb, ctx));
     json_t *d = json_object();
     char buf[TIME_RFC3339_LEN];
     json_object_set_new(d, "station_id", json_string(st->id));
@@ -442,7 +422,7 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
     }
     /* Samples for an unknown transaction are kept too, without the link. */
     store_meter_values(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
-                       stored_cb, done_new(cb, ctx));
+                       csms_store_done, csms_done_wrap(cb, ctx));
     json_t *d = json_object();
     json_object_set_new(d, "station_id", json_string(st->id));
     json_object_set_new(d, "evse_id", json_integer(evse_id));
@@ -470,7 +450,7 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
 void csms_station_note(csms_t *c, csms_station_t *st, const char *kind, const json_t *detail,
                        csms_done_cb cb, void *ctx)
 {
-    store_station_event(c->store, st->id, kind, detail, stored_cb, done_new(cb, ctx));
+    store_station_event(c->store, st->id, kind, detail, csms_store_done, csms_done_wrap(cb, ctx));
     json_t *d = json_object();
     json_object_set_new(d, "station_id", json_string(st->id));
     json_object_set_new(d, "kind", json_string(kind));

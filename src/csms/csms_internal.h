@@ -31,6 +31,11 @@ struct csms {
     unsigned connected;
 };
 
+/* Adapts a domain completion to a store completion: pass csms_store_done as
+ * the store callback and csms_done_wrap(cb, ctx) as its context (freed by it). */
+void *csms_done_wrap(csms_done_cb cb, void *ctx);
+void csms_store_done(void *wrapped, store_err_t rc);
+
 /* Snapshot of a station for the store (strings borrowed from st). */
 store_station_t csms_station_record(const csms_station_t *st);
 /* Saves the station; cb runs after commit. */

@@ -125,7 +125,15 @@ typedef struct done_ctx {
     void *ctx;
 } done_ctx_t;
 
-static void persisted_cb(void *p, store_err_t rc)
+void *csms_done_wrap(csms_done_cb cb, void *ctx)
+{
+    done_ctx_t *d = xmalloc(sizeof *d);
+    d->cb = cb;
+    d->ctx = ctx;
+    return d;
+}
+
+void csms_store_done(void *p, store_err_t rc)
 {
     done_ctx_t *d = p;
     if (d->cb) d->cb(d->ctx, rc == STORE_OK ? CSMS_OK : CSMS_ERR_STORE,
@@ -137,10 +145,7 @@ void csms_station_persist(csms_t *c, csms_station_t *st, csms_done_cb cb, void *
 {
     st->updated_at = time_now_ms();
     store_station_t rec = csms_station_record(st);
-    done_ctx_t *d = xmalloc(sizeof *d);
-    d->cb = cb;
-    d->ctx = ctx;
-    store_station_save(c->store, &rec, persisted_cb, d);
+    store_station_save(c->store, &rec, csms_store_done, csms_done_wrap(cb, ctx));
 }
 
 /* ------------------------------------------------------------- loading */

@@ -74,21 +74,6 @@ static csms_err_t check(csms_t *c, const csms_id_token_spec_t *s, char *err, siz
     return CSMS_OK;
 }
 
-static void persist(csms_t *c, csms_id_token_t *t, csms_done_cb cb, void *ctx);
-
-typedef struct tok_ctx {
-    csms_done_cb cb;
-    void *ctx;
-} tok_ctx_t;
-
-static void saved_cb(void *p, store_err_t rc)
-{
-    tok_ctx_t *x = p;
-    if (x->cb) x->cb(x->ctx, rc == STORE_OK ? CSMS_OK : CSMS_ERR_STORE,
-                     rc == STORE_OK ? NULL : "the change could not be stored");
-    free(x);
-}
-
 static void persist(csms_t *c, csms_id_token_t *t, csms_done_cb cb, void *ctx)
 {
     store_id_token_t rec = {.id_token = t->id_token,
@@ -98,10 +83,7 @@ static void persist(csms_t *c, csms_id_token_t *t, csms_done_cb cb, void *ctx)
                             .parent_id_token = t->parent_id_token,
                             .created_at = t->created_at,
                             .updated_at = t->updated_at};
-    tok_ctx_t *x = xmalloc(sizeof *x);
-    x->cb = cb;
-    x->ctx = ctx;
-    store_id_token_save(c->store, &rec, saved_cb, x);
+    store_id_token_save(c->store, &rec, csms_store_done, csms_done_wrap(cb, ctx));
 }
 
 csms_err_t csms_id_token_create(csms_t *c, const csms_id_token_spec_t *spec, csms_done_cb cb,
@@ -153,10 +135,7 @@ csms_err_t csms_id_token_delete(csms_t *c, const char *id_token, csms_done_cb cb
     csms_id_token_t *t = csms_id_token_find(c, id_token);
     if (!t) return CSMS_ERR_NOT_FOUND;
     HASH_DEL(c->tokens, t);
-    tok_ctx_t *x = xmalloc(sizeof *x);
-    x->cb = cb;
-    x->ctx = ctx;
-    store_id_token_delete(c->store, id_token, saved_cb, x);
+    store_id_token_delete(c->store, id_token, csms_store_done, csms_done_wrap(cb, ctx));
     free(t->id_token);
     free(t->type);
     free(t->status);
