@@ -205,7 +205,9 @@ static void run(api_call_t *call)
         if (len == 0) {
             call->body = json_object();
         } else {
-            if (ct && strncmp(ct, "application/json", 16) != 0) {
+            /* exactly application/json, parameters (charset) allowed */
+            if (ct && (strncasecmp(ct, "application/json", 16) != 0 ||
+                       (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))) {
                 api_problem(call, 415, "Unsupported Media Type",
                             "send the body as application/json");
                 return;

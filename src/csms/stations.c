@@ -375,9 +375,15 @@ static csms_err_t check_spec(const csms_station_spec_t *spec, char *err, size_t 
             return CSMS_ERR_INVALID;
         }
     }
+    if (spec->security_profile == 3) {
+        snprintf(err, err_len, "security_profile 3 (TLS client certificates) is not supported yet; "
+                               "use 2 (TLS with Basic auth)");
+        return CSMS_ERR_INVALID;
+    }
     if (spec->security_profile != -1 &&
-        (spec->security_profile < 0 || spec->security_profile > 3)) {
-        snprintf(err, err_len, "security_profile must be 0 (none), 1, 2 or 3");
+        (spec->security_profile < 0 || spec->security_profile > 2)) {
+        snprintf(err, err_len, "security_profile must be 0 (none), 1 (Basic auth) or 2 (TLS and "
+                               "Basic auth)");
         return CSMS_ERR_INVALID;
     }
     if (spec->registration_status && !valid_registration(spec->registration_status)) {
