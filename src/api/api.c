@@ -38,6 +38,8 @@ const api_route_t api_routes[] = {
      false},
     {"GET", "/api/v1/stations/{}/events", api_stations_events, ROLE_VIEWER, false},
     {"POST", "/api/v1/stations/{}/commands/{}", api_commands_send, ROLE_OPERATOR, true},
+    {"GET", "/api/v1/stations/{}/variables", api_variables_list, ROLE_VIEWER, false},
+    {"POST", "/api/v1/stations/{}/variables", api_variables_set, ROLE_OPERATOR, true},
     {"GET", "/api/v1/id-tokens", api_tokens_list, ROLE_VIEWER, false},
     {"POST", "/api/v1/id-tokens", api_tokens_create, ROLE_OPERATOR, true},
     {"GET", "/api/v1/id-tokens/{}", api_tokens_get, ROLE_VIEWER, false},

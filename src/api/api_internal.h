@@ -88,6 +88,8 @@ void api_stations_rotate(api_call_t *c);
 void api_stations_status_history(api_call_t *c);
 void api_stations_events(api_call_t *c);
 void api_commands_send(api_call_t *c);
+void api_variables_list(api_call_t *c);
+void api_variables_set(api_call_t *c);
 void api_tokens_list(api_call_t *c);
 void api_tokens_create(api_call_t *c);
 void api_tokens_get(api_call_t *c);

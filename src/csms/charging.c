@@ -139,9 +139,14 @@ csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_
     csms_id_token_info_t info = {.status = "Invalid"};
     csms_id_token_t *t = csms_id_token_find(c, id_token);
     if (!t) return info;
+    info.known = true;
     info.status = t->status;
     info.expiry = t->expiry;
     info.parent_id_token = t->parent_id_token;
+    if (t->parent_id_token) {
+        csms_id_token_t *p = csms_id_token_find(c, t->parent_id_token);
+        info.parent_type = p ? p->type : "Central";
+    }
     if (strcmp(t->status, "Accepted") != 0) return info;
     if (t->expiry && t->expiry <= time_now_ms()) {
         info.status = "Expired";
@@ -183,16 +188,33 @@ unsigned csms_tx_active_count(csms_t *c)
     return HASH_COUNT(c->txs);
 }
 
-static void tx_free(csms_tx_t *t)
+void csms_tx_free(csms_tx_t *t)
 {
     free(t->tx_id);
     free(t->station_id);
     free(t->id_token);
     free(t->id_token_type);
+    free(t->charging_state);
+    free(t->seqs);
     free(t);
 }
 
-static json_t *tx_event(const csms_tx_t *t)
+bool csms_tx_seq_add(csms_tx_t *t, int seq)
+{
+    size_t i = 0;
+    while (i < t->nseqs && t->seqs[i] < seq) i++;
+    if (i < t->nseqs && t->seqs[i] == seq) return false;
+    if (t->nseqs == t->seqs_cap) {
+        t->seqs_cap = t->seqs_cap ? t->seqs_cap * 2 : 8;
+        t->seqs = xrealloc(t->seqs, t->seqs_cap * sizeof *t->seqs);
+    }
+    memmove(&t->seqs[i + 1], &t->seqs[i], (t->nseqs - i) * sizeof *t->seqs);
+    t->seqs[i] = seq;
+    t->nseqs++;
+    return true;
+}
+
+json_t *csms_tx_event_json(const csms_tx_t *t)
 {
     char buf[TIME_RFC3339_LEN];
     json_t *d = json_object();
@@ -224,7 +246,7 @@ static void tx_started(void *p, store_err_t rc, int64_t id, bool existed)
     csms_tx_t *t = s->pending;
     if (rc != STORE_OK) {
         s->cb(s->ctx, CSMS_ERR_STORE, NULL);
-        tx_free(t);
+        csms_tx_free(t);
         free(s);
         return;
     }
@@ -239,9 +261,9 @@ static void tx_started(void *p, store_err_t rc, int64_t id, bool existed)
             t->tx_id = xstrdup(buf);
         }
         HASH_ADD(hh, s->c->txs, id, sizeof t->id, t);
-        csms_emit(s->c, "transaction.started", tx_event(t));
+        csms_emit(s->c, "transaction.started", csms_tx_event_json(t));
     } else {
-        tx_free(t); /* a replay: the first start already stands */
+        csms_tx_free(t); /* a replay: the first start already stands */
     }
     s->cb(s->ctx, CSMS_OK, &s->r);
     free(s);
@@ -321,7 +343,7 @@ static void stop_part_done(void *p, store_err_t rc)
 }
 
 /* Folds energy and state of charge from samples into the transaction. */
-static void track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n)
+void csms_track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const char *m = sm[i].measurand ? sm[i].measurand : "Energy.Active.Import.Register";
@@ -343,7 +365,7 @@ static void track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n)
     }
 }
 
-static store_tx_t tx_record(const csms_tx_t *t)
+store_tx_t csms_tx_record(const csms_tx_t *t)
 {
     return (store_tx_t){.id = t->id,
                         .tx_id = t->tx_id,
@@ -375,7 +397,7 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
         json_decref(d);
         return;
     }
-    track_samples(t, in->samples, in->nsamples);
+    csms_track_samples(t, in->samples, in->nsamples);
     stop_ctx_t *s = xcalloc(1, sizeof *s);
     s->cb = cb;
     s->ctx = ctx;
@@ -384,14 +406,14 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
     if (in->nsamples)
         store_meter_values(c->store, st->id, t->evse_id, t->connector_id, t->id, in->samples,
                            in->nsamples, stop_part_done, s);
-    store_tx_t rec = tx_record(t);
+    store_tx_t rec = csms_tx_record(t);
     rec.meter_stop = in->meter_stop;
     rec.stopped_at = in->timestamp ? in->timestamp : time_now_ms();
     rec.stop_reason = in->reason ? in->reason : "Local";
     rec.stop_id_token = in->id_token;
     store_tx_update(c->store, &rec, stop_part_done, s);
 
-    json_t *d = tx_event(t);
+    json_t *d = csms_tx_event_json(t);
     char buf[TIME_RFC3339_LEN];
     json_object_set_new(d, "meter_stop_wh", json_integer(in->meter_stop));
     json_object_set_new(d, "energy_wh", json_integer(in->meter_stop - t->meter_start));
@@ -400,7 +422,7 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
     json_object_set_new(d, "stop_reason", json_string(rec.stop_reason));
     HASH_DEL(c->txs, t);
     csms_emit(c, "transaction.ended", d);
-    tx_free(t);
+    csms_tx_free(t);
 }
 
 /* ------------------------------------------------------ meter values */
@@ -414,9 +436,9 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
     if (t) {
         double soc = t->last_soc;
         int64_t energy = t->last_energy_wh;
-        track_samples(t, samples, n);
+        csms_track_samples(t, samples, n);
         if (soc != t->last_soc || energy != t->last_energy_wh) {
-            store_tx_t rec = tx_record(t);
+            store_tx_t rec = csms_tx_record(t);
             store_tx_update(c->store, &rec, NULL, NULL);
         }
     }

@@ -219,6 +219,8 @@ typedef struct csms_id_token_info {
     const char *status;             /* Accepted | Blocked | Expired | Invalid | ConcurrentTx */
     int64_t expiry;                 /* 0 = none */
     const char *parent_id_token;    /* NULL = none; valid until the next domain call */
+    const char *parent_type;        /* the parent's token type, when there is a parent */
+    bool known;                     /* the token is in the list (2.0.1 says Unknown, not Invalid) */
 } csms_id_token_info_t;
 /* Synchronous: authorization state is in memory. */
 csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_concurrent);
@@ -296,12 +298,58 @@ typedef struct csms_tx {
     int64_t last_energy_at, last_soc_at; /* timestamps of the readings tracked */
     double last_soc;
     int reservation_id;
+    char *charging_state;           /* 2.0.1 chargingState */
+    int *seqs;                      /* 2.0.1 event sequence numbers seen, sorted */
+    size_t nseqs, seqs_cap;
+    bool started_seen;              /* a Started event was applied (2.0.1) */
     UT_hash_handle hh;
 } csms_tx_t;
 
 csms_tx_t *csms_tx_find(csms_t *c, int64_t id);
 csms_tx_t *csms_tx_first(csms_t *c);
 unsigned csms_tx_active_count(csms_t *c);
+
+/* ------------------------------------------- 2.0.1 transaction events */
+
+typedef enum csms_txe_kind { CSMS_TXE_STARTED, CSMS_TXE_UPDATED, CSMS_TXE_ENDED } csms_txe_kind_t;
+
+/* One transaction event as 2.0.1 sends it; the domain applies it
+ * idempotently: a sequence number already seen changes nothing, events may
+ * arrive out of order (an Updated or Ended before its Started), and a gap in
+ * sequence numbers makes the server ask the station for the transaction's
+ * status. */
+typedef struct csms_tx_event {
+    csms_txe_kind_t kind;
+    const char *tx_id;
+    int evse_id, connector_id;      /* 0 when the event names none */
+    const char *id_token, *id_token_type; /* NULL when absent */
+    int64_t timestamp;
+    int seq_no;
+    bool offline;
+    const char *trigger_reason, *charging_state, *stopped_reason;
+    int reservation_id;             /* -1 = none */
+    const store_sample_t *samples;
+    size_t nsamples;
+    const json_t *raw;              /* stored with the event (borrowed) */
+} csms_tx_event_t;
+
+typedef struct csms_tx_event_result {
+    bool duplicate;                 /* seen before: nothing changed */
+    int64_t session_id;             /* 0 when unknown */
+    csms_id_token_info_t info;      /* when the event carried an id token */
+    bool has_info;
+} csms_tx_event_result_t;
+typedef void (*csms_tx_event_cb)(void *ctx, csms_err_t rc, const csms_tx_event_result_t *r);
+void csms_tx_event(csms_t *c, csms_station_t *st, const csms_tx_event_t *ev,
+                   csms_tx_event_cb cb, void *ctx);
+/* Finds an active transaction by its protocol id on a station. */
+csms_tx_t *csms_tx_find_by_txid(csms_t *c, const char *station_id, const char *tx_id);
+
+/* ---------------------------------------------------------- device model */
+
+/* Stores a (part of a) device-model report; rows are copied. */
+void csms_device_report(csms_t *c, csms_station_t *st, int request_id, int seq_no, bool tbc,
+                        const store_variable_t *rows, size_t n, csms_done_cb cb, void *ctx);
 
 /* --------------------------------------------------------------- events */
 

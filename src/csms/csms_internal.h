@@ -46,4 +46,12 @@ void csms_station_free(csms_station_t *st);
 csms_station_t *csms_station_new(const char *id);
 csms_connector_t *csms_connector_get(csms_station_t *st, int evse_id, int connector_id);
 
+/* Transactions (charging.c), shared with tx_events.c. */
+void csms_tx_free(csms_tx_t *t);
+void csms_track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n);
+store_tx_t csms_tx_record(const csms_tx_t *t);
+json_t *csms_tx_event_json(const csms_tx_t *t);
+/* Adds a sequence number to t's sorted set; false when it was already there. */
+bool csms_tx_seq_add(csms_tx_t *t, int seq);
+
 #endif

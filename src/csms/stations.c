@@ -231,13 +231,23 @@ static void load_tx_cb(void *ctx, const store_tx_t *r)
     HASH_ADD(hh, c->txs, id, sizeof t->id, t);
 }
 
+static void load_seq_cb(void *ctx, int64_t tx_db_id, int seq_no)
+{
+    csms_tx_t *t = csms_tx_find(ctx, tx_db_id);
+    if (t) {
+        csms_tx_seq_add(t, seq_no);
+        if (seq_no == 0) t->started_seen = true;
+    }
+}
+
 csms_t *csms_create(store_t *store, const csms_config_t *cfg, char *err, size_t err_len)
 {
     csms_t *c = xcalloc(1, sizeof *c);
     c->store = store;
     c->cfg = *cfg;
     if (store_load_stations(store, load_station_cb, c) || store_load_connectors(store, load_connector_cb, c) ||
-        store_load_id_tokens(store, load_token_cb, c) || store_load_active_txs(store, load_tx_cb, c)) {
+        store_load_id_tokens(store, load_token_cb, c) || store_load_active_txs(store, load_tx_cb, c) ||
+        store_load_tx_seqs(store, load_seq_cb, c)) {
         snprintf(err, err_len, "cannot load state from the database");
         csms_destroy(c);
         return NULL;
@@ -267,11 +277,7 @@ void csms_destroy(csms_t *c)
     csms_tx_t *x, *xtmp;
     HASH_ITER(hh, c->txs, x, xtmp) {
         HASH_DEL(c->txs, x);
-        free(x->tx_id);
-        free(x->station_id);
-        free(x->id_token);
-        free(x->id_token_type);
-        free(x);
+        csms_tx_free(x);
     }
     csms_fail_t *f, *ftmp;
     HASH_ITER(hh, c->fails, f, ftmp) {

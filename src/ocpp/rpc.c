@@ -52,8 +52,10 @@ struct out_call {
     void *ctx;
 };
 
-static const ocpp_translator_t *const translators[] = {&ocpp_v16_translator};
-static const char *const subprotocols[] = {"ocpp1.6", NULL};
+/* Oldest first; pick_translator prefers the newest the station offers. */
+static const ocpp_translator_t *const translators[] = {&ocpp_v16_translator,
+                                                       &ocpp_v201_translator};
+static const char *const subprotocols[] = {"ocpp2.0.1", "ocpp1.6", NULL};
 
 const char *const *ocpp_subprotocols(void)
 {
@@ -269,12 +271,40 @@ static int session_send_call(void *link, const char *action, const json_t *paylo
     return 0;
 }
 
+typedef struct pw_ctx {
+    const ocpp_translator_t *tr;
+    csms_cmd_cb cb;
+    void *ctx;
+} pw_ctx_t;
+
+/* Turns the version's own answer into {"status": ...} for the domain. */
+static void password_answered(void *p, const csms_cmd_result_t *r)
+{
+    pw_ctx_t *x = p;
+    csms_cmd_result_t out = *r;
+    json_t *norm = NULL;
+    if (r->status == CSMS_CMD_OK) {
+        const char *st = x->tr->password_status(r->payload);
+        norm = json_pack("{s:s}", "status", st ? st : "Rejected");
+        out.payload = norm;
+    }
+    x->cb(x->ctx, &out);
+    json_decref(norm);
+    free(x);
+}
+
 static int session_send_password(void *link, const char *password, csms_cmd_cb cb, void *ctx,
                                  char *err, size_t err_len)
 {
     ocpp_session_t *sess = link;
     json_t *p = sess->tr->password_payload(password);
-    int r = session_send_call(link, sess->tr->password_action, p, cb, ctx, err, err_len);
+    pw_ctx_t *x = xmalloc(sizeof *x);
+    x->tr = sess->tr;
+    x->cb = cb;
+    x->ctx = ctx;
+    int r = session_send_call(link, sess->tr->password_action, p, password_answered, x, err,
+                              err_len);
+    if (r != 0) free(x);
     json_decref(p);
     return r;
 }
@@ -453,7 +483,7 @@ void ocpp_on_upgrade(void *ud, const net_upgrade_t *up, net_decision_t *d)
         d->status = 400;
         snprintf(d->message, sizeof d->message,
                  "no supported OCPP subprotocol offered (got '%.60s'); offer "
-                 "Sec-WebSocket-Protocol: ocpp1.6",
+                 "Sec-WebSocket-Protocol: ocpp2.0.1 or ocpp1.6",
                  up->subprotocols);
         return;
     }

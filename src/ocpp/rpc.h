@@ -43,9 +43,12 @@ typedef struct ocpp_translator {
     /* builds the payload that delivers a new Basic-auth password */
     const char *password_action;
     json_t *(*password_payload)(const char *password);
+    /* the station's verdict on the new password, from its answer ("Accepted", ...) */
+    const char *(*password_status)(const json_t *answer);
 } ocpp_translator_t;
 
 extern const ocpp_translator_t ocpp_v16_translator;
+extern const ocpp_translator_t ocpp_v201_translator;
 
 typedef struct out_call out_call_t;
 

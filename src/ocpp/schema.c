@@ -1,10 +1,12 @@
 /*
  * The OCPP payload validator: walks a JSON value and a static field table
- * (ocpp/v16_defs.c, ...) side by side and stops at the first violation.
+ * (ocpp/v16_defs.c, ocpp/v201_defs.c) side by side and stops at the first
+ * violation.
  *
  * Why not a general JSON Schema engine: OCPP messages use a small, fixed subset
- * of JSON Schema (typed properties, required, enum, maxLength, multipleOf,
- * minItems), so the tables are the schema and this file is the whole engine.
+ * of JSON Schema (typed properties, required, enum, maxLength, minimum/maximum,
+ * multipleOf, minItems/maxItems, closed objects and 2.0.1's open customData),
+ * so the tables are the schema and this file is the whole engine.
  * It allocates nothing (the field path lives in a stack buffer), recursion
  * follows the table, not the payload, so hostile nesting cannot exhaust the
  * stack, and every message it writes is valid UTF-8 so it can be sent back in
@@ -414,8 +416,10 @@ static const ocpp_field_t *find_field(const ocpp_field_t *fields, const char *ke
     return NULL;
 }
 
-static ocpp_err_t validate_object(vctx_t *c, const ocpp_field_t *fields, const json_t *obj,
-                                  int depth)
+/* `open`: additional properties are allowed (2.0.1 customData); the listed
+ * fields are still checked. */
+static ocpp_err_t validate_object(vctx_t *c, const ocpp_field_t *fields, bool open,
+                                  const json_t *obj, int depth)
 {
     if (depth > SCHEMA_MAX_DEPTH)
         return fail(c, OCPP_ERR_INTERNAL, "message definition nested deeper than %d levels",
@@ -425,11 +429,13 @@ static ocpp_err_t validate_object(vctx_t *c, const ocpp_field_t *fields, const j
     json_t *value;
     char q[SCHEMA_QUOTE_CHARS * 4 + 8];
     /* The cast only drops const for jansson's iteration macro; nothing is modified. */
-    json_object_keylen_foreach((json_t *)obj, key, key_len, value)
-    {
-        if (find_field(fields, key, key_len) == NULL)
-            return fail(c, OCPP_ERR_FORMAT, "unknown field '%s'",
-                        quote(q, sizeof(q), key, key_len));
+    if (!open) {
+        json_object_keylen_foreach((json_t *)obj, key, key_len, value)
+        {
+            if (find_field(fields, key, key_len) == NULL)
+                return fail(c, OCPP_ERR_FORMAT, "unknown field '%s'",
+                            quote(q, sizeof(q), key, key_len));
+        }
     }
     for (const ocpp_field_t *f = fields; f->name != NULL; f++) {
         const json_t *v = json_object_get(obj, f->name);
@@ -491,7 +497,7 @@ static ocpp_err_t validate_value(vctx_t *c, const ocpp_field_t *f, const json_t 
     case OCPP_T_NUMBER:
         return check_number(c, f, v);
     case OCPP_T_OBJECT:
-        return f->fields != NULL ? validate_object(c, f->fields, v, depth)
+        return f->fields != NULL ? validate_object(c, f->fields, f->open, v, depth)
                                  : fail(c, OCPP_ERR_INTERNAL, "no field definitions");
     case OCPP_T_ARRAY:
         return check_array(c, f, v, depth);
@@ -513,5 +519,5 @@ ocpp_err_t ocpp_schema_validate(const ocpp_field_t *fields, const json_t *payloa
     if (payload == NULL || !json_is_object(payload))
         return fail(&c, OCPP_ERR_FORMAT, "the payload must be a JSON object, got %s",
                     payload == NULL ? "nothing" : json_kind(payload));
-    return validate_object(&c, fields, payload, 0);
+    return validate_object(&c, fields, false, payload, 0);
 }

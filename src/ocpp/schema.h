@@ -60,6 +60,11 @@ struct ocpp_field {
     bool has_min, has_max;
     double min, max;                  /* numeric bounds (inclusive) */
     double multiple_of;               /* 0 = none */
+    /* OCPP_T_OBJECT: additional properties are allowed (and not checked), as in
+     * 2.0.1's CustomDataType; false (the default) refuses unknown fields. The
+     * root object of a message is always closed. Kept last so tables written
+     * with designated initializers before it existed stay valid. */
+    bool open;
 };
 
 /* Who sends the request of a message. */
@@ -82,7 +87,8 @@ typedef struct ocpp_version_defs {
     size_t count;
 } ocpp_version_defs_t;
 
-extern const ocpp_version_defs_t ocpp_v16_defs;
+extern const ocpp_version_defs_t ocpp_v16_defs;  /* "ocpp1.6", ocpp/v16_defs.c */
+extern const ocpp_version_defs_t ocpp_v201_defs; /* "ocpp2.0.1", ocpp/v201_defs.c */
 
 /* Finds an action's definition; NULL when the version does not define it. */
 const ocpp_message_def_t *ocpp_schema_find(const ocpp_version_defs_t *defs, const char *action);
@@ -95,7 +101,7 @@ const ocpp_message_def_t *ocpp_schema_find(const ocpp_version_defs_t *defs, cons
  * e.g. "idTagInfo.status: 'Foo' is not one of Accepted, Blocked, Expired,
  * Invalid, ConcurrentTx".
  * Unknown fields in an object are OCPP_ERR_FORMAT (the schemas forbid
- * additional properties).
+ * additional properties), except in objects whose field is marked `open`.
  */
 ocpp_err_t ocpp_schema_validate(const ocpp_field_t *fields, const json_t *payload, char *msg,
                                 size_t msg_len);

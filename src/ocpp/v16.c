@@ -348,6 +348,11 @@ static json_t *password_payload(const char *password)
     return json_pack("{s:s,s:s}", "key", "AuthorizationKey", "value", password);
 }
 
+static const char *password_status(const json_t *answer)
+{
+    return str(answer, "status"); /* ChangeConfiguration: Accepted, Rejected, RebootRequired, ... */
+}
+
 const ocpp_translator_t ocpp_v16_translator = {
     .subprotocol = "ocpp1.6",
     .defs = &ocpp_v16_defs,
@@ -355,4 +360,5 @@ const ocpp_translator_t ocpp_v16_translator = {
     .err_name = err_name_v16,
     .password_action = "ChangeConfiguration",
     .password_payload = password_payload,
+    .password_status = password_status,
 };

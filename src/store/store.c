@@ -76,7 +76,9 @@ static const char *const stmt_sql[SQL_COUNT_] = {
     [SQL_TX_UPDATE] =
         "UPDATE transactions SET tx_id=COALESCE(?2,tx_id),meter_stop=?3,stopped_at=?4,"
         "stop_reason=?5,stop_id_token=?6,last_soc=?7,last_energy_wh=?8,last_soc_at=?9,"
-        "last_energy_at=?10 WHERE id=?1",
+        "last_energy_at=?10,charging_state=COALESCE(?11,charging_state),"
+        "started_at=COALESCE(?12,started_at),id_token=COALESCE(?13,id_token),"
+        "meter_start=COALESCE(?14,meter_start) WHERE id=?1",
     [SQL_METER_INSERT] =
         "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,timestamp,"
         "value,measurand,phase,unit,context,location,format) "
@@ -97,6 +99,24 @@ static const char *const stmt_sql[SQL_COUNT_] = {
                            "WHERE station_id=?1 ORDER BY id DESC LIMIT ?2",
     [SQL_API_TOKEN_LOOKUP] = "SELECT name,role,expires_at,revoked FROM api_tokens "
                              "WHERE token_hash=?1",
+    [SQL_TX_FIND_BY_TXID] =
+        "SELECT id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,auth_status,"
+        "meter_start,started_at,stopped_at FROM transactions WHERE station_id=?1 AND tx_id=?2",
+    [SQL_TX_EVENT_INSERT] =
+        "INSERT OR IGNORE INTO tx_events(transaction_id,seq_no,event_type,trigger_reason,"
+        "timestamp,offline,detail,received_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [SQL_VARIABLE_UPSERT] =
+        "INSERT INTO device_variables(station_id,component,component_instance,evse_id,"
+        "connector_id,variable,variable_instance,attribute_type,value,mutability,persistent,"
+        "constant,data_type,unit,values_list,min_limit,max_limit,supports_monitoring,updated_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)"
+        " ON CONFLICT(station_id,component,component_instance,evse_id,connector_id,variable,"
+        "variable_instance,attribute_type) DO UPDATE SET value=COALESCE(?9,value),"
+        "mutability=COALESCE(?10,mutability),persistent=COALESCE(?11,persistent),"
+        "constant=COALESCE(?12,constant),data_type=COALESCE(?13,data_type),"
+        "unit=COALESCE(?14,unit),values_list=COALESCE(?15,values_list),"
+        "min_limit=COALESCE(?16,min_limit),max_limit=COALESCE(?17,max_limit),"
+        "supports_monitoring=COALESCE(?18,supports_monitoring),updated_at=?19",
 };
 
 /* Versioned migrations: index i brings the schema from version i to i+1. */
@@ -141,6 +161,20 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE api_tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
     " token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, expires_at INTEGER,"
     " revoked INTEGER NOT NULL DEFAULT 0);",
+    /* 2: OCPP 2.0.1 transaction events and device model */
+    "ALTER TABLE transactions ADD COLUMN charging_state TEXT;"
+    "CREATE UNIQUE INDEX transactions_txid ON transactions(station_id, tx_id);"
+    "CREATE TABLE tx_events(transaction_id INTEGER NOT NULL, seq_no INTEGER NOT NULL,"
+    " event_type TEXT NOT NULL, trigger_reason TEXT, timestamp INTEGER, offline INTEGER,"
+    " detail TEXT, received_at INTEGER NOT NULL, PRIMARY KEY(transaction_id, seq_no));"
+    "CREATE TABLE device_variables(station_id TEXT NOT NULL, component TEXT NOT NULL,"
+    " component_instance TEXT NOT NULL DEFAULT '', evse_id INTEGER NOT NULL DEFAULT -1,"
+    " connector_id INTEGER NOT NULL DEFAULT -1, variable TEXT NOT NULL,"
+    " variable_instance TEXT NOT NULL DEFAULT '', attribute_type TEXT NOT NULL DEFAULT 'Actual',"
+    " value TEXT, mutability TEXT, persistent INTEGER, constant INTEGER, data_type TEXT,"
+    " unit TEXT, values_list TEXT, min_limit REAL, max_limit REAL, supports_monitoring INTEGER,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(station_id, component, component_instance,"
+    " evse_id, connector_id, variable, variable_instance, attribute_type));",
 };
 
 sqlite3 *store_db(store_t *s)

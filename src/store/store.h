@@ -34,7 +34,7 @@ typedef enum store_err {
     STORE_ERR_SCHEMA,    /* schema newer than this build */
 } store_err_t;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store_station {
     const char *id;
@@ -84,7 +84,23 @@ typedef struct store_tx {
     double last_soc;                /* -1 = unknown */
     int64_t last_energy_wh;         /* latest energy register seen, -1 = none */
     int64_t last_soc_at, last_energy_at; /* station timestamps of those readings */
+    const char *charging_state;     /* 2.0.1 chargingState, NULL = keep */
+    bool fix_start;                 /* store_tx_update: also rewrite the start fields */
 } store_tx_t;
+
+/* One attribute of one variable of a station's device model (OCPP 2.0.1). */
+typedef struct store_variable {
+    const char *component, *component_instance; /* instance "" = none */
+    int evse_id, connector_id;                  /* -1 = not on an EVSE/connector */
+    const char *variable, *variable_instance;
+    const char *attribute_type;                 /* Actual, Target, MinSet, MaxSet */
+    const char *value, *mutability;
+    int persistent, constant;                   /* -1 unknown, 0, 1 */
+    const char *data_type, *unit, *values_list;
+    bool has_min, has_max;
+    double min_limit, max_limit;
+    int supports_monitoring;                    /* -1 unknown */
+} store_variable_t;
 
 typedef struct store_sample {
     int64_t timestamp;
@@ -145,7 +161,30 @@ void store_id_token_delete(store_t *s, const char *id_token, store_done_cb cb, v
 /* Inserts a transaction; when an identical start exists (same station,
  * connector, id token, meter start and start time) returns its id with existed=true. */
 void store_tx_start(store_t *s, const store_tx_t *tx, store_tx_cb cb, void *ctx);
-/* Saves the stop fields and last_soc/last_energy of an existing transaction. */
+/* Finds a transaction by its protocol id on a station. found is NULL when
+ * there is none; the record is valid during the callback only. */
+typedef void (*store_tx_found_cb)(void *ctx, store_err_t rc, const store_tx_t *found);
+void store_tx_find(store_t *s, const char *station_id, const char *tx_id, store_tx_found_cb cb,
+                   void *ctx);
+/* Records one transaction event (2.0.1 TransactionEvent) by sequence number;
+ * duplicate is true when that sequence number was already recorded. */
+typedef void (*store_dup_cb)(void *ctx, store_err_t rc, bool duplicate);
+void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
+                    const char *trigger_reason, int64_t timestamp, bool offline,
+                    const json_t *detail, store_dup_cb cb, void *ctx);
+/* Start-up: the sequence numbers already recorded for active transactions. */
+typedef void (*store_seq_row_cb)(void *ctx, int64_t tx_db_id, int seq_no);
+int store_load_tx_seqs(store_t *s, store_seq_row_cb cb, void *ctx);
+/* Upserts device-model rows for a station (copied). */
+void store_variables_save(store_t *s, const char *station_id, const store_variable_t *rows,
+                          size_t n, store_done_cb cb, void *ctx);
+/* Device model as {"items":[...]}; component/variable filters may be NULL. */
+void store_query_variables(store_t *s, const char *station_id, const char *component,
+                           const char *variable, store_json_cb cb, void *ctx);
+
+/* Saves the stop fields and last_soc/last_energy of an existing transaction;
+ * with fix_start also its start fields (started_at, id_token, meter_start),
+ * for a 2.0.1 Started event that arrives after a later event. */
 void store_tx_update(store_t *s, const store_tx_t *tx, store_done_cb cb, void *ctx);
 void store_meter_values(store_t *s, const char *station_id, int evse_id, int connector_id,
                         int64_t tx_db_id, const store_sample_t *samples, size_t n,

@@ -261,7 +261,22 @@ static store_err_t exec_tx_start(store_t *s, store_op_t *op)
 {
     rec_op_t *o = (rec_op_t *)op;
     const store_tx_t *t = &o->r.tx;
-    sqlite3_stmt *st = store_stmt(s, SQL_TX_FIND);
+    sqlite3_stmt *st;
+    if (t->tx_id) { /* a station-assigned id (2.0.1) identifies the transaction */
+        st = store_stmt(s, SQL_TX_FIND_BY_TXID);
+        store_bind_text(st, 1, t->station_id);
+        store_bind_text(st, 2, t->tx_id);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            o->id_out = sqlite3_column_int64(st, 0);
+            o->existed = true;
+            sqlite3_reset(st);
+            return STORE_OK;
+        }
+        sqlite3_reset(st);
+        if (r != SQLITE_DONE) return store_check(s, r, "tx find by id");
+    }
+    st = store_stmt(s, SQL_TX_FIND);
     store_bind_text(st, 1, t->station_id);
     sqlite3_bind_int(st, 2, t->connector_id);
     sqlite3_bind_int(st, 3, t->evse_id);
@@ -317,6 +332,7 @@ static void copy_tx(rec_op_t *o, const store_tx_t *tx)
     r->auth_status = own(o, tx->auth_status);
     r->stop_reason = own(o, tx->stop_reason);
     r->stop_id_token = own(o, tx->stop_id_token);
+    r->charging_state = own(o, tx->charging_state);
 }
 
 void store_tx_start(store_t *s, const store_tx_t *tx, store_tx_cb cb, void *ctx)
@@ -341,6 +357,12 @@ static store_err_t exec_tx_update(store_t *s, store_op_t *op)
     if (t->last_energy_wh >= 0) sqlite3_bind_int64(st, 8, t->last_energy_wh);
     sqlite3_bind_int64(st, 9, t->last_soc_at);
     sqlite3_bind_int64(st, 10, t->last_energy_at);
+    store_bind_text(st, 11, t->charging_state);
+    if (t->fix_start) {
+        sqlite3_bind_int64(st, 12, t->started_at);
+        store_bind_text(st, 13, t->id_token);
+        sqlite3_bind_int64(st, 14, t->meter_start);
+    }
     store_err_t e = step_done(s, st, "tx update");
     if (e == STORE_OK && sqlite3_changes(store_db(s)) == 0) return STORE_ERR_NOT_FOUND;
     return e;
@@ -600,4 +622,234 @@ int store_api_token_count_sync(store_t *s)
     if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+/* -------------------------------------------------- OCPP 2.0.1 additions */
+
+typedef struct find_op {
+    store_op_t op;
+    char *station_id, *tx_id;
+    store_tx_found_cb cb;
+    void *ctx;
+    bool found;
+    store_tx_t rec;
+    char *strs[6];
+} find_op_t;
+
+static store_err_t exec_tx_find(store_t *s, store_op_t *op)
+{
+    find_op_t *f = (find_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_TX_FIND_BY_TXID);
+    store_bind_text(st, 1, f->station_id);
+    store_bind_text(st, 2, f->tx_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        f->found = true;
+        const int text_cols[] = {1, 2, 5, 6, 7};
+        for (int i = 0; i < 5; i++) f->strs[i] = xstrdup_opt(store_col_text(st, text_cols[i]));
+        f->rec = (store_tx_t){
+            .id = sqlite3_column_int64(st, 0),
+            .tx_id = f->strs[0],
+            .station_id = f->strs[1],
+            .evse_id = sqlite3_column_int(st, 3),
+            .connector_id = sqlite3_column_int(st, 4),
+            .id_token = f->strs[2],
+            .id_token_type = f->strs[3],
+            .auth_status = f->strs[4],
+            .meter_start = sqlite3_column_int64(st, 8),
+            .started_at = sqlite3_column_int64(st, 9),
+            .stopped_at = sqlite3_column_int64(st, 10),
+            .meter_stop = -1,
+            .reservation_id = -1,
+            .last_soc = -1,
+            .last_energy_wh = -1,
+        };
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return store_check(s, rc, "tx find");
+}
+
+static void tx_find_done(store_op_t *op)
+{
+    find_op_t *f = (find_op_t *)op;
+    f->cb(f->ctx, op->rc, f->found ? &f->rec : NULL);
+    for (int i = 0; i < 6; i++) free(f->strs[i]);
+    free(f->station_id);
+    free(f->tx_id);
+    free(f);
+}
+
+void store_tx_find(store_t *s, const char *station_id, const char *tx_id, store_tx_found_cb cb,
+                   void *ctx)
+{
+    find_op_t *f = xcalloc(1, sizeof *f);
+    f->op.exec = exec_tx_find;
+    f->op.done = tx_find_done;
+    f->station_id = xstrdup(station_id);
+    f->tx_id = xstrdup(tx_id);
+    f->cb = cb;
+    f->ctx = ctx;
+    store_submit(s, &f->op);
+}
+
+typedef struct event_op {
+    store_op_t op;
+    int64_t tx;
+    int seq;
+    char *type, *trigger, *detail;
+    int64_t ts;
+    bool offline, duplicate;
+    store_dup_cb cb;
+    void *ctx;
+} event_op_t;
+
+static store_err_t exec_tx_event(store_t *s, store_op_t *op)
+{
+    event_op_t *e = (event_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_TX_EVENT_INSERT);
+    sqlite3_bind_int64(st, 1, e->tx);
+    sqlite3_bind_int(st, 2, e->seq);
+    store_bind_text(st, 3, e->type);
+    store_bind_text(st, 4, e->trigger);
+    sqlite3_bind_int64(st, 5, e->ts);
+    sqlite3_bind_int(st, 6, e->offline);
+    store_bind_text(st, 7, e->detail);
+    sqlite3_bind_int64(st, 8, time_now_ms());
+    store_err_t r = step_done(s, st, "tx event");
+    if (r == STORE_OK) e->duplicate = sqlite3_changes(store_db(s)) == 0;
+    return r;
+}
+
+static void tx_event_done(store_op_t *op)
+{
+    event_op_t *e = (event_op_t *)op;
+    if (e->cb) e->cb(e->ctx, op->rc, e->duplicate);
+    free(e->type);
+    free(e->trigger);
+    free(e->detail);
+    free(e);
+}
+
+void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
+                    const char *trigger_reason, int64_t timestamp, bool offline,
+                    const json_t *detail, store_dup_cb cb, void *ctx)
+{
+    event_op_t *e = xcalloc(1, sizeof *e);
+    e->op.exec = exec_tx_event;
+    e->op.done = tx_event_done;
+    e->tx = tx_db_id;
+    e->seq = seq_no;
+    e->type = xstrdup(event_type);
+    e->trigger = xstrdup_opt(trigger_reason);
+    e->detail = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    e->ts = timestamp;
+    e->offline = offline;
+    e->cb = cb;
+    e->ctx = ctx;
+    store_submit(s, &e->op);
+}
+
+static void seq_row(sqlite3_stmt *st, void *cb, void *ctx)
+{
+    ((store_seq_row_cb)cb)(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
+}
+
+int store_load_tx_seqs(store_t *s, store_seq_row_cb cb, void *ctx)
+{
+    return load_rows(s,
+                     "SELECT e.transaction_id, e.seq_no FROM tx_events e JOIN transactions t "
+                     "ON t.id = e.transaction_id WHERE t.stopped_at IS NULL ORDER BY 1, 2",
+                     seq_row, (void *)cb, ctx);
+}
+
+typedef struct vars_op {
+    store_op_t op;
+    char *station_id;
+    store_variable_t *rows;
+    size_t n;
+    store_done_cb cb;
+    void *ctx;
+} vars_op_t;
+
+static void bind_opt_int(sqlite3_stmt *st, int idx, int v)
+{
+    if (v >= 0) sqlite3_bind_int(st, idx, v);
+}
+
+static store_err_t exec_variables(store_t *s, store_op_t *op)
+{
+    vars_op_t *v = (vars_op_t *)op;
+    int64_t now = time_now_ms();
+    for (size_t i = 0; i < v->n; i++) {
+        const store_variable_t *r = &v->rows[i];
+        sqlite3_stmt *st = store_stmt(s, SQL_VARIABLE_UPSERT);
+        store_bind_text(st, 1, v->station_id);
+        store_bind_text(st, 2, r->component);
+        store_bind_text(st, 3, r->component_instance ? r->component_instance : "");
+        sqlite3_bind_int(st, 4, r->evse_id);
+        sqlite3_bind_int(st, 5, r->connector_id);
+        store_bind_text(st, 6, r->variable);
+        store_bind_text(st, 7, r->variable_instance ? r->variable_instance : "");
+        store_bind_text(st, 8, r->attribute_type ? r->attribute_type : "Actual");
+        store_bind_text(st, 9, r->value);
+        store_bind_text(st, 10, r->mutability);
+        bind_opt_int(st, 11, r->persistent);
+        bind_opt_int(st, 12, r->constant);
+        store_bind_text(st, 13, r->data_type);
+        store_bind_text(st, 14, r->unit);
+        store_bind_text(st, 15, r->values_list);
+        if (r->has_min) sqlite3_bind_double(st, 16, r->min_limit);
+        if (r->has_max) sqlite3_bind_double(st, 17, r->max_limit);
+        bind_opt_int(st, 18, r->supports_monitoring);
+        sqlite3_bind_int64(st, 19, now);
+        store_err_t e = step_done(s, st, "variable upsert");
+        if (e != STORE_OK) return e;
+    }
+    return STORE_OK;
+}
+
+static void variables_done(store_op_t *op)
+{
+    vars_op_t *v = (vars_op_t *)op;
+    if (v->cb) v->cb(v->ctx, op->rc);
+    for (size_t i = 0; i < v->n; i++) {
+        store_variable_t *r = &v->rows[i];
+        const char *strs[] = {r->component,      r->component_instance, r->variable,
+                              r->variable_instance, r->attribute_type,  r->value,
+                              r->mutability,     r->data_type,          r->unit,
+                              r->values_list};
+        for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) free((char *)strs[k]);
+    }
+    free(v->rows);
+    free(v->station_id);
+    free(v);
+}
+
+void store_variables_save(store_t *s, const char *station_id, const store_variable_t *rows,
+                          size_t n, store_done_cb cb, void *ctx)
+{
+    vars_op_t *v = xcalloc(1, sizeof *v);
+    v->op.exec = exec_variables;
+    v->op.done = variables_done;
+    v->station_id = xstrdup(station_id);
+    v->rows = xcalloc(n ? n : 1, sizeof *v->rows);
+    v->n = n;
+    for (size_t i = 0; i < n; i++) {
+        store_variable_t *r = &v->rows[i];
+        *r = rows[i];
+        r->component = xstrdup_opt(rows[i].component);
+        r->component_instance = xstrdup_opt(rows[i].component_instance);
+        r->variable = xstrdup_opt(rows[i].variable);
+        r->variable_instance = xstrdup_opt(rows[i].variable_instance);
+        r->attribute_type = xstrdup_opt(rows[i].attribute_type);
+        r->value = xstrdup_opt(rows[i].value);
+        r->mutability = xstrdup_opt(rows[i].mutability);
+        r->data_type = xstrdup_opt(rows[i].data_type);
+        r->unit = xstrdup_opt(rows[i].unit);
+        r->values_list = xstrdup_opt(rows[i].values_list);
+    }
+    v->cb = cb;
+    v->ctx = ctx;
+    store_submit(s, &v->op);
 }

@@ -17,7 +17,7 @@ typedef struct query_op {
     void *ctx;
     json_t *result;
     store_session_filter_t f;
-    char *s1, *s2;
+    char *s1, *s2, *s3;
     int64_t id;
     int limit;
 } query_op_t;
@@ -29,6 +29,7 @@ static void query_done(store_op_t *op)
     json_decref(q->result);
     free(q->s1);
     free(q->s2);
+    free(q->s3);
     free(q);
 }
 
@@ -249,5 +250,62 @@ void store_api_token_lookup(store_t *s, const char *token_hash, store_json_cb cb
 {
     query_op_t *q = query_new(exec_api_token_lookup, cb, ctx);
     q->s1 = xstrdup(token_hash);
+    store_submit(s, &q->op);
+}
+
+static store_err_t exec_variables(store_t *s, store_op_t *op)
+{
+    query_op_t *q = (query_op_t *)op;
+    sqlite3_stmt *st;
+    const char *sql =
+        "SELECT component,component_instance,evse_id,connector_id,variable,variable_instance,"
+        "attribute_type,value,mutability,persistent,constant,data_type,unit,values_list,"
+        "min_limit,max_limit,supports_monitoring,updated_at FROM device_variables "
+        "WHERE station_id=?1 AND (?2 IS NULL OR component=?2) AND (?3 IS NULL OR variable=?3) "
+        "ORDER BY component,component_instance,evse_id,connector_id,variable,variable_instance,"
+        "attribute_type LIMIT 10000";
+    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) return STORE_ERR_IO;
+    store_bind_text(st, 1, q->f.station_id);
+    store_bind_text(st, 2, q->s1);
+    store_bind_text(st, 3, q->s2);
+    q->result = json_array();
+    int rc;
+    static const char *const keys[] = {"component", "component_instance", "evse_id",
+                                       "connector_id", "variable", "variable_instance",
+                                       "attribute_type", "value", "mutability", "persistent",
+                                       "constant", "data_type", "unit", "values_list",
+                                       "min_limit", "max_limit", "supports_monitoring"};
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *m = json_object();
+        for (int i = 0; i < 17; i++) store_json_col(m, keys[i], st, i);
+        /* "" and -1 mean "none" in the key columns */
+        const char *const none_str[] = {"component_instance", "variable_instance"};
+        for (int i = 0; i < 2; i++) {
+            const char *v = json_string_value(json_object_get(m, none_str[i]));
+            if (v && !*v) json_object_set_new(m, none_str[i], json_null());
+        }
+        const char *const none_int[] = {"evse_id", "connector_id"};
+        for (int i = 0; i < 2; i++)
+            if (json_integer_value(json_object_get(m, none_int[i])) < 0)
+                json_object_set_new(m, none_int[i], json_null());
+        const char *const bools[] = {"persistent", "constant", "supports_monitoring"};
+        for (int i = 0; i < 3; i++) {
+            json_t *b = json_object_get(m, bools[i]);
+            if (json_is_integer(b)) json_object_set_new(m, bools[i], json_boolean(json_integer_value(b)));
+        }
+        store_json_time(m, "updated_at", st, 17);
+        json_array_append_new(q->result, m);
+    }
+    sqlite3_finalize(st);
+    return store_check(s, rc, "variables query");
+}
+
+void store_query_variables(store_t *s, const char *station_id, const char *component,
+                           const char *variable, store_json_cb cb, void *ctx)
+{
+    query_op_t *q = query_new(exec_variables, cb, ctx);
+    q->s1 = xstrdup_opt(component);
+    q->s2 = xstrdup_opt(variable);
+    q->f.station_id = q->s3 = xstrdup(station_id);
     store_submit(s, &q->op);
 }
