@@ -434,6 +434,16 @@ test('the OpenAPI document describes the server exactly', async (t) => {
       const evs = await call('GET', '/api/v1/stations/OA-1/events', { expect: 200 });
       assert.ok(evs.body.items.some((e) => e.kind === 'data_transfer'), JSON.stringify(evs.body.items));
       await call('GET', '/api/v1/stations/NO-SUCH-STATION/events?limit=5', { expect: 404 });
+      await call('GET', '/api/v1/stations/OA-1/variables', { expect: 200 });
+      await call('GET', '/api/v1/stations/OA-1/variables?component=X&variable=Y', { token: viewer, expect: 200 });
+      await call('GET', '/api/v1/stations/NO-SUCH-STATION/variables', { expect: 404 });
+      const set = await call('POST', '/api/v1/stations/OA-1/variables', { body: { variable: 'HeartbeatInterval', value: '120' }, expect: 200 });
+      assert.strictEqual(set.body.status, 'Accepted');
+      const vars = await call('GET', '/api/v1/stations/OA-1/variables?variable=HeartbeatInterval', { expect: 200 });
+      assert.strictEqual(vars.body.items[0].value, '120');
+      await call('POST', '/api/v1/stations/OA-1/variables', { body: { value: '1' }, expect: 400 });
+      await call('POST', '/api/v1/stations/OA-1/variables', { body: { variable: 'a', value: 1 }, expect: 400 });
+      await call('POST', '/api/v1/stations/NO-SUCH-STATION/variables', { body: { variable: 'a', value: '1' }, expect: 404 });
 
       const list = await call('GET', '/api/v1/sessions', { expect: 200 });
       assert.ok(list.body.items.length >= 2);
@@ -565,11 +575,14 @@ test('every route in src/api/api.c is in the document, with matching roles and b
   }
 });
 
-test('the command action enum is exactly the OCPP 1.6 actions a CSMS can send', () => {
-  const src = fs.readFileSync(path.join(ROOT, 'src/ocpp/v16_defs.c'), 'utf8');
-  const toStation = [...src.matchAll(/MSG\(\s*"(\w+)",\s*(\w+)/g)]
-    .filter(([, , dir]) => ['TO_STATION', 'OCPP_DIR_TO_STATION', 'OCPP_DIR_BOTH'].includes(dir))
-    .map(([, a]) => a).sort();
-  assert.ok(toStation.length >= 20, `only ${toStation.length} actions parsed from v16_defs.c`);
+test('the command action enum is exactly the OCPP 1.6 and 2.0.1 actions a CSMS can send', () => {
+  const toStation = [...new Set(['v16_defs.c', 'v201_defs.c'].flatMap((f) => {
+    const src = fs.readFileSync(path.join(ROOT, 'src/ocpp', f), 'utf8');
+    const found = [...src.matchAll(/MSG\(\s*"(\w+)",\s*(\w+)/g)]
+      .filter(([, , dir]) => ['TO_STATION', 'OCPP_DIR_TO_STATION', 'OCPP_DIR_BOTH'].includes(dir))
+      .map(([, a]) => a);
+    assert.ok(found.length >= 20, `only ${found.length} actions parsed from ${f}`);
+    return found;
+  }))].sort();
   assert.deepStrictEqual([...DOC.components.schemas.CommandAction.enum].sort(), toStation);
 });
