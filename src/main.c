@@ -22,7 +22,7 @@
 #include <uv.h>
 
 static const char usage[] =
-    "ampgrid - an EV charging network management server (OCPP 1.6J CSMS)\n"
+    "ampgrid - an EV charging network management server (OCPP 1.6J and 2.0.1 CSMS)\n"
     "\n"
     "Usage:\n"
     "  ampgrid serve [--config FILE] [--data-dir DIR] [--ocpp-port N] [--http-port N]\n"
@@ -181,9 +181,9 @@ static void print_banner(const app_t *a, const char *token)
     const config_t *c = &a->cfg;
     const char *host = strcmp(c->bind, "0.0.0.0") == 0 ? "localhost" : c->bind;
     printf("ampgrid %s is running (data in %s)\n", AMPGRID_VERSION, c->data_dir);
-    if (c->ocpp_port) printf("  OCPP 1.6J:  ws://%s:%d/ocpp/{stationId}\n", host, c->ocpp_port);
-    if (c->tls_port) printf("  OCPP (TLS): wss://%s:%d/ocpp/{stationId}\n", host, c->tls_port);
-    if (c->http_port) printf("  HTTP API:   http://%s:%d/api/v1  (health /healthz, metrics /metrics)\n",
+    if (c->ocpp_port) printf("  OCPP 1.6J/2.0.1: ws://%s:%d/ocpp/{stationId}\n", host, c->ocpp_port);
+    if (c->tls_port) printf("  OCPP (TLS):      wss://%s:%d/ocpp/{stationId}\n", host, c->tls_port);
+    if (c->http_port) printf("  HTTP API:        http://%s:%d/api/v1  (health /healthz, metrics /metrics)\n",
                              host, c->http_port);
     if (token) {
         printf("  Admin API token (shown only now; keep it safe):\n    %s\n", token);
