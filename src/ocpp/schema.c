@@ -19,8 +19,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Tables of OCPP 1.6 and 2.0.1 are less than 8 levels deep; this only guards
- * against a table that (by mistake) refers to itself. */
+/* Tables nest at most 8 objects deep (2.0.1: a profile's sales tariff's cost's
+ * customData; 1.6: 4), well below this; it only guards against a table that
+ * (by mistake) refers to itself. */
 #define SCHEMA_MAX_DEPTH 32
 #define SCHEMA_PATH_CAP 256
 #define SCHEMA_QUOTE_CHARS 40 /* code points of a payload value echoed in a message */

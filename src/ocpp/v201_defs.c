@@ -3,15 +3,15 @@
  * (both directions, all functional blocks), as field tables for
  * ocpp_schema_validate().
  *
- * Written from Part 2 of the specification (chapter 1 "Messages", chapter 2
- * "Datatypes", chapter 3 "Enumerations"). 2.0.1 builds its messages from
- * shared classes far more than 1.6 did: IdTokenType, EVSEType, ComponentType,
- * VariableType, StatusInfoType, ChargingProfileType and MeterValueType appear
- * in many messages, so each is defined once below and referred to. Enumeration
+ * Written from Part 2 of the specification (its "Messages", "Datatypes" and
+ * "Enumerations" chapters). 2.0.1 builds its messages from shared classes far
+ * more than 1.6 did: IdTokenType, EVSEType, ComponentType, VariableType,
+ * StatusInfoType, ChargingProfileType and MeterValueType appear in many
+ * messages, so each is defined once below and referred to. Enumeration
  * types whose values are identical (the many Accepted/Rejected statuses) share
  * one list; the comment beside it names the specification types it stands for.
  *
- * customData: nearly every 2.0.1 object, the message roots included, may carry
+ * customData: every 2.0.1 object, the message roots included, may carry
  * an optional CustomDataType object, {"vendorId": string(255)} plus any vendor
  * fields. It is the only open object (`.open = true`); every other object,
  * and the root, refuses unknown fields.

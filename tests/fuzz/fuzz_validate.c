@@ -1,18 +1,21 @@
 /*
  * libFuzzer target for the OCPP payload validator (src/ocpp/schema.c) and the
- * 1.6 tables: whatever a station sends must come back as an error class and a
- * message, never as a crash, a hang or an unreadable message.
+ * 1.6 and 2.0.1 tables: whatever a station sends must come back as an error
+ * class and a message, never as a crash, a hang or an unreadable message.
  *
  * Input forms:
  *   "BootNotification\n{...}"  validates the JSON after the first line as that
- *                              action's request and as its response;
+ *                              action's request and as its response (the 1.6
+ *                              table first, 2.0.1 for actions 1.6 lacks);
+ *   "ocpp2.0.1/BootNotification\n{...}" (or "ocpp1.6/...") names the version;
  *   anything else              the first byte picks the action (modulo the
- *                              number of messages), the rest is the JSON.
+ *                              number of messages of both versions together),
+ *                              the rest is the JSON.
  * Besides the sanitizers, it checks the message contract: NUL-terminated
  * within the buffer (whose size the input also varies) and valid UTF-8.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Isrc src/ocpp/schema.c \
- *          src/ocpp/v16_defs.c tests/fuzz/fuzz_validate.c -ljansson
+ *          src/ocpp/v16_defs.c src/ocpp/v201_defs.c tests/fuzz/fuzz_validate.c -ljansson
  * Run:   ./fuzz_validate -max_total_time=60 tests/fuzz/corpus/validate
  */
 #include <stddef.h>
@@ -24,7 +27,28 @@
 
 #define MAX_ACTION_LEN 64
 
-/* Picks the action from an "Action\n" first line, else from the first byte. */
+static const ocpp_version_defs_t *const versions[] = {&ocpp_v16_defs, &ocpp_v201_defs};
+#define VERSION_COUNT (sizeof(versions) / sizeof(versions[0]))
+
+/* "ocpp2.0.1/BootNotification" in that version, else "BootNotification" in the
+ * first version that defines it. */
+static const ocpp_message_def_t *find_named(const char *line)
+{
+    const char *slash = strchr(line, '/');
+    for (size_t v = 0; v < VERSION_COUNT; v++) {
+        const char *name = versions[v]->name;
+        size_t n = strlen(name);
+        if (slash == NULL) {
+            const ocpp_message_def_t *def = ocpp_schema_find(versions[v], line);
+            if (def != NULL) return def;
+        } else if ((size_t)(slash - line) == n && memcmp(line, name, n) == 0) {
+            return ocpp_schema_find(versions[v], slash + 1);
+        }
+    }
+    return NULL;
+}
+
+/* Picks the action from an "[version/]Action\n" first line, else from the first byte. */
 static const ocpp_message_def_t *pick_action(const uint8_t **data, size_t *size)
 {
     size_t scan = *size < MAX_ACTION_LEN ? *size : MAX_ACTION_LEN;
@@ -34,17 +58,23 @@ static const ocpp_message_def_t *pick_action(const uint8_t **data, size_t *size)
         size_t n = (size_t)(nl - *data);
         memcpy(action, *data, n);
         action[n] = '\0';
-        const ocpp_message_def_t *def = ocpp_schema_find(&ocpp_v16_defs, action);
+        const ocpp_message_def_t *def = find_named(action);
         if (def != NULL) {
             *size -= n + 1;
             *data = nl + 1;
             return def;
         }
     }
-    const ocpp_message_def_t *def = &ocpp_v16_defs.messages[(*data)[0] % ocpp_v16_defs.count];
+    size_t total = 0;
+    for (size_t v = 0; v < VERSION_COUNT; v++)
+        total += versions[v]->count;
+    size_t index = (*data)[0] % total;
     *data += 1;
     *size -= 1;
-    return def;
+    for (size_t v = 0;; v++) {
+        if (index < versions[v]->count) return &versions[v]->messages[index];
+        index -= versions[v]->count;
+    }
 }
 
 static void check_message(ocpp_err_t err, const char *msg, size_t cap)
