@@ -126,12 +126,64 @@ void csms_status(csms_t *c, csms_station_t *st, const csms_status_report_t *r, c
 
 static bool token_in_active_tx(csms_t *c, const char *id_token)
 {
-    csms_tx_t *t, *tmp;
-    HASH_ITER(hh, c->txs, t, tmp) {
-        // cppcheck-suppress uninitvar ; uthash iteration initialises it
-        if (strcmp(t->id_token, id_token) == 0) return true;
+    csms_token_count_t *k = NULL;
+    HASH_FIND_STR(c->token_counts, id_token, k);
+    return k && k->n > 0;
+}
+
+static char *conn_key(const char *station_id, int evse_id, int connector_id)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s\x1f%d\x1f%d", station_id, evse_id, connector_id);
+    return xstrdup(buf);
+}
+
+void csms_tx_index(csms_t *c, csms_tx_t *t)
+{
+    HASH_ADD(hh, c->txs, id, sizeof t->id, t);
+    if (t->tx_id) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "%s\x1f%s", t->station_id, t->tx_id);
+        t->key = xstrdup(buf);
+        csms_tx_t *old = NULL;
+        HASH_FIND(hh_key, c->txs_by_key, t->key, strlen(t->key), old);
+        if (!old) HASH_ADD_KEYPTR(hh_key, c->txs_by_key, t->key, strlen(t->key), t);
     }
-    return false;
+    t->conn_key = conn_key(t->station_id, t->evse_id, t->connector_id);
+    csms_tx_t *prev = NULL;
+    HASH_FIND(hh_conn, c->txs_by_conn, t->conn_key, strlen(t->conn_key), prev);
+    if (prev) HASH_DELETE(hh_conn, c->txs_by_conn, prev);
+    HASH_ADD_KEYPTR(hh_conn, c->txs_by_conn, t->conn_key, strlen(t->conn_key), t);
+    csms_token_count_t *k = NULL;
+    HASH_FIND_STR(c->token_counts, t->id_token, k);
+    if (!k) {
+        k = xcalloc(1, sizeof *k);
+        k->id_token = xstrdup(t->id_token);
+        HASH_ADD_KEYPTR(hh, c->token_counts, k->id_token, strlen(k->id_token), k);
+    }
+    k->n++;
+}
+
+void csms_tx_unindex(csms_t *c, csms_tx_t *t)
+{
+    HASH_DEL(c->txs, t);
+    csms_tx_t *x = NULL;
+    if (t->key) {
+        HASH_FIND(hh_key, c->txs_by_key, t->key, strlen(t->key), x);
+        if (x == t) HASH_DELETE(hh_key, c->txs_by_key, t);
+    }
+    x = NULL;
+    if (t->conn_key) {
+        HASH_FIND(hh_conn, c->txs_by_conn, t->conn_key, strlen(t->conn_key), x);
+        if (x == t) HASH_DELETE(hh_conn, c->txs_by_conn, t);
+    }
+    csms_token_count_t *k = NULL;
+    HASH_FIND_STR(c->token_counts, t->id_token, k);
+    if (k && --k->n == 0) {
+        HASH_DEL(c->token_counts, k);
+        free(k->id_token);
+        free(k);
+    }
 }
 
 csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_concurrent)
@@ -196,6 +248,8 @@ void csms_tx_free(csms_tx_t *t)
     free(t->id_token_type);
     free(t->charging_state);
     free(t->seqs);
+    free(t->key);
+    free(t->conn_key);
     free(t);
 }
 
@@ -260,7 +314,7 @@ static void tx_started(void *p, store_err_t rc, int64_t id, bool existed)
             snprintf(buf, sizeof buf, "%lld", (long long)id);
             t->tx_id = xstrdup(buf);
         }
-        HASH_ADD(hh, s->c->txs, id, sizeof t->id, t);
+        csms_tx_index(s->c, t);
         csms_emit(s->c, "transaction.started", csms_tx_event_json(t));
     } else {
         csms_tx_free(t); /* a replay: the first start already stands */
@@ -272,17 +326,18 @@ static void tx_started(void *p, store_err_t rc, int64_t id, bool existed)
 void csms_tx_start(csms_t *c, csms_station_t *st, const csms_tx_start_t *in, csms_tx_start_cb cb,
                    void *ctx)
 {
-    /* A replay of a start that is still active returns the same transaction. */
-    csms_tx_t *t, *tmp;
-    HASH_ITER(hh, c->txs, t, tmp) {
-        // cppcheck-suppress uninitvar ; uthash iteration initialises it
-        if (strcmp(t->station_id, st->id) == 0 && t->evse_id == in->evse_id &&
-            t->connector_id == in->connector_id && strcmp(t->id_token, in->id_token) == 0 &&
-            t->meter_start == in->meter_start && t->started_at == in->timestamp) {
-            csms_tx_started_t r = {.id = t->id, .info = csms_authorize(c, in->id_token, false)};
-            cb(ctx, CSMS_OK, &r);
-            return;
-        }
+    /* A replay of a start that is still active returns the same transaction
+     * (older replays are found by the store). */
+    char *ck = conn_key(st->id, in->evse_id, in->connector_id);
+    csms_tx_t *t = NULL;
+    HASH_FIND(hh_conn, c->txs_by_conn, ck, strlen(ck), t);
+    free(ck);
+    if (t && strcmp(t->id_token, in->id_token) == 0 && t->meter_start == in->meter_start &&
+        t->started_at == in->timestamp &&
+        (!in->tx_id || (t->tx_id && strcmp(t->tx_id, in->tx_id) == 0))) {
+        csms_tx_started_t r = {.id = t->id, .info = csms_authorize(c, in->id_token, false)};
+        cb(ctx, CSMS_OK, &r);
+        return;
     }
     csms_id_token_info_t info = csms_authorize(c, in->id_token, true);
     start_ctx_t *s = xcalloc(1, sizeof *s);
@@ -420,7 +475,7 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
     json_object_set_new(d, "stopped_at",
                         json_string(time_format_rfc3339(rec.stopped_at, buf)));
     json_object_set_new(d, "stop_reason", json_string(rec.stop_reason));
-    HASH_DEL(c->txs, t);
+    csms_tx_unindex(c, t);
     csms_emit(c, "transaction.ended", d);
     csms_tx_free(t);
 }

@@ -302,7 +302,9 @@ typedef struct csms_tx {
     int *seqs;                      /* 2.0.1 event sequence numbers seen, sorted */
     size_t nseqs, seqs_cap;
     bool started_seen;              /* a Started event was applied (2.0.1) */
-    UT_hash_handle hh;
+    char *key;                      /* "station\x1ftx_id": index for 2.0.1 lookups */
+    char *conn_key;                 /* "station\x1fevse\x1fconnector": the connector's latest */
+    UT_hash_handle hh, hh_key, hh_conn;
 } csms_tx_t;
 
 csms_tx_t *csms_tx_find(csms_t *c, int64_t id);

@@ -20,12 +20,21 @@ typedef struct csms_fail {
     UT_hash_handle hh;
 } csms_fail_t;
 
+typedef struct csms_token_count {
+    char *id_token;
+    int n;                      /* active transactions with this token */
+    UT_hash_handle hh;
+} csms_token_count_t;
+
 struct csms {
     store_t *store;
     csms_config_t cfg;
     csms_station_t *stations;   /* uthash by id */
     csms_id_token_t *tokens;    /* uthash by id_token */
     csms_tx_t *txs;             /* uthash by id: active transactions */
+    csms_tx_t *txs_by_key;      /* the same, by station and protocol id (hh_key) */
+    csms_tx_t *txs_by_conn;     /* the latest per connector (hh_conn) */
+    csms_token_count_t *token_counts; /* for ConcurrentTx without scanning */
     csms_sub_t *subs;
     csms_fail_t *fails;         /* failed logins by "ip:..." and "id:..." */
     unsigned connected;
@@ -51,6 +60,9 @@ void csms_tx_free(csms_tx_t *t);
 void csms_track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n);
 store_tx_t csms_tx_record(const csms_tx_t *t);
 json_t *csms_tx_event_json(const csms_tx_t *t);
+/* Puts an active transaction into (or takes it out of) every index. */
+void csms_tx_index(csms_t *c, csms_tx_t *t);
+void csms_tx_unindex(csms_t *c, csms_tx_t *t);
 /* Adds a sequence number to t's sorted set; false when it was already there. */
 bool csms_tx_seq_add(csms_tx_t *t, int seq);
 

@@ -228,7 +228,7 @@ static void load_tx_cb(void *ctx, const store_tx_t *r)
     t->last_soc_at = r->last_soc_at;
     t->last_energy_at = r->last_energy_at;
     t->reservation_id = r->reservation_id;
-    HASH_ADD(hh, c->txs, id, sizeof t->id, t);
+    csms_tx_index(c, t);
 }
 
 static void load_seq_cb(void *ctx, int64_t tx_db_id, int seq_no)
@@ -276,7 +276,7 @@ void csms_destroy(csms_t *c)
     }
     csms_tx_t *x, *xtmp;
     HASH_ITER(hh, c->txs, x, xtmp) {
-        HASH_DEL(c->txs, x);
+        csms_tx_unindex(c, x);
         csms_tx_free(x);
     }
     csms_fail_t *f, *ftmp;

@@ -136,13 +136,11 @@ static void part_event_cb(void *p, store_err_t rc, bool duplicate)
 
 csms_tx_t *csms_tx_find_by_txid(csms_t *c, const char *station_id, const char *tx_id)
 {
-    csms_tx_t *t, *tmp;
-    // cppcheck-suppress uninitvar ; uthash iteration initialises it
-    HASH_ITER(hh, c->txs, t, tmp) {
-        if (t->tx_id && strcmp(t->tx_id, tx_id) == 0 && strcmp(t->station_id, station_id) == 0)
-            return t;
-    }
-    return NULL;
+    char key[160];
+    snprintf(key, sizeof key, "%s\x1f%s", station_id, tx_id);
+    csms_tx_t *t = NULL;
+    HASH_FIND(hh_key, c->txs_by_key, key, strlen(key), t);
+    return t;
 }
 
 /* The energy register among samples, in Wh, preferring the given context; -1 = none. */

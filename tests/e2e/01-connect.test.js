@@ -87,21 +87,28 @@ test('connecting to the OCPP endpoint', async (t) => {
       }
     });
 
-    await t.test('ocpp1.6 is selected when offered among other subprotocols', async () => {
-      const r = await attemptStation(s, 'CONN-1', { protocols: ['ocpp2.0.1', 'ocpp1.6', 'chat'] });
+    await t.test('ocpp1.6 is selected when offered among unknown subprotocols', async () => {
+      const r = await attemptStation(s, 'CONN-1', { protocols: ['chat', 'ocpp1.6', 'ocpp1.5'] });
       assert.strictEqual(r.status, 101);
       assert.strictEqual(r.protocol, 'ocpp1.6');
+    });
+
+    await t.test('ocpp2.0.1 is selected when offered first before ocpp1.6', async () => {
+      const r = await attemptStation(s, 'CONN-1', { protocols: ['ocpp2.0.1', 'ocpp1.6', 'chat'] });
+      assert.strictEqual(r.status, 101);
+      assert.strictEqual(r.protocol, 'ocpp2.0.1');
     });
 
     await t.test('an upgrade without any subprotocol is refused with 400 and a plain-text reason', async () => {
       const r = await refused(s, 'CONN-1', { protocols: [] });
       assert.strictEqual(r.status, 400);
       assertPlainTextReason(r);
-      assert.match(r.body, /ocpp1\.6/, 'the reason names the supported subprotocol');
+      assert.match(r.body, /ocpp1\.6/, 'the reason names the supported subprotocols');
+      assert.match(r.body, /ocpp2\.0\.1/, 'the reason names the supported subprotocols');
     });
 
     await t.test('an upgrade offering only unknown subprotocols is refused with 400 and a plain-text reason', async () => {
-      const r = await refused(s, 'CONN-1', { protocols: ['ocpp2.0.1', 'ocpp1.5', 'ocpp1.6j'] });
+      const r = await refused(s, 'CONN-1', { protocols: ['ocpp2.1', 'ocpp1.5', 'ocpp1.6j'] });
       assert.strictEqual(r.status, 400);
       assertPlainTextReason(r);
     });
