@@ -51,7 +51,23 @@ class Server {
     this.stderr = '';
   }
 
+  // Starts the server. A port picked by freePort() can be taken by another
+  // process before the server binds it (tests run in parallel), so a start
+  // that fails to listen is retried on fresh ports.
   async start() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce();
+      } catch (e) {
+        const bindFailure = /cannot listen on port|binding fd/.test(this.stderr);
+        if (!bindFailure || attempt >= 5 || this.opts.ocppPort || this.opts.httpPort) throw e;
+        this.stdout = '';
+        this.stderr = '';
+      }
+    }
+  }
+
+  async startOnce() {
     this.ocppPort = this.opts.ocppPort || (await freePort());
     this.httpPort = this.opts.httpPort || (await freePort());
     const args = ['serve', '--data-dir', this.dataDir, '--ocpp-port', String(this.ocppPort),
