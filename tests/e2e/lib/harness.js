@@ -86,7 +86,8 @@ class Server {
     await waitFor(async () => {
       if (this.proc.exitCode !== null) throw new Error(`server exited: ${this.stderr}`);
       const r = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`);
-      return r.ok;
+      /* the banner (and the first-start token) travel on another pipe */
+      return r.ok && /is running/.test(this.stdout);
     }, { what: 'server to start' });
     const m = this.stdout.match(/agt_[0-9a-f]+/);
     if (m) this.token = m[0];
