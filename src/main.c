@@ -276,10 +276,6 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ampgrid: %s\n", err);
         return 1;
     }
-    char token[80];
-    bool first = store_api_token_count_sync(a->store) == 0;
-    if (first && make_token(a->store, "initial-admin", "admin", 0, token, sizeof token) != 0)
-        return 1;
     csms_config_t cc = {
         .heartbeat_interval = a->cfg.heartbeat_interval,
         .pending_interval = a->cfg.pending_interval,
@@ -332,6 +328,12 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     api_set_net(a->api, a->net);
+    /* Only now, with the listeners up, is a first-start token worth creating:
+     * a start that fails to listen must not swallow the one-time token. */
+    char token[80];
+    bool first = store_api_token_count_sync(a->store) == 0;
+    if (first && make_token(a->store, "initial-admin", "admin", 0, token, sizeof token) != 0)
+        return 1;
 
     uv_signal_init(&a->loop, &a->sigterm);
     uv_signal_init(&a->loop, &a->sigint);

@@ -131,6 +131,25 @@ static bool token_in_active_tx(csms_t *c, const char *id_token)
     return k && k->n > 0;
 }
 
+/* How many active transactions use each token (for ConcurrentTx). */
+static void token_count(csms_t *c, const char *id_token, int delta)
+{
+    csms_token_count_t *k = NULL;
+    HASH_FIND_STR(c->token_counts, id_token, k);
+    if (!k && delta > 0) {
+        k = xcalloc(1, sizeof *k);
+        k->id_token = xstrdup(id_token);
+        HASH_ADD_KEYPTR(hh, c->token_counts, k->id_token, strlen(k->id_token), k);
+    }
+    if (!k) return;
+    k->n += delta;
+    if (k->n <= 0) {
+        HASH_DEL(c->token_counts, k);
+        free(k->id_token);
+        free(k);
+    }
+}
+
 static char *conn_key(const char *station_id, int evse_id, int connector_id)
 {
     char buf[128];
@@ -154,14 +173,7 @@ void csms_tx_index(csms_t *c, csms_tx_t *t)
     HASH_FIND(hh_conn, c->txs_by_conn, t->conn_key, strlen(t->conn_key), prev);
     if (prev) HASH_DELETE(hh_conn, c->txs_by_conn, prev);
     HASH_ADD_KEYPTR(hh_conn, c->txs_by_conn, t->conn_key, strlen(t->conn_key), t);
-    csms_token_count_t *k = NULL;
-    HASH_FIND_STR(c->token_counts, t->id_token, k);
-    if (!k) {
-        k = xcalloc(1, sizeof *k);
-        k->id_token = xstrdup(t->id_token);
-        HASH_ADD_KEYPTR(hh, c->token_counts, k->id_token, strlen(k->id_token), k);
-    }
-    k->n++;
+    token_count(c, t->id_token, +1);
 }
 
 void csms_tx_unindex(csms_t *c, csms_tx_t *t)
@@ -177,13 +189,14 @@ void csms_tx_unindex(csms_t *c, csms_tx_t *t)
         HASH_FIND(hh_conn, c->txs_by_conn, t->conn_key, strlen(t->conn_key), x);
         if (x == t) HASH_DELETE(hh_conn, c->txs_by_conn, t);
     }
-    csms_token_count_t *k = NULL;
-    HASH_FIND_STR(c->token_counts, t->id_token, k);
-    if (k && --k->n == 0) {
-        HASH_DEL(c->token_counts, k);
-        free(k->id_token);
-        free(k);
-    }
+    token_count(c, t->id_token, -1);
+}
+
+void csms_tx_set_token(csms_t *c, csms_tx_t *t, const char *id_token)
+{
+    token_count(c, t->id_token, -1);
+    csms_set_str(&t->id_token, id_token);
+    token_count(c, t->id_token, +1);
 }
 
 csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_concurrent)
@@ -219,6 +232,17 @@ csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_
     }
     if (check_concurrent && token_in_active_tx(c, id_token)) info.status = "ConcurrentTx";
     return info;
+}
+
+csms_id_token_info_t csms_authorize_typed(csms_t *c, const char *id_token, const char *type,
+                                          bool check_concurrent)
+{
+    if (type && strcmp(type, "NoAuthorization") == 0)
+        return (csms_id_token_info_t){.status = "Accepted", .known = true};
+    csms_id_token_t *t = csms_id_token_find(c, id_token);
+    if (t && type && t->type && strcmp(t->type, type) != 0)
+        return (csms_id_token_info_t){.status = "Invalid"}; /* not this credential */
+    return csms_authorize(c, id_token, check_concurrent);
 }
 
 /* ------------------------------------------------------ transactions */
@@ -471,7 +495,9 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
     json_t *d = csms_tx_event_json(t);
     char buf[TIME_RFC3339_LEN];
     json_object_set_new(d, "meter_stop_wh", json_integer(in->meter_stop));
-    json_object_set_new(d, "energy_wh", json_integer(in->meter_stop - t->meter_start));
+    json_object_set_new(d, "energy_wh", t->meter_start >= 0
+                                            ? json_integer(in->meter_stop - t->meter_start)
+                                            : json_null());
     json_object_set_new(d, "stopped_at",
                         json_string(time_format_rfc3339(rec.stopped_at, buf)));
     json_object_set_new(d, "stop_reason", json_string(rec.stop_reason));

@@ -224,6 +224,10 @@ typedef struct csms_id_token_info {
 } csms_id_token_info_t;
 /* Synchronous: authorization state is in memory. */
 csms_id_token_info_t csms_authorize(csms_t *c, const char *id_token, bool check_concurrent);
+/* The same for a token presented with a type (2.0.1): a token and its type
+ * together are the credential, so another type is not the registered token. */
+csms_id_token_info_t csms_authorize_typed(csms_t *c, const char *id_token, const char *type,
+                                          bool check_concurrent);
 
 typedef struct csms_tx_start {
     int evse_id, connector_id;

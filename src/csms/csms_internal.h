@@ -63,6 +63,8 @@ json_t *csms_tx_event_json(const csms_tx_t *t);
 /* Puts an active transaction into (or takes it out of) every index. */
 void csms_tx_index(csms_t *c, csms_tx_t *t);
 void csms_tx_unindex(csms_t *c, csms_tx_t *t);
+/* Changes an active transaction's id token, keeping the token index right. */
+void csms_tx_set_token(csms_t *c, csms_tx_t *t, const char *id_token);
 /* Adds a sequence number to t's sorted set; false when it was already there. */
 bool csms_tx_seq_add(csms_tx_t *t, int seq);
 

@@ -143,8 +143,9 @@ csms_tx_t *csms_tx_find_by_txid(csms_t *c, const char *station_id, const char *t
     return t;
 }
 
-/* The energy register among samples, in Wh, preferring the given context; -1 = none. */
-static int64_t energy_of(const store_sample_t *s, size_t n, const char *context)
+/* The energy register among samples, in Wh, preferring the given context
+ * (only that context when strict); -1 = none. */
+static int64_t energy_of(const store_sample_t *s, size_t n, const char *context, bool strict)
 {
     int64_t any = -1;
     for (size_t i = 0; i < n; i++) {
@@ -157,7 +158,7 @@ static int64_t energy_of(const store_sample_t *s, size_t n, const char *context)
         if (s[i].unit && strcmp(s[i].unit, "kWh") == 0) v *= 1000.0;
         int64_t wh = (int64_t)llround(v);
         if (s[i].context && context && strcmp(s[i].context, context) == 0) return wh;
-        any = wh;
+        if (!strict) any = wh;
     }
     return any;
 }
@@ -195,6 +196,17 @@ static void emit_event(txe_t *x, const csms_tx_t *t)
     csms_emit(x->c, "transaction.event", d);
 }
 
+/* The corrected start fields of t, for a store update. */
+static void fill_start(const txe_t *x, const csms_tx_t *t, store_tx_t *rec)
+{
+    rec->fix_start = true;
+    rec->started_at = t->started_at;
+    rec->id_token = t->id_token;
+    rec->id_token_type = t->id_token_type;
+    rec->meter_start = t->meter_start;
+    rec->auth_status = x->r.has_info ? x->r.info.status : NULL;
+}
+
 /* Applies a new (not duplicate) event to an active transaction. */
 static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
 {
@@ -217,10 +229,11 @@ static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
     bool rewrite = false;
     if (ev->kind == CSMS_TXE_STARTED && !t->started_seen && !x->created) {
         /* the real start arrived after later events: it is authoritative */
-        int64_t begin = energy_of(ev->samples, ev->nsamples, "Transaction.Begin");
+        int64_t begin = energy_of(ev->samples, ev->nsamples, "Transaction.Begin", true);
         if (begin >= 0) t->meter_start = begin;
         t->started_at = ev->timestamp;
-        if (ev->id_token) csms_set_str(&t->id_token, ev->id_token);
+        if (ev->id_token) csms_tx_set_token(c, t, ev->id_token);
+        if (ev->id_token_type) csms_set_str(&t->id_token_type, ev->id_token_type);
         rewrite = true;
     }
     if (ev->kind == CSMS_TXE_STARTED) t->started_seen = true;
@@ -231,14 +244,11 @@ static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
     }
     if (ev->kind == CSMS_TXE_ENDED) {
         csms_track_samples(t, ev->samples, ev->nsamples);
-        int64_t stop = energy_of(ev->samples, ev->nsamples, "Transaction.End");
+        int64_t stop = energy_of(ev->samples, ev->nsamples, "Transaction.End", false);
         if (stop < 0) stop = t->last_energy_wh >= 0 ? t->last_energy_wh : t->meter_start;
         if (rewrite) {
             store_tx_t rec = csms_tx_record(t);
-            rec.fix_start = true;
-            rec.started_at = t->started_at;
-            rec.id_token = t->id_token;
-            rec.meter_start = t->meter_start;
+            fill_start(x, t, &rec);
             rec.charging_state = t->charging_state;
             x->pending++;
             store_tx_update(c->store, &rec, part_store_cb, x);
@@ -263,10 +273,7 @@ static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
     if (rewrite) {
         store_tx_t rec = csms_tx_record(t);
         rec.charging_state = t->charging_state;
-        rec.fix_start = true;
-        rec.started_at = t->started_at;
-        rec.id_token = t->id_token;
-        rec.meter_start = t->meter_start;
+        fill_start(x, t, &rec);
         x->pending++;
         store_tx_update(c->store, &rec, part_store_cb, x);
     }
@@ -299,22 +306,42 @@ static void found_cb(void *p, store_err_t rc, const store_tx_t *found)
         return;
     }
     if (found) {
-        /* ended already (or not ours to change): keep the event as history */
+        /* ended already: the event is history, except that the Started of a
+         * transaction first seen at its end still supplies the start fields */
         x->r.session_id = found->id;
         x->pending = 1;
         store_tx_event(x->c->store, found->id, x->ev.seq_no, kind_names[x->ev.kind],
                        x->ev.trigger_reason, x->ev.timestamp, x->ev.offline, x->ev.raw,
                        part_event_cb, x);
+        if (x->ev.kind == CSMS_TXE_STARTED && !found->started_event) {
+            store_tx_t rec = {.id = found->id,
+                              .meter_stop = -1,
+                              .last_soc = -1,
+                              .last_energy_wh = -1,
+                              .reservation_id = -1,
+                              .fix_start = true,
+                              .started_at = x->ev.timestamp,
+                              .id_token = x->ev.id_token,
+                              .id_token_type = x->ev.id_token_type,
+                              .auth_status = x->r.has_info ? x->r.info.status : NULL,
+                              .meter_start = energy_of(x->ev.samples, x->ev.nsamples,
+                                                       "Transaction.Begin", true)};
+            rec.start_only = true; /* the stop fields stand */
+            x->pending++;
+            store_tx_update(x->c->store, &rec, part_store_cb, x);
+        }
         return;
     }
-    /* First news of this transaction: create it from what this event says. */
-    int64_t begin = energy_of(x->ev.samples, x->ev.nsamples, "Transaction.Begin");
+    /* First news of this transaction: create it from what this event says. An
+     * end reading is never a start reading: then the start stays unknown. */
+    int64_t begin = energy_of(x->ev.samples, x->ev.nsamples, "Transaction.Begin",
+                              x->ev.kind == CSMS_TXE_ENDED);
     csms_tx_start_t start = {
         .evse_id = x->ev.evse_id,
         .connector_id = x->ev.connector_id ? x->ev.connector_id : 1,
         .id_token = x->ev.id_token ? x->ev.id_token : "",
         .id_token_type = x->ev.id_token_type,
-        .meter_start = begin >= 0 ? begin : 0,
+        .meter_start = begin,
         .timestamp = x->ev.timestamp,
         .reservation_id = x->ev.reservation_id,
         .tx_id = x->ev.tx_id,
@@ -329,7 +356,7 @@ static void authorize_into(txe_t *x, bool concurrent)
     if (x->ev.id_token_type && strcmp(x->ev.id_token_type, "NoAuthorization") == 0) {
         i = (csms_id_token_info_t){.status = "Accepted", .known = true};
     } else {
-        i = csms_authorize(x->c, x->ev.id_token, concurrent);
+        i = csms_authorize_typed(x->c, x->ev.id_token, x->ev.id_token_type, concurrent);
     }
     snprintf(x->status, sizeof x->status, "%s", i.status);
     x->r.info = i;

@@ -46,7 +46,13 @@ struct net_client {
     bool destroying;
 };
 
+/* LWS may call either protocol's callback for a wsi that is not bound yet
+ * (a connection error reaches protocols[0]), so both kinds of user data
+ * start with a tag saying which they are. */
+enum { TAG_WS = 0x57535753, TAG_HTTP = 0x48545450 };
+
 struct net_client_conn {
+    uint32_t tag; /* TAG_WS */
     net_client_t *n;
     struct lws *wsi;
     net_client_conn_t *prev, *next;
@@ -64,6 +70,7 @@ struct net_client_conn {
 };
 
 typedef struct http_req {
+    uint32_t tag; /* TAG_HTTP */
     net_client_t *n;
     net_client_http_cb cb;
     void *ud;
@@ -71,7 +78,7 @@ typedef struct http_req {
     size_t body_len;
     char bearer[200], content_type[64];
     int status;
-    bool done;
+    bool done, in_connect, failed, wsi_gone;
     strbuf_t resp;
 } http_req_t;
 
@@ -88,8 +95,10 @@ static void conn_link(net_client_t *n, net_client_conn_t *c)
 
 static void conn_unlink(net_client_t *n, net_client_conn_t *c)
 {
-    if (c->prev) c->prev->next = c->next;
-    else if (n->conns == c) n->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (n->conns == c)
+        n->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
 }
@@ -113,8 +122,10 @@ static void conn_end(net_client_conn_t *c, struct lws *wsi, net_client_close_inf
     net_client_t *n = c->n;
     if (wsi) lws_set_opaque_user_data(wsi, NULL);
     conn_unlink(n, c);
-    if (c->open) n->stats.open_now--;
-    else n->stats.connecting_now--;
+    if (c->open)
+        n->stats.open_now--;
+    else
+        n->stats.connecting_now--;
     n->stats.closed++;
     if (n->destroying) info->end = NET_CLIENT_END_SHUTDOWN;
     info->was_open = c->open;
@@ -131,8 +142,10 @@ bool net_client_send(net_client_conn_t *c, const char *data, size_t len)
     m->next = NULL;
     m->len = len;
     memcpy(m->buf + LWS_PRE, data, len);
-    if (c->out_tail) c->out_tail->next = m;
-    else c->out_head = m;
+    if (c->out_tail)
+        c->out_tail->next = m;
+    else
+        c->out_head = m;
     c->out_tail = m;
     c->out_bytes += len;
     lws_callback_on_writable(c->wsi);
@@ -229,10 +242,6 @@ static void on_connection_error(net_client_conn_t *c, struct lws *wsi, const cha
 static void on_established(net_client_conn_t *c, struct lws *wsi)
 {
     net_client_t *n = c->n;
-    char proto[32] = "";
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
-        lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL);
-    snprintf(c->subprotocol, sizeof c->subprotocol, "%s", proto);
     c->open = true;
     n->stats.connecting_now--;
     n->stats.open_now++;
@@ -262,7 +271,8 @@ static int on_receive(net_client_conn_t *c, struct lws *wsi, const char *in, siz
     }
     if (c->rx_len + len + 1 > c->rx_cap) {
         size_t cap = c->rx_cap ? c->rx_cap : 1024;
-        while (cap < c->rx_len + len + 1) cap *= 2;
+        while (cap < c->rx_len + len + 1)
+            cap *= 2;
         c->rx = xrealloc(c->rx, cap);
         c->rx_cap = cap;
     }
@@ -280,14 +290,15 @@ static int on_receive(net_client_conn_t *c, struct lws *wsi, const char *in, siz
 static int on_writeable(net_client_conn_t *c, struct lws *wsi)
 {
     if (c->drop) return 0;
-    if (c->closing) {
-        /* As on the server: start LWS's own close, which sends this reason. */
+    outmsg_t *m = c->out_head;
+    if (!m && c->closing) {
+        /* Queued messages went out first (an answer before a reboot); now
+         * start LWS's own close, which sends this code and reason. */
         lws_close_reason(wsi, (enum lws_close_status)c->close_code,
                          (unsigned char *)c->close_reason, strlen(c->close_reason));
         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
         return 0;
     }
-    outmsg_t *m = c->out_head;
     if (!m) return 0;
     c->out_head = m->next;
     if (!c->out_head) c->out_tail = NULL;
@@ -297,7 +308,7 @@ static int on_writeable(net_client_conn_t *c, struct lws *wsi)
     c->n->stats.msgs_out++;
     free(m);
     if (r < 0) return -1;
-    if (c->out_head) lws_callback_on_writable(wsi);
+    if (c->out_head || c->closing) lws_callback_on_writable(wsi);
     return 0;
 }
 
@@ -314,17 +325,26 @@ static void on_closed(net_client_conn_t *c, struct lws *wsi)
     conn_end(c, wsi, &info);
 }
 
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len);
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
     net_client_conn_t *c = lws_get_opaque_user_data(wsi);
     if (!c) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    if (c->tag == TAG_HTTP) return http_callback(wsi, reason, user, in, len);
 
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         return append_auth(c, wsi, (unsigned char **)in, len);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         on_connection_error(c, wsi, in && len ? (const char *)in : "connection failed");
+        return 0;
+    case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
+        /* the last moment the upgrade's headers are readable */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+            lws_hdr_copy(wsi, c->subprotocol, sizeof c->subprotocol, WSI_TOKEN_PROTOCOL);
         return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         on_established(c, wsi);
@@ -372,11 +392,13 @@ net_client_conn_t *net_client_ws_connect(net_client_t *n, const net_client_ws_pa
         return NULL;
     }
     net_client_conn_t *c = xcalloc(1, sizeof *c);
+    c->tag = TAG_WS;
     c->n = n;
     c->user = p->user;
     if (p->basic_user) {
         char raw[160];
-        int rl = snprintf(raw, sizeof raw, "%s:%s", p->basic_user, p->basic_pass ? p->basic_pass : "");
+        int rl =
+            snprintf(raw, sizeof raw, "%s:%s", p->basic_user, p->basic_pass ? p->basic_pass : "");
         if (rl < 0 || (size_t)rl >= sizeof raw) {
             snprintf(err, err_len, "Basic credentials too long");
             free(c);
@@ -430,6 +452,10 @@ net_client_conn_t *net_client_ws_connect(net_client_t *n, const net_client_ws_pa
 
 static void http_finish(http_req_t *r, const char *err)
 {
+    if (r->in_connect) {
+        r->failed = true;
+        return;
+    }
     if (r->done) return;
     r->done = true;
     r->cb(r->ud, err ? 0 : r->status, r->resp.data ? r->resp.data : "", r->resp.len, err);
@@ -466,6 +492,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 {
     http_req_t *r = lws_get_opaque_user_data(wsi);
     if (!r) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    if (r->tag == TAG_WS) return ws_callback(wsi, reason, user, in, len);
 
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
@@ -473,8 +500,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
         if (!r->body) return 0;
         lws_client_http_body_pending(wsi, 0);
-        if (lws_write(wsi, (unsigned char *)r->body + LWS_PRE, r->body_len,
-                      LWS_WRITE_HTTP_FINAL) != (int)r->body_len)
+        if (lws_write(wsi, (unsigned char *)r->body + LWS_PRE, r->body_len, LWS_WRITE_HTTP_FINAL) !=
+            (int)r->body_len)
             return -1;
         return 0;
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
@@ -491,7 +518,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
         http_finish(r, NULL);
-        return -1; /* one request per connection: close it now */
+        /* One request per connection. Returning -1 here makes LWS 4.1 touch
+         * the freed header table, so close from the next loop turn instead. */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         http_finish(r, in && len ? (const char *)in : "connection failed");
         return 0;
@@ -501,7 +531,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_WSI_DESTROY:
         lws_set_opaque_user_data(wsi, NULL);
         http_finish(r, "connection closed before an answer");
-        http_free(r);
+        if (r->in_connect)
+            r->wsi_gone = true; /* net_client_http frees it */
+        else
+            http_free(r);
         return 0;
     default:
         break;
@@ -514,6 +547,7 @@ int net_client_http(net_client_t *n, const net_client_http_params_t *p, net_clie
 {
     if (n->destroying) return -1;
     http_req_t *r = xcalloc(1, sizeof *r);
+    r->tag = TAG_HTTP;
     r->n = n;
     r->cb = cb;
     r->ud = ud;
@@ -543,10 +577,21 @@ int net_client_http(net_client_t *n, const net_client_http_params_t *p, net_clie
             i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
                                 LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
+    i.iface = p->source_addr && *p->source_addr ? p->source_addr : NULL;
     i.opaque_user_data = r;
     i.retry_and_idle_policy = &no_idle_policy;
-    /* If it fails at once, WSI_DESTROY has already reported and freed r. */
-    return lws_client_connect_via_info(&i) ? 0 : -1;
+    /* A failure inside the connect call is not reported through cb: the
+     * caller hears it from the -1 (callbacks would re-enter the caller). */
+    r->in_connect = true;
+    struct lws *w = lws_client_connect_via_info(&i);
+    r->in_connect = false;
+    if (w && !r->failed) return 0;
+    if (!w || r->wsi_gone) {
+        http_free(r); /* no wsi refers to r any more */
+    } else {
+        r->done = true; /* the wsi dies later and frees r, silently */
+    }
+    return -1;
 }
 
 /* ----------------------------------------------------------- lifecycle */
@@ -556,7 +601,8 @@ static void lws_log_cb(int level, const char *line)
     char buf[512], q[600];
     snprintf(buf, sizeof buf, "%s", line);
     size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
     const char *msg = strstr(buf, "] ");
     msg = msg ? msg + 2 : buf;
     if (msg[0] && msg[1] == ':' && msg[2] == ' ') msg += 3;
@@ -573,12 +619,12 @@ net_client_t *net_client_create(uv_loop_t *loop, const net_client_config_t *cfg,
     n->cbs = *cbs;
     if (!n->cfg.max_message) n->cfg.max_message = 65536;
     if (n->cfg.connect_timeout <= 0) n->cfg.connect_timeout = 20;
-    n->protocols[0] = (struct lws_protocols){.name = WS_PROTOCOL, .callback = ws_callback,
-                                             .rx_buffer_size = 2048};
+    n->protocols[0] = (struct lws_protocols){
+        .name = WS_PROTOCOL, .callback = ws_callback, .rx_buffer_size = 2048};
     n->protocols[1] = (struct lws_protocols){.name = HTTP_PROTOCOL, .callback = http_callback};
 
     /* Only errors: a simulator provoking refusals would flood warnings. */
-    lws_set_log_level(LLL_ERR, lws_log_cb);
+    lws_set_log_level(getenv("AMPGRID_SIM_LWS_DEBUG") ? 0x7ff : LLL_ERR, lws_log_cb);
     struct lws_context_creation_info ci;
     memset(&ci, 0, sizeof ci);
     void *loops[1] = {loop};
@@ -612,6 +658,11 @@ void net_client_destroy(net_client_t *n)
 void net_client_free(net_client_t *n)
 {
     if (!n) return;
+    /* With a foreign libuv loop, LWS 4.1 finishes destroying the context
+     * (vhosts, client TLS context, tables) only when lws_context_destroy is
+     * called again after the loop has run its handles down. */
+    if (n->ctx) lws_context_destroy(n->ctx);
+    n->ctx = NULL;
     /* Conns LWS never reported (should not happen): free them quietly. */
     while (n->conns) {
         net_client_conn_t *c = n->conns;

@@ -38,11 +38,11 @@ typedef enum net_client_end {
 
 typedef struct net_client_close_info {
     net_client_end_t end;
-    bool was_open;       /* the upgrade had completed */
-    int http_status;     /* NET_CLIENT_END_REFUSED: the status; 0 when unknown */
-    int retry_after;     /* seconds from a Retry-After header, 0 = none */
-    int close_code;      /* PEER_CLOSED: the peer's close code, 0 = none (socket ended) */
-    const char *detail;  /* a sentence for a person; valid during the callback */
+    bool was_open;      /* the upgrade had completed */
+    int http_status;    /* NET_CLIENT_END_REFUSED: the status; 0 when unknown */
+    int retry_after;    /* seconds from a Retry-After header, 0 = none */
+    int close_code;     /* PEER_CLOSED: the peer's close code, 0 = none (socket ended) */
+    const char *detail; /* a sentence for a person; valid during the callback */
 } net_client_close_info_t;
 
 typedef struct net_client_callbacks {
@@ -56,23 +56,23 @@ typedef struct net_client_callbacks {
 } net_client_callbacks_t;
 
 typedef struct net_client_config {
-    int fd_limit;          /* connections planned for; sizes LWS's tables */
-    size_t max_message;    /* bytes; a larger incoming message closes with 1009 */
-    bool insecure;         /* wss: accept self-signed, expired and wrong-host certificates */
-    const char *ca_file;   /* wss: PEM CA bundle to verify the server, NULL = system default */
-    int connect_timeout;   /* seconds for TCP + TLS + upgrade, 0 = 20 */
+    int fd_limit;        /* connections planned for; sizes LWS's tables */
+    size_t max_message;  /* bytes; a larger incoming message closes with 1009 */
+    bool insecure;       /* wss: accept self-signed, expired and wrong-host certificates */
+    const char *ca_file; /* wss: PEM CA bundle to verify the server, NULL = system default */
+    int connect_timeout; /* seconds for TCP + TLS + upgrade, 0 = 20 */
 } net_client_config_t;
 
 typedef struct net_client_ws_params {
-    const char *host;         /* numeric address or name to connect to */
+    const char *host; /* numeric address or name to connect to */
     int port;
-    const char *path;         /* "/ocpp/CP-1" (already URL-encoded) */
+    const char *path; /* "/ocpp/CP-1" (already URL-encoded) */
     bool tls;
     const char *subprotocols; /* "ocpp2.0.1,ocpp1.6": offered in this order */
     const char *basic_user;   /* HTTP Basic credentials, NULL = none */
     const char *basic_pass;
-    const char *source_addr;  /* local address to bind before connecting, NULL = any */
-    void *user;               /* net_client_conn_user() */
+    const char *source_addr; /* local address to bind before connecting, NULL = any */
+    void *user;              /* net_client_conn_user() */
 } net_client_ws_params_t;
 
 typedef struct net_client_stats {
@@ -121,6 +121,7 @@ typedef struct net_client_http_params {
     const char *content_type; /* with a body */
     const char *body;         /* copied; NULL = none */
     size_t body_len;
+    const char *source_addr; /* local address to bind before connecting, NULL = any */
 } net_client_http_params_t;
 
 /* status is 0 when no HTTP answer arrived (then err says why); body is the
@@ -128,9 +129,8 @@ typedef struct net_client_http_params {
 typedef void (*net_client_http_cb)(void *ud, int status, const char *body, size_t len,
                                    const char *err);
 
-/* Starts a request; cb is called exactly once (possibly before this returns,
- * when the request fails at once). Returns 0, or -1 when it could not start
- * (cb has then been called). */
+/* Starts a request; cb is called exactly once, later, from the loop.
+ * Returns 0, or -1 when it could not start (then cb is not called). */
 int net_client_http(net_client_t *n, const net_client_http_params_t *p, net_client_http_cb cb,
                     void *ud);
 

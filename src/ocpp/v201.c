@@ -153,10 +153,8 @@ static void on_status(ocpp_incoming_t *in, csms_station_t *st)
 
 static csms_id_token_info_t authorize(ocpp_incoming_t *in, const json_t *tok, bool concurrent)
 {
-    const char *type = str(tok, "type");
-    if (type && strcmp(type, "NoAuthorization") == 0)
-        return (csms_id_token_info_t){.status = "Accepted", .known = true};
-    return csms_authorize(ocpp_session_csms(in->sess), str(tok, "idToken"), concurrent);
+    return csms_authorize_typed(ocpp_session_csms(in->sess), str(tok, "idToken"),
+                                str(tok, "type"), concurrent);
 }
 
 static void on_authorize(ocpp_incoming_t *in, csms_station_t *st)

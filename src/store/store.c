@@ -76,9 +76,11 @@ static const char *const stmt_sql[SQL_COUNT_] = {
     [SQL_TX_UPDATE] =
         "UPDATE transactions SET tx_id=COALESCE(?2,tx_id),meter_stop=?3,stopped_at=?4,"
         "stop_reason=?5,stop_id_token=?6,last_soc=?7,last_energy_wh=?8,last_soc_at=?9,"
-        "last_energy_at=?10,charging_state=COALESCE(?11,charging_state),"
-        "started_at=COALESCE(?12,started_at),id_token=COALESCE(?13,id_token),"
-        "meter_start=COALESCE(?14,meter_start) WHERE id=?1",
+        "last_energy_at=?10,charging_state=COALESCE(?11,charging_state) WHERE id=?1",
+    [SQL_TX_FIX_START] =
+        "UPDATE transactions SET started_at=?2,id_token=COALESCE(?3,id_token),"
+        "meter_start=COALESCE(?4,meter_start),id_token_type=COALESCE(?5,id_token_type),"
+        "auth_status=COALESCE(?6,auth_status) WHERE id=?1",
     [SQL_METER_INSERT] =
         "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,timestamp,"
         "value,measurand,phase,unit,context,location,format) "
@@ -101,7 +103,9 @@ static const char *const stmt_sql[SQL_COUNT_] = {
                              "WHERE token_hash=?1",
     [SQL_TX_FIND_BY_TXID] =
         "SELECT id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,auth_status,"
-        "meter_start,started_at,stopped_at FROM transactions WHERE station_id=?1 AND tx_id=?2",
+        "meter_start,started_at,stopped_at,EXISTS(SELECT 1 FROM tx_events e WHERE "
+        "e.transaction_id=transactions.id AND e.event_type='Started') "
+        "FROM transactions WHERE station_id=?1 AND tx_id=?2",
     [SQL_TX_EVENT_INSERT] =
         "INSERT OR IGNORE INTO tx_events(transaction_id,seq_no,event_type,trigger_reason,"
         "timestamp,offline,detail,received_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",

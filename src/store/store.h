@@ -77,7 +77,7 @@ typedef struct store_tx {
     int evse_id, connector_id;
     const char *id_token, *id_token_type;
     const char *auth_status;        /* id token status answered at start */
-    int64_t meter_start, meter_stop; /* Wh; meter_stop -1 = none */
+    int64_t meter_start, meter_stop; /* Wh; -1 = unknown / none */
     int64_t started_at, stopped_at; /* station timestamps; stopped_at 0 = active */
     const char *stop_reason, *stop_id_token;
     int reservation_id;             /* -1 = none */
@@ -85,7 +85,11 @@ typedef struct store_tx {
     int64_t last_energy_wh;         /* latest energy register seen, -1 = none */
     int64_t last_soc_at, last_energy_at; /* station timestamps of those readings */
     const char *charging_state;     /* 2.0.1 chargingState, NULL = keep */
-    bool fix_start;                 /* store_tx_update: also rewrite the start fields */
+    bool fix_start;                 /* store_tx_update: also rewrite the start fields
+                                     * (started_at, id_token, id_token_type, auth_status,
+                                     * meter_start when >= 0) */
+    bool start_only;                /* store_tx_update: only the start fields (fix_start) */
+    bool started_event;             /* store_tx_find: a 2.0.1 Started event is recorded */
 } store_tx_t;
 
 /* One attribute of one variable of a station's device model (OCPP 2.0.1). */

@@ -41,6 +41,7 @@ enum store_stmt_id {
     SQL_TX_FIND_BY_TXID,
     SQL_TX_EVENT_INSERT,
     SQL_VARIABLE_UPSERT,
+    SQL_TX_FIX_START,
     SQL_COUNT_
 };
 

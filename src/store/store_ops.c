@@ -301,7 +301,7 @@ static store_err_t exec_tx_start(store_t *s, store_op_t *op)
     store_bind_text(st, 5, t->id_token);
     store_bind_text(st, 6, t->id_token_type);
     store_bind_text(st, 7, t->auth_status);
-    sqlite3_bind_int64(st, 8, t->meter_start);
+    if (t->meter_start >= 0) sqlite3_bind_int64(st, 8, t->meter_start); /* else unknown */
     sqlite3_bind_int64(st, 9, t->started_at);
     if (t->reservation_id >= 0) sqlite3_bind_int(st, 10, t->reservation_id);
     sqlite3_bind_int64(st, 11, time_now_ms());
@@ -343,9 +343,28 @@ void store_tx_start(store_t *s, const store_tx_t *tx, store_tx_cb cb, void *ctx)
     store_submit(s, &o->op);
 }
 
+/* A 2.0.1 Started that arrives after later events corrects the start. */
+static store_err_t fix_start(store_t *s, const store_tx_t *t)
+{
+    sqlite3_stmt *st = store_stmt(s, SQL_TX_FIX_START);
+    sqlite3_bind_int64(st, 1, t->id);
+    sqlite3_bind_int64(st, 2, t->started_at);
+    store_bind_text(st, 3, t->id_token);
+    if (t->meter_start >= 0) sqlite3_bind_int64(st, 4, t->meter_start);
+    store_bind_text(st, 5, t->id_token_type);
+    store_bind_text(st, 6, t->auth_status);
+    return step_done(s, st, "tx fix start");
+}
+
 static store_err_t exec_tx_update(store_t *s, store_op_t *op)
 {
     const store_tx_t *t = &((rec_op_t *)op)->r.tx;
+    if (t->fix_start) {
+        store_err_t e = fix_start(s, t);
+        if (e != STORE_OK) return e;
+        if (sqlite3_changes(store_db(s)) == 0) return STORE_ERR_NOT_FOUND;
+        if (t->start_only) return STORE_OK;
+    }
     sqlite3_stmt *st = store_stmt(s, SQL_TX_UPDATE);
     sqlite3_bind_int64(st, 1, t->id);
     store_bind_text(st, 2, t->tx_id);
@@ -358,11 +377,6 @@ static store_err_t exec_tx_update(store_t *s, store_op_t *op)
     sqlite3_bind_int64(st, 9, t->last_soc_at);
     sqlite3_bind_int64(st, 10, t->last_energy_at);
     store_bind_text(st, 11, t->charging_state);
-    if (t->fix_start) {
-        sqlite3_bind_int64(st, 12, t->started_at);
-        store_bind_text(st, 13, t->id_token);
-        sqlite3_bind_int64(st, 14, t->meter_start);
-    }
     store_err_t e = step_done(s, st, "tx update");
     if (e == STORE_OK && sqlite3_changes(store_db(s)) == 0) return STORE_ERR_NOT_FOUND;
     return e;
@@ -563,7 +577,7 @@ static void tx_row(sqlite3_stmt *st, void *cb, void *ctx)
         .id_token = store_col_text(st, 5),
         .id_token_type = store_col_text(st, 6),
         .auth_status = store_col_text(st, 7),
-        .meter_start = sqlite3_column_int64(st, 8),
+        .meter_start = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8),
         .meter_stop = -1,
         .started_at = sqlite3_column_int64(st, 9),
         .reservation_id = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1
@@ -656,9 +670,11 @@ static store_err_t exec_tx_find(store_t *s, store_op_t *op)
             .id_token = f->strs[2],
             .id_token_type = f->strs[3],
             .auth_status = f->strs[4],
-            .meter_start = sqlite3_column_int64(st, 8),
+            .meter_start =
+                sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8),
             .started_at = sqlite3_column_int64(st, 9),
             .stopped_at = sqlite3_column_int64(st, 10),
+            .started_event = sqlite3_column_int(st, 11) != 0,
             .meter_stop = -1,
             .reservation_id = -1,
             .last_soc = -1,

@@ -73,7 +73,9 @@ static json_t *session_json(sqlite3_stmt *st)
     json_object_set_new(o, "active", json_boolean(active));
     int64_t start = sqlite3_column_int64(st, 8);
     json_t *energy = json_null();
-    if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+    if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+        ; /* start reading unknown (a 2.0.1 transaction first seen at its end) */
+    else if (sqlite3_column_type(st, 9) != SQLITE_NULL)
         energy = json_integer(sqlite3_column_int64(st, 9) - start);
     else if (sqlite3_column_type(st, 16) != SQLITE_NULL)
         energy = json_integer(sqlite3_column_int64(st, 16) - start);

@@ -35,6 +35,7 @@ async function waitFor(fn, { timeout = 10000, interval = 50, what = 'condition' 
       last = await fn();
       if (last) return last;
     } catch (e) {
+      if (e.fatal) throw e; /* no point waiting any longer */
       last = e;
     }
     await sleep(interval);
@@ -84,7 +85,9 @@ class Server {
     this.proc.stdout.on('data', (d) => { this.stdout += d; });
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     await waitFor(async () => {
-      if (this.proc.exitCode !== null) throw new Error(`server exited: ${this.stderr}`);
+      if (this.proc.exitCode !== null) {
+        throw Object.assign(new Error(`server exited: ${this.stderr}`), { fatal: true });
+      }
       const r = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`);
       /* the banner (and the first-start token) travel on another pipe */
       return r.ok && /is running/.test(this.stdout);
