@@ -40,5 +40,7 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# The simulator (build/ampgrid-sim) against a fresh release server at 1k, 5k
+# and 19k stations; BENCH_ARGS e.g. "--sizes 1000 --throughput 60".
 bench: build test-deps
-	@AMPGRID_BIN=$(BUILD)/ampgrid node bench/run.js --stations 2000 --concurrency 100 --seconds 10
+	@AMPGRID_BIN=$(BUILD)/ampgrid node bench/run.js $(BENCH_ARGS)

@@ -1,132 +1,203 @@
-// ampgrid benchmark: starts a release build on free loopback ports and measures
-//   storm:  N stations (Basic auth, argon2id) connect and boot at once
-//   meter:  C stations send MeterValues back to back, each awaited (durable)
-//   memory: server RSS per idle connected station
-// Usage: node bench/run.js [--stations N] [--concurrency C] [--seconds S]
-// The load generator is Node.js with raw WebSockets (no schema validation on the
-// client side), so it, not the server, may be the limit: see docs/performance.md.
+// ampgrid benchmark (`make bench`): drives a fresh release server with the C
+// station simulator (build/ampgrid-sim) at several network sizes and prints
+// one table; the full figures go to bench/results/<time>.json.
+//
+// Per size N (default 1000, 5000, 19000):
+//   register    the simulator creates N stations (Basic auth, argon2id) and
+//               their id tokens through the API
+//   connect     N stations connect and boot at once, then hold with
+//               heartbeats: connect rate, server RSS per connection, idle CPU
+//   storm       all N drop and reconnect at once: recovery time
+//   throughput  MeterValues back to back (1 in flight per station, each
+//               committed before its answer): messages/s, latency, server
+//               CPU seconds per 10,000 messages
+//   mixed       a compressed day, 30 % charging, 60 s meter values: server CPU
+// Server CPU and memory come from /proc/PID/stat and /proc/PID/status, read
+// at the start and end of each measured phase (the simulator prints its phase).
+//
+// Usage: node bench/run.js [--sizes 1000,5000,19000] [--hold S] [--throughput S]
+//                          [--mixed S] [--sources 127.0.0.2-127.0.0.9]
 'use strict';
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Server, sleep } = require('../tests/e2e/lib/harness');
-const WebSocket = require('../tests/node_modules/ws');
+const { Server, BIN } = require('../tests/e2e/lib/harness');
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
 };
-const N = arg('stations', 2000);
-const C = arg('concurrency', 100);
-const SECONDS = arg('seconds', 10);
+const SIZES = opt('sizes', '1000,5000,19000').split(',').map(Number);
+const HOLD = Number(opt('hold', 20));
+const THROUGHPUT_S = Number(opt('throughput', 30));
+const MIXED_S = Number(opt('mixed', 60));
+const SOURCES = opt('sources', '127.0.0.2-127.0.0.9');
+const SIM = path.join(path.dirname(BIN), 'ampgrid-sim');
 const PASSWORD = 'bench-password-0123456789';
+const TICK = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
 
-const pct = (arr, p) => {
-  const s = [...arr].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
-const rssKiB = (pid) => {
-  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-  return Number(m[1]);
-};
+function procCpu(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / TICK; // utime + stime, seconds
+}
+function procRssKiB(pid) {
+  return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+}
+const sample = (pid) => ({ t: Date.now() / 1000, cpu: procCpu(pid), rss: procRssKiB(pid) });
 
-function connect(s, id) {
+// Runs the simulator; calls onPhase(phase) when its progress line shows a new
+// phase, so the caller can sample the server at phase boundaries.
+function sim(args, onPhase = () => {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${s.ocppUrl}/${id}`, ['ocpp1.6'], {
-      headers: { authorization: 'Basic ' + Buffer.from(`${id}:${PASSWORD}`).toString('base64') },
-      perMessageDeflate: false,
+    const p = spawn(SIM, [...args, '--progress', '1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let phase = '';
+    let cpu = 0;
+    p.stderr.on('data', (d) => {
+      err += d;
+      for (const m of String(d).matchAll(/phase=(\w+)/g)) {
+        if (m[1] !== phase) { phase = m[1]; onPhase(phase); }
+      }
+      try { cpu = procCpu(p.pid); } catch (_) { /* exited */ }
     });
-    ws.pending = new Map();
-    ws.seq = 0;
-    ws.on('message', (d) => {
-      const m = JSON.parse(d);
-      const p = ws.pending.get(m[1]);
-      if (p) { ws.pending.delete(m[1]); p(m); }
-    });
-    ws.call = (action, payload) => new Promise((res) => {
-      const id2 = String(++ws.seq);
-      ws.pending.set(id2, res);
-      ws.send(JSON.stringify([2, id2, action, payload]));
-    });
-    ws.on('open', () => resolve(ws));
-    ws.on('error', reject);
-    ws.on('unexpected-response', (q, r) => reject(new Error(`HTTP ${r.statusCode}`)));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve({ cpu }) : reject(new Error(`ampgrid-sim exited ${code}: ${err.slice(-2000)}`))));
   });
 }
 
-async function main() {
-  const s = await new Server({ config: '[security]\nauth_fail_limit = 0\n[ocpp]\nping_interval = 0\n' }).start();
-  const report = [];
-  try {
-    // Register stations (parallel, batched).
-    for (let i = 0; i < N; i += 200) {
-      await Promise.all(Array.from({ length: Math.min(200, N - i) }, (_, k) =>
-        s.api('POST', '/api/v1/stations', { id: `B${i + k}`, password: PASSWORD })));
-    }
-    await s.createIdToken('BENCHTAG');
-    const rss0 = rssKiB(s.proc.pid);
+async function runScenario(server, n, name, extra, measure = 'run') {
+  const json = path.join(os.tmpdir(), `ampgrid-bench-${process.pid}-${name}.json`);
+  const pid = server.proc.pid;
+  let from = null;
+  let to = null;
+  const r = await sim(['--url', server.ocppUrl, '--stations', String(n), '--password', PASSWORD,
+    '--source-ips', SOURCES, '--scenario', name, '--json', json, ...extra], (phase) => {
+    if (phase === measure && !from) from = sample(pid);
+    if (from && !to && phase !== measure) to = sample(pid);
+  });
+  const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+  fs.rmSync(json, { force: true });
+  rep.server = from && to ? { seconds: to.t - from.t, cpu_s: to.cpu - from.cpu, rss_kib: to.rss } : null;
+  rep.sim_cpu_s = r.cpu;
+  return rep;
+}
 
-    // storm: everyone connects and boots at once.
-    const t0 = process.hrtime.bigint();
-    const lat = [];
-    const socks = await Promise.all(Array.from({ length: N }, async (_, i) => {
-      const a = process.hrtime.bigint();
-      const ws = await connect(s, `B${i}`);
-      const r = await ws.call('BootNotification', { chargePointVendor: 'bench', chargePointModel: 'b' });
-      if (r[0] !== 3 || r[2].status !== 'Accepted') throw new Error('boot failed ' + JSON.stringify(r));
-      lat.push(Number(process.hrtime.bigint() - a) / 1e6);
-      return ws;
-    }));
-    const stormMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    report.push(`storm: ${N} stations connected and booted in ${(stormMs / 1000).toFixed(2)} s ` +
-      `(p50 ${pct(lat, 50).toFixed(0)} ms, p99 ${pct(lat, 99).toFixed(0)} ms per station)`);
-    await sleep(500);
-    const rss1 = rssKiB(s.proc.pid);
-    report.push(`memory: ${((rss1 - rss0) / N).toFixed(1)} KiB RSS per connected station (${N} stations)`);
-
-    // meter: C stations, each with an open transaction, send MeterValues back to back.
-    const senders = socks.slice(0, C);
-    const txs = [];
-    for (let i = 0; i < senders.length; i++) {
-      const r = await senders[i].call('StartTransaction', { connectorId: 1, idTag: 'BENCHTAG', meterStart: 0, timestamp: new Date().toISOString() });
-      txs.push(r[2].transactionId);
+// Ports below the ephemeral range: tens of thousands of connections in
+// TIME_WAIT make a port that was free a moment ago collide with a listener.
+async function startServer(opts) {
+  for (let attempt = 0; ; attempt++) {
+    const ocppPort = 20000 + Math.floor(Math.random() * 5000);
+    try {
+      return await new Server({ ...opts, ocppPort, httpPort: ocppPort + 5000 }).start();
+    } catch (e) {
+      if (attempt >= 4) throw e;
     }
-    let count = 0;
-    const mlat = [];
-    const end = Date.now() + SECONDS * 1000;
-    await Promise.all(senders.map(async (ws, i) => {
-      let wh = 0;
-      while (Date.now() < end) {
-        wh += 10;
-        const a = process.hrtime.bigint();
-        const ts = new Date().toISOString();
-        const r = await ws.call('MeterValues', {
-          connectorId: 1, transactionId: txs[i],
-          meterValue: [{ timestamp: ts, sampledValue: [
-            { value: String(wh), measurand: 'Energy.Active.Import.Register', unit: 'Wh' },
-            { value: '7200', measurand: 'Power.Active.Import', unit: 'W' },
-            { value: '16.1', measurand: 'Current.Import', phase: 'L1', unit: 'A' },
-            { value: '230.2', measurand: 'Voltage', phase: 'L1-N', unit: 'V' },
-          ] }],
-        });
-        if (r[0] !== 3) throw new Error('meter failed ' + JSON.stringify(r));
-        mlat.push(Number(process.hrtime.bigint() - a) / 1e6);
-        count++;
-      }
-    }));
-    report.push(`meter: ${(count / SECONDS).toFixed(0)} MeterValues/s (4 samples each, durable before answer) ` +
-      `from ${C} stations, latency p50 ${pct(mlat, 50).toFixed(2)} ms, p99 ${pct(mlat, 99).toFixed(2)} ms`);
-    const m = await (await fetch(`${s.httpUrl}/metrics`)).text();
-    const commits = Number((m.match(/^ampgrid_store_commits_total (\S+)/m) || [])[1]);
-    const ops = Number((m.match(/^ampgrid_store_ops_total (\S+)/m) || [])[1]);
-    report.push(`group commit: ${ops} store operations in ${commits} commits (${(ops / commits).toFixed(1)} per commit)`);
-    for (const ws of socks) ws.terminate();
-  } finally {
-    await s.stop();
-    s.cleanup();
   }
-  console.log(`ampgrid benchmark on ${os.cpus().length} cores (${os.cpus()[0].model})`);
-  for (const line of report) console.log('  ' + line);
+}
+
+const lat = (rep, action) => (rep.actions[action] || {}).latency_ms || {};
+const fmt = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
+
+async function benchSize(n) {
+  let server = await startServer({
+    config: '[security]\nauth_fail_limit = 0\n[ocpp]\nheartbeat_interval = 60\n',
+  });
+  const out = { stations: n };
+  try {
+    const t0 = Date.now();
+    // register (a 1-second connect run: the registration is the point)
+    await runScenario(server, n, 'connect', ['--api', server.httpUrl, '--token', server.token,
+      '--register', '--register-concurrency', '32', '--duration', '1']);
+    out.register_s = (Date.now() - t0) / 1000;
+    // The idle baseline: a fresh process with the N stations loaded, none connected.
+    await server.stop();
+    server = await startServer(server.restartOptions());
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = sample(server.proc.pid);
+    out.rss_idle_kib = idle.rss;
+
+    const c = await runScenario(server, n, 'connect', ['--duration', String(HOLD)]);
+    out.connect = { all_booted: c.connect.all_booted, booted: c.stations.booted_max,
+      seconds: c.connect.all_booted_s, rate_per_s: c.connect.rate_per_s,
+      refused: c.connect.refused, boot_p99_ms: lat(c, 'BootNotification').p99,
+      balanced: c.balance.balanced, errors: c.balance.errors };
+    if (c.server) {
+      out.hold = { seconds: c.server.seconds, server_cpu_pct: (100 * c.server.cpu_s) / c.server.seconds,
+        rss_kib: c.server.rss_kib,
+        rss_per_conn_kib: (c.server.rss_kib - idle.rss) / Math.max(1, c.stations.booted_max) };
+    }
+
+    const s = await runScenario(server, n, 'storm', ['--duration', '120'], 'storm');
+    out.storm = { dropped: s.storm.dropped, recovered: s.storm.recovered, recovery_s: s.storm.recovery_s,
+      refused: s.connect.refused, refused_by_status: s.connect.refused_by_status,
+      boot_p99_ms: lat(s, 'BootNotification').p99, server_cpu_s: s.server && s.server.cpu_s };
+
+    const t = await runScenario(server, n, 'throughput', ['--duration', String(THROUGHPUT_S), '--inflight', '1']);
+    const ml = lat(t, 'MeterValues');
+    out.throughput = { seconds: t.run.seconds, meter_values_per_s: t.run.meter_values_per_s,
+      messages: t.run.meter_values_ok, p50_ms: ml.p50, p90_ms: ml.p90, p99_ms: ml.p99,
+      p999_ms: ml['p99.9'], max_ms: ml.max, errors: t.balance.errors, balanced: t.balance.balanced,
+      server_cpu_s: t.server && t.server.cpu_s, sim_cpu_s: t.sim_cpu_s,
+      server_cpu_s_per_10k: t.server ? (10000 * t.server.cpu_s) / Math.max(1, t.run.messages_sent) : null };
+
+    const m = await runScenario(server, n, 'mixed', ['--duration', String(MIXED_S), '--charging', '0.3',
+      '--meter-interval', '60', '--session', '600']);
+    out.mixed = { seconds: m.run.seconds, messages_per_s: m.run.messages_per_s,
+      server_cpu_pct: m.server ? (100 * m.server.cpu_s) / m.server.seconds : null,
+      errors: m.balance.errors, errors_by_kind: m.balance.errors_by_kind, balanced: m.balance.balanced,
+      meter_p99_ms: lat(m, 'MeterValues').p99,
+      server_cpu_s_per_10k: m.server ? (10000 * m.server.cpu_s) / Math.max(1, m.run.messages_sent) : null };
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
+  return out;
+}
+
+function table(results) {
+  const rows = [
+    ['stations held (booted at once)', (r) => `${r.connect.booted}`],
+    ['connect + boot, all at once', (r) => `${fmt(r.connect.seconds, 2)} s (${fmt(r.connect.rate_per_s, 0)}/s)`],
+    ['boot p99 during connect', (r) => `${fmt(r.connect.boot_p99_ms)} ms`],
+    ['server RSS per connection', (r) => r.hold ? `${fmt(r.hold.rss_per_conn_kib, 2)} KiB` : '-'],
+    ['server CPU idle with heartbeats', (r) => r.hold ? `${fmt(r.hold.server_cpu_pct, 2)} %` : '-'],
+    ['storm recovery (all reconnect+boot)', (r) => `${fmt(r.storm.recovery_s, 2)} s (${r.storm.recovered}/${r.storm.dropped})`],
+    ['durable MeterValues/s (1 in flight each)', (r) => fmt(r.throughput.meter_values_per_s, 0)],
+    ['MeterValues p50 / p99 / p99.9', (r) => `${fmt(r.throughput.p50_ms)} / ${fmt(r.throughput.p99_ms)} / ${fmt(r.throughput.p999_ms)} ms`],
+    ['server CPU s per 10k MeterValues', (r) => fmt(r.throughput.server_cpu_s_per_10k, 3)],
+    ['mixed day: server CPU', (r) => `${fmt(r.mixed.server_cpu_pct, 1)} % (${fmt(r.mixed.messages_per_s, 0)} msg/s)`],
+    ['errors (connect/storm/throughput/mixed)', (r) => `${r.connect.errors}/${r.storm.refused}/${r.throughput.errors}/${r.mixed.errors}`],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const cols = results.map((r) => rows.map((row) => row[1](r)));
+  const w = results.map((_, i) => Math.max(String(results[i].stations).length, ...cols[i].map((c) => c.length)));
+  const line = (label, cells) => `  ${label.padEnd(w0)}  ${cells.map((c, i) => c.padStart(w[i])).join('  ')}`;
+  const outl = [line('stations', results.map((r) => String(r.stations)))];
+  rows.forEach((row, j) => outl.push(line(row[0], cols.map((c) => c[j]))));
+  return outl.join('\n');
+}
+
+async function main() {
+  if (!fs.existsSync(SIM)) throw new Error(`${SIM} is missing: build first (make build)`);
+  const results = [];
+  const machine = `${os.cpus().length} cores (${os.cpus()[0].model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}`;
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = path.join(dir, `${stamp}.json`);
+  for (const n of SIZES) {
+    process.stderr.write(`bench: ${n} stations...\n`);
+    results.push(await benchSize(n));
+    // after every size, so a long run that is stopped keeps what it measured
+    fs.writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), sizes: SIZES,
+      hold_s: HOLD, throughput_s: THROUGHPUT_S, mixed_s: MIXED_S, results }, null, 2));
+  }
+  console.log(`ampgrid benchmark on ${machine}`);
+  console.log(table(results));
+  console.log(`  (written to ${path.relative(process.cwd(), file)})`);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
