@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libwebsockets-dev libuv1-dev libjansson-dev
-      libsqlite3-dev libsodium-dev uthash-dev libinih-dev libssl-dev)
+      libsqlite3-dev libsodium-dev uthash-dev libinih-dev libssl-dev libjemalloc-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm openssl sqlite3 valgrind)
 fi

@@ -31,6 +31,8 @@ struct api {
     api_sse_t *streams;
     uv_timer_t keepalive;
     uint64_t event_seq;
+    bool subscribed;          /* to the domain's events: while streams exist, and a while after */
+    int64_t streams_gone_at;  /* when the last stream closed */
     /* recent events for Last-Event-ID resumption */
     struct {
         uint64_t id;

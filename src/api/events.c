@@ -3,7 +3,10 @@
  *
  * Every domain event gets a sequence number and is kept in a ring of the last
  * 1024, so a client that reconnects with Last-Event-ID misses nothing that is
- * still in the ring. Filters: ?types=a,b (exact types or prefixes ending in
+ * still in the ring. The stream stays subscribed to the domain while streams
+ * are open, for five minutes after the last one closes and for five minutes
+ * after start (so reconnecting clients can resume): then, with nobody
+ * watching, the hot paths build no event at all. Filters: ?types=a,b (exact types or prefixes ending in
  * '.') and ?station=ID. A client that stops reading is dropped once 4 MiB are
  * queued for it, so one slow consumer cannot eat the server's memory.
  */
@@ -64,7 +67,9 @@ static void sse_remove(api_t *a, api_sse_t *s)
 static void sse_gone(net_req_t *r, void *ud)
 {
     api_sse_t *s = ud;
-    sse_remove(s->api, s);
+    api_t *a = s->api;
+    sse_remove(a, s);
+    if (!a->streams) a->streams_gone_at = time_now_ms();
 }
 
 static void on_event(void *ud, const char *type, const json_t *data)
@@ -134,6 +139,10 @@ void api_events_stream(api_call_t *c)
     }
     s->next = a->streams;
     a->streams = s;
+    if (!a->subscribed) {
+        csms_subscribe(a->d.csms, on_event, a);
+        a->subscribed = true;
+    }
     c->req = NULL; /* the stream owns the request now */
     api_call_free(c);
 }
@@ -141,15 +150,23 @@ void api_events_stream(api_call_t *c)
 static void keepalive_cb(uv_timer_t *t)
 {
     api_t *a = t->data;
+    if (a->subscribed && !a->streams && time_now_ms() - a->streams_gone_at > 300000) {
+        csms_unsubscribe(a->d.csms, on_event, a);
+        a->subscribed = false;
+    }
     for (api_sse_t *s = a->streams; s; s = s->next) net_req_stream_write(s->req, ": keepalive\n\n", 13);
 }
 
 void api_events_init(api_t *a)
 {
+    /* Subscribed from the start, with the grace period running: clients of the
+     * previous instance reconnect with Last-Event-ID and must miss nothing. */
+    csms_subscribe(a->d.csms, on_event, a);
+    a->subscribed = true;
+    a->streams_gone_at = time_now_ms();
     /* Ids continue across restarts (they start from the clock), so a client
      * resuming with an id from before a restart gets everything since. */
     a->event_seq = (uint64_t)time_now_ms() * 1000;
-    csms_subscribe(a->d.csms, on_event, a);
     uv_timer_init(a->loop, &a->keepalive);
     a->keepalive.data = a;
     uv_timer_start(&a->keepalive, keepalive_cb, 15000, 15000);
@@ -157,7 +174,8 @@ void api_events_init(api_t *a)
 
 void api_events_shutdown(api_t *a)
 {
-    csms_unsubscribe(a->d.csms, on_event, a);
+    if (a->subscribed) csms_unsubscribe(a->d.csms, on_event, a);
+    a->subscribed = false;
     while (a->streams) {
         api_sse_t *s = a->streams;
         net_req_stream_end(s->req);

@@ -526,6 +526,7 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
     /* Samples for an unknown transaction are kept too, without the link. */
     store_meter_values(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
                        csms_store_done, csms_done_wrap(cb, ctx));
+    if (!csms_listening(c)) return; /* the hottest event: build it only for a listener */
     json_t *d = json_object();
     json_object_set_new(d, "station_id", json_string(st->id));
     json_object_set_new(d, "evse_id", json_integer(evse_id));

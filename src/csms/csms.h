@@ -363,6 +363,8 @@ void csms_device_report(csms_t *c, csms_station_t *st, int request_id, int seq_n
 typedef void (*csms_event_cb)(void *ud, const char *type, const json_t *data);
 void csms_subscribe(csms_t *c, csms_event_cb cb, void *ud);
 void csms_unsubscribe(csms_t *c, csms_event_cb cb, void *ud);
+/* Whether anyone listens: callers on hot paths skip building events otherwise. */
+bool csms_listening(const csms_t *c);
 /* Emits an event (takes ownership of data). */
 void csms_emit(csms_t *c, const char *type, json_t *data);
 

@@ -352,8 +352,17 @@ void csms_unsubscribe(csms_t *c, csms_event_cb cb, void *ud)
     }
 }
 
+bool csms_listening(const csms_t *c)
+{
+    return c->subs != NULL;
+}
+
 void csms_emit(csms_t *c, const char *type, json_t *data)
 {
+    if (!c->subs) {
+        json_decref(data);
+        return;
+    }
     char ts[TIME_RFC3339_LEN];
     json_object_set_new(data, "time", json_string(time_format_rfc3339(time_now_ms(), ts)));
     for (csms_sub_t *s = c->subs, *next; s; s = next) {

