@@ -351,6 +351,14 @@ void csms_tx_event(csms_t *c, csms_station_t *st, const csms_tx_event_t *ev,
 /* Finds an active transaction by its protocol id on a station. */
 csms_tx_t *csms_tx_find_by_txid(csms_t *c, const char *station_id, const char *tx_id);
 
+/* What an EV asked for (2.0.1 NotifyEVChargingNeeds / NotifyEVChargingSchedule):
+ * kept in the station's event log, and with the transaction running on that
+ * EVSE when there is one (the load manager reads it from there). needs or
+ * schedule may be NULL; payload is the whole message for the log. */
+void csms_ev_charging_info(csms_t *c, csms_station_t *st, int evse_id, const char *kind,
+                           const json_t *payload, const json_t *needs, const json_t *schedule,
+                           csms_done_cb cb, void *ctx);
+
 /* ---------------------------------------------------------- device model */
 
 /* Stores a (part of a) device-model report; rows are copied. */

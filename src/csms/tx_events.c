@@ -398,3 +398,50 @@ void csms_device_report(csms_t *c, csms_station_t *st, int request_id, int seq_n
     json_object_set_new(d, "variables", json_integer((json_int_t)n));
     csms_emit(c, tbc ? "station.report_part" : "station.report_complete", d);
 }
+
+/* ------------------------------------------------------- EV charging info */
+
+typedef struct ev_info {
+    csms_done_cb cb;
+    void *ctx;
+    int pending;
+    bool failed;
+} ev_info_t;
+
+static void ev_info_part(ev_info_t *e, bool ok)
+{
+    if (!ok) e->failed = true;
+    if (--e->pending > 0) return;
+    e->cb(e->ctx, e->failed ? CSMS_ERR_STORE : CSMS_OK, NULL);
+    free(e);
+}
+
+static void ev_info_store_cb(void *p, store_err_t rc)
+{
+    ev_info_part(p, rc == STORE_OK);
+}
+
+static void ev_info_note_cb(void *p, csms_err_t rc, const char *msg)
+{
+    ev_info_part(p, rc == CSMS_OK);
+}
+
+void csms_ev_charging_info(csms_t *c, csms_station_t *st, int evse_id, const char *kind,
+                           const json_t *payload, const json_t *needs, const json_t *schedule,
+                           csms_done_cb cb, void *ctx)
+{
+    ev_info_t *e = xcalloc(1, sizeof *e);
+    e->cb = cb;
+    e->ctx = ctx;
+    e->pending = 1;
+    csms_tx_t *t, *tmp, *found = NULL;
+    // cppcheck-suppress uninitvar ; uthash iteration initialises it
+    HASH_ITER(hh, c->txs, t, tmp) { /* rare message: a scan is fine */
+        if (t->evse_id == evse_id && strcmp(t->station_id, st->id) == 0) found = t;
+    }
+    if (found) {
+        e->pending++;
+        store_tx_ev_info(c->store, found->id, needs, schedule, ev_info_store_cb, e);
+    }
+    csms_station_note(c, st, kind, payload, ev_info_note_cb, e);
+}

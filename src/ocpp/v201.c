@@ -360,9 +360,27 @@ NOTE_HANDLER(on_publish_firmware_status, "publish_firmware_status")
         note(in, st, kind, fn##_done);                                                           \
     }
 
-/* Charging needs and schedules are kept for the load manager (a later module). */
-STATUS_HANDLER(on_ev_charging_needs, "ev_charging_needs", "Accepted")
-STATUS_HANDLER(on_ev_charging_schedule, "ev_charging_schedule", "Accepted")
+/* Charging needs and schedules are kept with the session for the load manager. */
+static void ev_info_done(void *ctx, csms_err_t rc, const char *msg)
+{
+    ocpp_incoming_t *in = ctx;
+    if (rc != CSMS_OK) store_failed(in);
+    else ocpp_reply(in, json_pack("{s:s}", "status", "Accepted"));
+}
+
+static void on_ev_charging_needs(ocpp_incoming_t *in, csms_station_t *st)
+{
+    csms_ev_charging_info(ocpp_session_csms(in->sess), st, int_of(in->payload, "evseId", 0),
+                          "ev_charging_needs", in->payload,
+                          json_object_get(in->payload, "chargingNeeds"), NULL, ev_info_done, in);
+}
+
+static void on_ev_charging_schedule(ocpp_incoming_t *in, csms_station_t *st)
+{
+    csms_ev_charging_info(ocpp_session_csms(in->sess), st, int_of(in->payload, "evseId", 0),
+                          "ev_charging_schedule", in->payload, NULL,
+                          json_object_get(in->payload, "chargingSchedule"), ev_info_done, in);
+}
 /* No vendor extensions are installed. */
 STATUS_HANDLER(on_data_transfer, "data_transfer", "UnknownVendorId")
 /* No certificate authority is configured yet: the specification's answers for that. */

@@ -91,7 +91,9 @@ static const char *const stmt_sql[SQL_COUNT_] = {
     [SQL_SESSION_GET] =
         "SELECT id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,auth_status,"
         "meter_start,meter_stop,started_at,stopped_at,stop_reason,stop_id_token,reservation_id,"
-        "last_soc,last_energy_wh FROM transactions WHERE id=?1",
+        "last_soc,last_energy_wh,charging_needs,ev_schedule FROM transactions WHERE id=?1",
+    [SQL_TX_EV_INFO] = "UPDATE transactions SET charging_needs=COALESCE(?2,charging_needs),"
+                       "ev_schedule=COALESCE(?3,ev_schedule) WHERE id=?1",
     [SQL_SESSION_METER] =
         "SELECT timestamp,value,measurand,phase,unit,context,location,format FROM meter_values "
         "WHERE transaction_id=?1 ORDER BY timestamp,id LIMIT 10000",
@@ -168,6 +170,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     " revoked INTEGER NOT NULL DEFAULT 0);",
     /* 2: OCPP 2.0.1 transaction events and device model */
     "ALTER TABLE transactions ADD COLUMN charging_state TEXT;"
+    "ALTER TABLE transactions ADD COLUMN charging_needs TEXT;"
+    "ALTER TABLE transactions ADD COLUMN ev_schedule TEXT;"
     "CREATE UNIQUE INDEX transactions_txid ON transactions(station_id, tx_id);"
     "CREATE TABLE tx_events(transaction_id INTEGER NOT NULL, seq_no INTEGER NOT NULL,"
     " event_type TEXT NOT NULL, trigger_reason TEXT, timestamp INTEGER, offline INTEGER,"

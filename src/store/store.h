@@ -176,6 +176,9 @@ typedef void (*store_dup_cb)(void *ctx, store_err_t rc, bool duplicate);
 void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
                     const char *trigger_reason, int64_t timestamp, bool offline,
                     const json_t *detail, store_dup_cb cb, void *ctx);
+/* Keeps what the EV asked for with its transaction (NULL = unchanged). */
+void store_tx_ev_info(store_t *s, int64_t tx_db_id, const json_t *needs, const json_t *schedule,
+                      store_done_cb cb, void *ctx);
 /* Start-up: the sequence numbers already recorded for active transactions. */
 typedef void (*store_seq_row_cb)(void *ctx, int64_t tx_db_id, int seq_no);
 int store_load_tx_seqs(store_t *s, store_seq_row_cb cb, void *ctx);

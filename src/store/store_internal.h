@@ -42,6 +42,7 @@ enum store_stmt_id {
     SQL_TX_EVENT_INSERT,
     SQL_VARIABLE_UPSERT,
     SQL_TX_FIX_START,
+    SQL_TX_EV_INFO,
     SQL_COUNT_
 };
 

@@ -869,3 +869,23 @@ void store_variables_save(store_t *s, const char *station_id, const store_variab
     v->ctx = ctx;
     store_submit(s, &v->op);
 }
+
+static store_err_t exec_tx_ev_info(store_t *s, store_op_t *op)
+{
+    rec_op_t *o = (rec_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_TX_EV_INFO);
+    sqlite3_bind_int64(st, 1, o->id_out);
+    store_bind_text(st, 2, o->key);
+    store_bind_text(st, 3, o->detail);
+    return step_done(s, st, "tx ev info");
+}
+
+void store_tx_ev_info(store_t *s, int64_t tx_db_id, const json_t *needs, const json_t *schedule,
+                      store_done_cb cb, void *ctx)
+{
+    rec_op_t *o = rec_new(exec_tx_ev_info, cb, ctx);
+    o->id_out = tx_db_id;
+    o->key = needs ? json_dumps(needs, JSON_COMPACT) : NULL;
+    o->detail = schedule ? json_dumps(schedule, JSON_COMPACT) : NULL;
+    store_submit(s, &o->op);
+}

@@ -47,7 +47,7 @@ static query_op_t *query_new(store_err_t (*exec)(store_t *, store_op_t *), store
 #define SESSION_COLS                                                                           \
     "id,tx_id,station_id,evse_id,connector_id,id_token,id_token_type,auth_status,meter_start,"  \
     "meter_stop,started_at,stopped_at,stop_reason,stop_id_token,reservation_id,last_soc,"      \
-    "last_energy_wh"
+    "last_energy_wh,charging_needs,ev_schedule"
 
 /* Builds one session object from a row of SESSION_COLS. */
 static json_t *session_json(sqlite3_stmt *st)
@@ -80,6 +80,13 @@ static json_t *session_json(sqlite3_stmt *st)
     else if (sqlite3_column_type(st, 16) != SQLITE_NULL)
         energy = json_integer(sqlite3_column_int64(st, 16) - start);
     json_object_set_new(o, "energy_wh", energy);
+    /* what the EV asked for (2.0.1 NotifyEVChargingNeeds / NotifyEVChargingSchedule) */
+    const char *const ev_cols[] = {"charging_needs", "ev_charging_schedule"};
+    for (int i = 0; i < 2; i++) {
+        const char *txt = store_col_text(st, 17 + i);
+        json_t *v = txt ? json_loads(txt, 0, NULL) : NULL;
+        json_object_set_new(o, ev_cols[i], v ? v : json_null());
+    }
     return o;
 }
 

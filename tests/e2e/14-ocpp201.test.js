@@ -1309,3 +1309,34 @@ test('OCPP 2.0.1 hostile frames get 2.0.1 error codes', async (t) => {
     await stopAndCheck(s);
   }
 });
+
+test('OCPP 2.0.1 EV charging needs and schedule are kept with the running session', async () => {
+  const s = await startServer();
+  try {
+    await s.createStation('V2-NEEDS');
+    await s.createIdToken('NEEDS-TAG');
+    const cp = await booted201(s, 'V2-NEEDS');
+    await cp.call('TransactionEvent', txEvent('Started', 'needs-1', 0, {
+      idToken: { idToken: 'NEEDS-TAG', type: 'ISO14443' }, evse: { id: 2, connectorId: 1 },
+      meterValue: [energy(100, 'Transaction.Begin')],
+    }));
+    const departure = new Date(Date.now() + 3 * 3600e3).toISOString();
+    const needs = { requestedEnergyTransfer: 'AC_three_phase', departureTime: departure,
+      acChargingParameters: { energyAmount: 22000, evMinCurrent: 6, evMaxCurrent: 32, evMaxVoltage: 400 } };
+    const r = await cp.call('NotifyEVChargingNeeds', { evseId: 2, chargingNeeds: needs });
+    assert.strictEqual(r.status, 'Accepted');
+    const schedule = { id: 1, chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 16 }] };
+    const r2 = await cp.call('NotifyEVChargingSchedule', { timeBase: new Date().toISOString(), evseId: 2, chargingSchedule: schedule });
+    assert.strictEqual(r2.status, 'Accepted');
+    const ses = await sessionByTx(s, 'V2-NEEDS', 'needs-1');
+    assert.deepStrictEqual(ses.charging_needs, needs);
+    assert.deepStrictEqual(ses.ev_charging_schedule, schedule);
+    // with no transaction on that EVSE the needs are still in the station's event log
+    await cp.call('NotifyEVChargingNeeds', { evseId: 5, chargingNeeds: needs });
+    const evs = await s.api('GET', '/api/v1/stations/V2-NEEDS/events');
+    assert.ok(evs.body.items.filter((e) => e.kind === 'ev_charging_needs').length >= 2);
+    await cp.close();
+  } finally {
+    await stopAndCheck(s);
+  }
+});
