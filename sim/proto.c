@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const sim_proto_t *const protos[] = {&sim_proto_v16};
+static const sim_proto_t *const protos[] = {&sim_proto_v16, &sim_proto_v201};
 
 const sim_proto_t *sim_proto_find(const char *subprotocol)
 {

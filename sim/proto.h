@@ -5,7 +5,7 @@
  *
  * Why a table: the station's behaviour (boot, heartbeat, sessions, back-off)
  * is the same in every version; only payloads differ. 1.6 lives in
- * proto_v16.c; a 2.0.1 table plugs in beside it without touching station.c.
+ * proto_v16.c, 2.0.1 in proto_v201.c.
  * Every server call a version defines gets a valid answer: specific handlers
  * for the calls that change the station (remote start/stop, reset,
  * configuration), and for the rest the smallest payload the response
@@ -23,13 +23,16 @@
 typedef struct sim_answer {
     const char *status; /* boot: registration status; authorize/start/stop: id token status */
     int interval;       /* boot: seconds */
-    int64_t tx_id;      /* start: the CSMS's transaction id (1.6) */
+    int64_t tx_id;      /* start: the CSMS's transaction id (1.6; 2.0.1 stations choose it) */
     bool has_tx_id;
 } sim_answer_t;
 
 struct sim_proto {
     const char *subprotocol;
     const ocpp_version_defs_t *defs;
+    /* The version reports a status for the station as a whole (connector 0):
+     * 1.6 does, 2.0.1 only has EVSEs and their connectors. */
+    bool station_status;
     /* The action that carries a message kind. */
     const char *(*action)(sim_msg_t kind);
     /* Writes the JSON payload of call into b (appending). */
@@ -44,6 +47,7 @@ struct sim_proto {
 };
 
 extern const sim_proto_t sim_proto_v16;
+extern const sim_proto_t sim_proto_v201;
 
 /* The table for a subprotocol name, NULL when unknown. */
 const sim_proto_t *sim_proto_find(const char *subprotocol);

@@ -394,6 +394,7 @@ static const char *err_name_v16(ocpp_err_t e)
 const sim_proto_t sim_proto_v16 = {
     .subprotocol = "ocpp1.6",
     .defs = &ocpp_v16_defs,
+    .station_status = true,
     .action = action_v16,
     .payload = payload_v16,
     .read_answer = read_answer_v16,

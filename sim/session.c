@@ -14,6 +14,7 @@
  * the stop waits in the queue for the link to come back.
  */
 #include "sim/meter.h"
+#include "sim/proto.h"
 #include "sim/scenario.h"
 
 #include <stdio.h>
@@ -59,7 +60,8 @@ void sim_connector_init(sim_connector_t *k, sim_station_t *st, uint8_t id)
 
 void sim_session_link_ready(sim_station_t *st)
 {
-    sim_station_call(st, SIM_MSG_STATUS, 0, SIM_CS_AVAILABLE);
+    if (!st->proto || st->proto->station_status)
+        sim_station_call(st, SIM_MSG_STATUS, 0, SIM_CS_AVAILABLE);
     for (unsigned i = 0; i < st->nconn; i++)
         report(&st->conn_[i]);
     sim_session_pump_throughput(st);
@@ -88,6 +90,7 @@ bool sim_session_start(sim_connector_t *k, const char *tag, bool remote)
     if (tag) snprintf(k->tag, sizeof k->tag, "%s", tag);
     k->state = SIM_CS_PREPARING;
     k->remote = remote;
+    if (!remote) k->has_remote_start_id = false;
     k->tx_id = 0;
     k->stop_retries = 0;
     sim_meter_plug(s, k, s->now_ms);
@@ -124,7 +127,7 @@ void sim_session_on_started(sim_connector_t *k, int64_t tx_id, bool accepted)
 {
     sim_t *s = k->st->sim;
     if (k->state != SIM_CS_PREPARING) return;
-    k->tx_id = tx_id;
+    if (tx_id) k->tx_id = tx_id; /* 0: the station chose it when it sent the start (2.0.1) */
     k->state = SIM_CS_CHARGING;
     s->stats.sessions_started++;
     report(k);

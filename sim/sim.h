@@ -54,7 +54,7 @@ typedef struct sim_config {
     char path[128]; /* the URL's path; the station id is appended: /ocpp -> /ocpp/ID */
     bool tls, insecure;
     char ca_file[256];
-    char protocols[64]; /* offered subprotocols, preferred first: "ocpp1.6" */
+    char protocols[64]; /* offered subprotocols, preferred first: "ocpp1.6", "ocpp2.0.1" */
     /* stations */
     unsigned stations, first_index;
     char prefix[32];
@@ -139,6 +139,10 @@ typedef struct sim_connector {
     double energy_wh, soc, capacity_wh, max_power_w, limit_w, power_w;
     uint64_t session_end_ms, last_sample_ms;
     uint8_t stop_reason, stop_retries;
+    /* 2.0.1: the transaction's next seqNo, and the RequestStartTransaction id */
+    uint32_t tx_seq;
+    int32_t remote_start_id;
+    bool has_remote_start_id;
 } sim_connector_t;
 
 struct sim_station {
@@ -161,6 +165,7 @@ struct sim_station {
     int retry_after_s;
     uint32_t next_msg_id;
     int heartbeat_s, meter_interval_s;
+    int64_t last_tx_id; /* 2.0.1: the last transaction id this station chose */
     uint64_t ready_at_ms;
     sim_call_t *queue_head, *queue_tail; /* not sent yet, in order */
     sim_call_t *pending;                 /* sent, awaiting an answer */

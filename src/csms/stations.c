@@ -275,7 +275,9 @@ void csms_destroy(csms_t *c)
         free(t);
     }
     csms_tx_t *x, *xtmp;
+    // cppcheck-suppress uninitvar ; uthash iteration initialises it
     HASH_ITER(hh, c->txs, x, xtmp) {
+        // cppcheck-suppress uninitvar ; uthash iteration initialises it
         csms_tx_unindex(c, x);
         csms_tx_free(x);
     }

@@ -437,6 +437,7 @@ void csms_ev_charging_info(csms_t *c, csms_station_t *st, int evse_id, const cha
     csms_tx_t *t, *tmp, *found = NULL;
     // cppcheck-suppress uninitvar ; uthash iteration initialises it
     HASH_ITER(hh, c->txs, t, tmp) { /* rare message: a scan is fine */
+        // cppcheck-suppress uninitvar ; uthash iteration initialises it
         if (t->evse_id == evse_id && strcmp(t->station_id, st->id) == 0) found = t;
     }
     if (found) {

@@ -49,7 +49,7 @@ async function scenario(name, extra = [], { register = false } = {}) {
 }
 
 // The checks every report must pass.
-function consistent(rep, { lossAllowed = false } = {}) {
+function consistent(rep, { lossAllowed = false, n = N } = {}) {
   const b = rep.balance;
   assert.equal(b.sent, b.answered_ok + b.errors, 'sent == answered + errors');
   assert.equal(b.unsettled, 0);
@@ -63,9 +63,9 @@ function consistent(rep, { lossAllowed = false } = {}) {
     perAction += a.sent;
   }
   assert.equal(perAction, b.sent);
-  assert.equal(rep.stations.requested, N);
+  assert.equal(rep.stations.requested, n);
   assert.equal(rep.connect.all_booted, true, 'every station booted');
-  assert.equal(rep.stations.booted_max, N, 'all connected at once');
+  assert.equal(rep.stations.booted_max, n, 'all connected at once');
   assert.equal(rep.connect.refused, 0, `no refused upgrades: ${JSON.stringify(rep.connect.refused_by_status)}`);
   assert.equal(rep.connect.failed, 0, `no failed connections: ${JSON.stringify(rep.connect.failures)}`);
   assert.deepEqual(rep.errors.callerrors, {}, 'no CALLERRORs');
@@ -179,4 +179,49 @@ test('answers the server\'s calls: configuration, remote start, trigger, reset',
   assert.equal(calls.received.Reset, 1);
   assert.ok(rep.actions.BootNotification.ok >= 6, 'the reset station booted again');
   assert.equal(rep.balance.balanced, true);
+});
+
+// OCPP 2.0.1 stations: the same scenarios over ocpp2.0.1, sessions as
+// TransactionEvent Started/Updated/Ended (the report keeps the 1.6 kind
+// names: StartTransaction = Started, MeterValues = Updated, StopTransaction =
+// Ended). A few dozen stations of their own (prefix SIMV-, tags V...).
+const N201 = 30;
+
+async function scenario201(name, extra = [], { register = false } = {}) {
+  const json = path.join(tmp, `v201-${name}.json`);
+  const args = ['--url', server.ocppUrl, '--protocol', 'ocpp2.0.1', '--stations', String(N201),
+    '--prefix', 'SIMV-', '--tag-prefix', 'V', '--password', PASSWORD, '--scenario', name,
+    '--json', json, '--progress', '0', '--quiet', '--seed', '11', '--meter-interval', '1',
+    '--session', '2', '--charging', '0.5', '--drain', '5', ...extra];
+  if (register) args.push('--api', server.httpUrl, '--token', server.token, '--register');
+  const r = await runSim(args);
+  assert.equal(r.code, 0, `ampgrid-sim 2.0.1 ${name} exited ${r.code} ${r.signal || ''}: ${r.err}`);
+  return JSON.parse(fs.readFileSync(json, 'utf8'));
+}
+
+test('2.0.1 sessions: TransactionEvent Started/Updated/Ended, sessions on the server', async () => {
+  const rep = await scenario201('sessions', ['--duration', '4'], { register: true });
+  consistent(rep, { n: N201 });
+  const a = rep.actions;
+  assert.ok(rep.sessions.started > 0);
+  assert.equal(rep.sessions.stopped, rep.sessions.started, 'every session stopped at the end');
+  assert.equal(rep.sessions.auth_rejected, 0);
+  assert.ok(a.Authorize.ok > 0 && a.StartTransaction.ok > 0 && a.MeterValues.ok > 0);
+  assert.equal(a.StopTransaction.ok, rep.sessions.stopped);
+  const st = await server.api('GET', '/api/v1/stations/SIMV-1');
+  assert.equal(st.status, 200);
+  let total = 0;
+  for (let i = 1; i <= N201; i++) {
+    const list = await server.api('GET', `/api/v1/sessions?station=SIMV-${i}&limit=1000`);
+    assert.equal(list.status, 200);
+    total += list.body.items.length;
+  }
+  assert.ok(total >= rep.sessions.started, `${total} sessions on the server, ${rep.sessions.started} started`);
+});
+
+test('2.0.1 throughput: TransactionEvent Updated back to back, each awaited', async () => {
+  const rep = await scenario201('throughput', ['--duration', '2']);
+  consistent(rep, { n: N201 });
+  assert.ok(rep.run.meter_values_ok > 0);
+  assert.equal(rep.sessions.stopped, rep.sessions.started);
 });
