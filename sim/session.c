@@ -90,7 +90,10 @@ bool sim_session_start(sim_connector_t *k, const char *tag, bool remote)
     if (tag) snprintf(k->tag, sizeof k->tag, "%s", tag);
     k->state = SIM_CS_PREPARING;
     k->remote = remote;
-    if (!remote) k->has_remote_start_id = false;
+    if (!remote) { /* 2.0.1: only a RequestStartTransaction sets these */
+        k->has_remote_start_id = false;
+        k->tag_type[0] = '\0';
+    }
     k->tx_id = 0;
     k->stop_retries = 0;
     sim_meter_plug(s, k, s->now_ms);

@@ -143,6 +143,7 @@ typedef struct sim_connector {
     uint32_t tx_seq;
     int32_t remote_start_id;
     bool has_remote_start_id;
+    char tag_type[16]; /* 2.0.1 idToken type: "" = ISO14443 (the server's default) */
 } sim_connector_t;
 
 struct sim_station {

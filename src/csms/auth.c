@@ -33,14 +33,14 @@ static csms_fail_t *fail_get(csms_t *c, const char *kind, const char *v, bool cr
             HASH_ITER(hh, c->fails, x, tmp) {
                 // cppcheck-suppress uninitvar ; uthash iteration initialises it
                 if (now - x->window_start > (int64_t)c->cfg.auth_fail_window * 1000) {
-                    HASH_DEL(c->fails, x);
+                    HASH_DEL(c->fails, x); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
                     free(x);
                 }
             }
         }
         f = xcalloc(1, sizeof *f);
         snprintf(f->key, sizeof f->key, "%s", key);
-        HASH_ADD_STR(c->fails, key, f);
+        HASH_ADD_STR(c->fails, key, f); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
     }
     return f;
 }
@@ -135,7 +135,7 @@ csms_auth_t csms_authenticate(csms_t *c, const char *station_id, const char *use
             fail_note(c, "ip", peer);
             return CSMS_AUTH_UNKNOWN_STATION;
         }
-        st = auto_register(c, station_id, pass);
+        auto_register(c, station_id, pass);
         return CSMS_AUTH_OK;
     }
     if (st->security_profile >= 2 && !tls) return CSMS_AUTH_NEEDS_TLS;

@@ -157,7 +157,7 @@ static void load_station_cb(void *ctx, const store_station_t *r)
     csms_set_str(&st->password_hash, r->password_hash);
     csms_set_str(&st->password_hash_prev, r->password_hash_prev);
     st->security_profile = r->security_profile;
-    csms_set_str(&st->registration_status, r->registration_status);
+    if (r->registration_status) csms_set_str(&st->registration_status, r->registration_status);
     st->auto_registered = r->auto_registered;
     csms_set_str(&st->description, r->description);
     csms_set_str(&st->vendor, r->vendor);
@@ -260,30 +260,28 @@ csms_t *csms_create(store_t *store, const csms_config_t *cfg, char *err, size_t 
 void csms_destroy(csms_t *c)
 {
     if (!c) return;
-    csms_station_t *st, *tmp;
-    HASH_ITER(hh, c->stations, st, tmp) {
+    while (c->stations) {
+        csms_station_t *st = c->stations;
         HASH_DEL(c->stations, st);
         csms_station_free(st);
     }
-    csms_id_token_t *t, *ttmp;
-    HASH_ITER(hh, c->tokens, t, ttmp) {
-        HASH_DEL(c->tokens, t);
+    while (c->tokens) {
+        csms_id_token_t *t = c->tokens;
+        HASH_DEL(c->tokens, t); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
         free(t->id_token);
         free(t->type);
         free(t->status);
         free(t->parent_id_token);
         free(t);
     }
-    csms_tx_t *x, *xtmp;
-    // cppcheck-suppress uninitvar ; uthash iteration initialises it
-    HASH_ITER(hh, c->txs, x, xtmp) {
-        // cppcheck-suppress uninitvar ; uthash iteration initialises it
+    while (c->txs) {
+        csms_tx_t *x = c->txs;
         csms_tx_unindex(c, x);
         csms_tx_free(x);
     }
-    csms_fail_t *f, *ftmp;
-    HASH_ITER(hh, c->fails, f, ftmp) {
-        HASH_DEL(c->fails, f);
+    while (c->fails) {
+        csms_fail_t *f = c->fails;
+        HASH_DEL(c->fails, f); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
         free(f);
     }
     while (c->subs) {

@@ -606,9 +606,9 @@ void ocpp_server_stop(ocpp_server_t *s)
 void ocpp_server_free(ocpp_server_t *s)
 {
     if (!s) return;
-    counter_t *c, *tmp;
-    HASH_ITER(hh, s->counters, c, tmp) {
-        HASH_DEL(s->counters, c);
+    while (s->counters) {
+        counter_t *c = s->counters;
+        HASH_DEL(s->counters, c); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
         free(c);
     }
     free(s);

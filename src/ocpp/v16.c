@@ -24,7 +24,7 @@ static const char *err_name_v16(ocpp_err_t e)
     case OCPP_ERR_TYPE: return "TypeConstraintViolation";
     case OCPP_ERR_NOT_IMPLEMENTED: return "NotImplemented";
     case OCPP_ERR_NOT_SUPPORTED: return "NotSupported";
-    case OCPP_ERR_PROTOCOL: return "ProtocolError";
+    case OCPP_ERR_PROTOCOL: return "ProtocolError"; // NOLINT(bugprone-branch-clone): 1.6 has one name for two errors
     case OCPP_ERR_MESSAGE_TYPE: return "ProtocolError";
     case OCPP_ERR_SECURITY: return "SecurityError";
     case OCPP_ERR_INTERNAL: return "InternalError";

@@ -203,7 +203,7 @@ test('2.0.1 sessions: TransactionEvent Started/Updated/Ended, sessions on the se
   const rep = await scenario201('sessions', ['--duration', '4'], { register: true });
   consistent(rep, { n: N201 });
   const a = rep.actions;
-  assert.ok(rep.sessions.started > 0);
+  assert.ok(rep.sessions.started > 0, JSON.stringify(rep.sessions));
   assert.equal(rep.sessions.stopped, rep.sessions.started, 'every session stopped at the end');
   assert.equal(rep.sessions.auth_rejected, 0);
   assert.ok(a.Authorize.ok > 0 && a.StartTransaction.ok > 0 && a.MeterValues.ok > 0);
@@ -224,4 +224,15 @@ test('2.0.1 throughput: TransactionEvent Updated back to back, each awaited', as
   consistent(rep, { n: N201 });
   assert.ok(rep.run.meter_values_ok > 0);
   assert.equal(rep.sessions.stopped, rep.sessions.started);
+});
+
+test('2.0.1 storm and mixed: stations reconnect and boot again', async () => {
+  let rep = await scenario201('storm', ['--duration', '20']);
+  consistent(rep, { n: N201, lossAllowed: true });
+  assert.equal(rep.storm.recovered, N201);
+  assert.equal(rep.actions.BootNotification.ok, 2 * N201);
+  rep = await scenario201('mixed', ['--duration', '3']);
+  consistent(rep, { n: N201, lossAllowed: true });
+  assert.equal(rep.balance.errors_by_kind.callerror, 0);
+  assert.equal(rep.balance.errors_by_kind.invalid, 0);
 });
