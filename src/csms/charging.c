@@ -70,7 +70,8 @@ void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms
 void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx)
 {
     st->last_heartbeat_at = time_now_ms();
-    csms_station_persist(c, st, cb, ctx);
+    store_station_heartbeat(c->store, st->id, st->last_heartbeat_at, csms_store_done,
+                            csms_done_wrap(cb, ctx));
 }
 
 /* ----------------------------------------------------------- status */

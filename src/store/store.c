@@ -55,6 +55,7 @@ static const char *const stmt_sql[SQL_COUNT_] = {
         "meter_serial=?16,protocol=?17,firmware_status=?18,diagnostics_status=?19,"
         "rotation_status=?20,last_boot_at=?21,last_heartbeat_at=?22,updated_at=?24",
     [SQL_STATION_DELETE] = "DELETE FROM stations WHERE id=?1",
+    [SQL_STATION_HEARTBEAT] = "UPDATE stations SET last_heartbeat_at=?2 WHERE id=?1",
     [SQL_CONNECTOR_UPSERT] =
         "INSERT INTO connectors(station_id,evse_id,connector_id,status,error_code,info,"
         "vendor_id,vendor_error_code,timestamp,received_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"

@@ -43,6 +43,7 @@ enum store_stmt_id {
     SQL_VARIABLE_UPSERT,
     SQL_TX_FIX_START,
     SQL_TX_EV_INFO,
+    SQL_STATION_HEARTBEAT,
     SQL_COUNT_
 };
 

@@ -158,6 +158,23 @@ static store_err_t exec_station_delete(store_t *s, store_op_t *op)
     return STORE_OK;
 }
 
+static store_err_t exec_station_heartbeat(store_t *s, store_op_t *op)
+{
+    rec_op_t *o = (rec_op_t *)op;
+    sqlite3_stmt *st = store_stmt(s, SQL_STATION_HEARTBEAT);
+    store_bind_text(st, 1, o->key);
+    sqlite3_bind_int64(st, 2, o->id_out);
+    return step_done(s, st, "station heartbeat");
+}
+
+void store_station_heartbeat(store_t *s, const char *id, int64_t at, store_done_cb cb, void *ctx)
+{
+    rec_op_t *o = rec_new(exec_station_heartbeat, cb, ctx);
+    o->key = xstrdup(id);
+    o->id_out = at;
+    store_submit(s, &o->op);
+}
+
 void store_station_delete(store_t *s, const char *id, store_done_cb cb, void *ctx)
 {
     rec_op_t *o = rec_new(exec_station_delete, cb, ctx);
