@@ -13,16 +13,23 @@ const WebSocket = require('ws');
 
 const BIN = process.env.AMPGRID_BIN || path.resolve(__dirname, '../../../build/ampgrid');
 
+// A port that is free now, chosen below the kernel's ephemeral range
+// (32768-60999): load tests and the simulator fill that range with client
+// sockets, which can make a kernel-chosen port unbindable moments later.
 function freePort() {
-  return new Promise((resolve, reject) => {
+  const tryPort = (port) => new Promise((resolve) => {
     const s = net.createServer();
     s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(0));
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(port)));
   });
+  return (async () => {
+    for (let i = 0; i < 200; i++) {
+      const port = 20000 + Math.floor(Math.random() * 12000);
+      if (await tryPort(port)) return port;
+    }
+    throw new Error('no free port found below 32000');
+  })();
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -61,9 +68,10 @@ class Server {
         return await this.startOnce();
       } catch (e) {
         const bindFailure = /cannot listen on port|binding fd/.test(this.stderr);
-        if (!bindFailure || attempt >= 5 || this.opts.ocppPort || this.opts.httpPort) throw e;
+        if (!bindFailure || attempt >= 10 || this.opts.ocppPort || this.opts.httpPort) throw e;
         this.stdout = '';
         this.stderr = '';
+        await sleep(100 * attempt);
       }
     }
   }
