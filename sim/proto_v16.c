@@ -364,33 +364,6 @@ static json_t *answer_v16(sim_station_t *st, const char *action, const json_t *r
     return sim_proto_minimal(def->response, sim_wall_ms(st->sim));
 }
 
-static const char *err_name_v16(ocpp_err_t e)
-{
-    switch (e) {
-    case OCPP_ERR_FORMAT:
-        return "FormationViolation";
-    case OCPP_ERR_PROPERTY:
-        return "PropertyConstraintViolation";
-    case OCPP_ERR_OCCURRENCE:
-        return "OccurenceConstraintViolation";
-    case OCPP_ERR_TYPE:
-        return "TypeConstraintViolation";
-    case OCPP_ERR_NOT_IMPLEMENTED:
-        return "NotImplemented";
-    case OCPP_ERR_NOT_SUPPORTED:
-        return "NotSupported";
-    case OCPP_ERR_PROTOCOL:
-    case OCPP_ERR_MESSAGE_TYPE:
-        return "ProtocolError";
-    case OCPP_ERR_SECURITY:
-        return "SecurityError";
-    case OCPP_ERR_INTERNAL:
-        return "InternalError";
-    default:
-        return "GenericError";
-    }
-}
-
 const sim_proto_t sim_proto_v16 = {
     .subprotocol = "ocpp1.6",
     .defs = &ocpp_v16_defs,
@@ -399,5 +372,5 @@ const sim_proto_t sim_proto_v16 = {
     .payload = payload_v16,
     .read_answer = read_answer_v16,
     .answer = answer_v16,
-    .err_name = err_name_v16,
+    .err_name = ocpp_err_name_v16,
 };

@@ -493,34 +493,6 @@ static json_t *answer_v201(sim_station_t *st, const char *action, const json_t *
     return sim_proto_minimal(def->response, sim_wall_ms(st->sim));
 }
 
-static const char *err_name_v201(ocpp_err_t e)
-{
-    switch (e) {
-    case OCPP_ERR_FORMAT:
-        return "FormatViolation";
-    case OCPP_ERR_PROPERTY:
-        return "PropertyConstraintViolation";
-    case OCPP_ERR_OCCURRENCE:
-        return "OccurrenceConstraintViolation";
-    case OCPP_ERR_TYPE:
-        return "TypeConstraintViolation";
-    case OCPP_ERR_NOT_IMPLEMENTED:
-        return "NotImplemented";
-    case OCPP_ERR_NOT_SUPPORTED:
-        return "NotSupported";
-    case OCPP_ERR_PROTOCOL:
-        return "RpcFrameworkError";
-    case OCPP_ERR_MESSAGE_TYPE:
-        return "MessageTypeNotSupported";
-    case OCPP_ERR_SECURITY:
-        return "SecurityError";
-    case OCPP_ERR_INTERNAL:
-        return "InternalError";
-    default:
-        return "GenericError";
-    }
-}
-
 const sim_proto_t sim_proto_v201 = {
     .subprotocol = "ocpp2.0.1",
     .defs = &ocpp_v201_defs,
@@ -529,5 +501,5 @@ const sim_proto_t sim_proto_v201 = {
     .payload = payload_v201,
     .read_answer = read_answer_v201,
     .answer = answer_v201,
-    .err_name = err_name_v201,
+    .err_name = ocpp_err_name_v201,
 };

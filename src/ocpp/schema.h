@@ -90,6 +90,10 @@ typedef struct ocpp_version_defs {
 extern const ocpp_version_defs_t ocpp_v16_defs;  /* "ocpp1.6", ocpp/v16_defs.c */
 extern const ocpp_version_defs_t ocpp_v201_defs; /* "ocpp2.0.1", ocpp/v201_defs.c */
 
+/* The CALLERROR code for an error class, as OCPP 1.6 / 2.0.1 spell it (ocpp/errors.c). */
+const char *ocpp_err_name_v16(ocpp_err_t e);
+const char *ocpp_err_name_v201(ocpp_err_t e);
+
 /* Finds an action's definition; NULL when the version does not define it. */
 const ocpp_message_def_t *ocpp_schema_find(const ocpp_version_defs_t *defs, const char *action);
 

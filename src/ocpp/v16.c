@@ -15,25 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *err_name_v16(ocpp_err_t e)
-{
-    switch (e) {
-    case OCPP_ERR_FORMAT: return "FormationViolation";
-    case OCPP_ERR_PROPERTY: return "PropertyConstraintViolation";
-    case OCPP_ERR_OCCURRENCE: return "OccurenceConstraintViolation";
-    case OCPP_ERR_TYPE: return "TypeConstraintViolation";
-    case OCPP_ERR_NOT_IMPLEMENTED: return "NotImplemented";
-    case OCPP_ERR_NOT_SUPPORTED: return "NotSupported";
-    case OCPP_ERR_PROTOCOL: return "ProtocolError"; // NOLINT(bugprone-branch-clone): 1.6 has one name for two errors
-    case OCPP_ERR_MESSAGE_TYPE: return "ProtocolError";
-    case OCPP_ERR_SECURITY: return "SecurityError";
-    case OCPP_ERR_INTERNAL: return "InternalError";
-    case OCPP_ERR_GENERIC:
-    case OCPP_OK: break;
-    }
-    return "GenericError";
-}
-
 static const char *str(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -357,7 +338,7 @@ const ocpp_translator_t ocpp_v16_translator = {
     .subprotocol = "ocpp1.6",
     .defs = &ocpp_v16_defs,
     .handlers = handlers,
-    .err_name = err_name_v16,
+    .err_name = ocpp_err_name_v16,
     .password_action = "ChangeConfiguration",
     .password_payload = password_payload,
     .password_status = password_status,

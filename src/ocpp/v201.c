@@ -19,25 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *err_name_v201(ocpp_err_t e)
-{
-    switch (e) {
-    case OCPP_ERR_FORMAT: return "FormatViolation";
-    case OCPP_ERR_PROPERTY: return "PropertyConstraintViolation";
-    case OCPP_ERR_OCCURRENCE: return "OccurrenceConstraintViolation";
-    case OCPP_ERR_TYPE: return "TypeConstraintViolation";
-    case OCPP_ERR_NOT_IMPLEMENTED: return "NotImplemented";
-    case OCPP_ERR_NOT_SUPPORTED: return "NotSupported";
-    case OCPP_ERR_PROTOCOL: return "RpcFrameworkError";
-    case OCPP_ERR_MESSAGE_TYPE: return "MessageTypeNotSupported";
-    case OCPP_ERR_SECURITY: return "SecurityError";
-    case OCPP_ERR_INTERNAL: return "InternalError";
-    case OCPP_ERR_GENERIC:
-    case OCPP_OK: break;
-    }
-    return "GenericError";
-}
-
 static const char *str(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -452,7 +433,7 @@ const ocpp_translator_t ocpp_v201_translator = {
     .subprotocol = "ocpp2.0.1",
     .defs = &ocpp_v201_defs,
     .handlers = handlers,
-    .err_name = err_name_v201,
+    .err_name = ocpp_err_name_v201,
     .password_action = "SetVariables",
     .password_payload = password_payload,
     .password_status = password_status,
