@@ -31,7 +31,7 @@ static const char usage[] =
     "      Runs the server. Stations connect to ws://HOST:OCPP_PORT/ocpp/{stationId};\n"
     "      the API is at http://HOST:HTTP_PORT/api/v1. Defaults: data dir ./var,\n"
     "      OCPP port 9000, HTTP port 8080. See docs/configuration.md.\n"
-    "  ampgrid token create --data-dir DIR --role admin|operator|viewer --name NAME\n"
+    "  ampgrid token create --data-dir DIR --role admin|operator|technician|viewer|integration --name NAME\n"
     "                [--expires RFC3339]\n"
     "      Creates an API token and prints it alone on stdout (it is stored hashed and\n"
     "      cannot be shown again).\n"
@@ -96,8 +96,10 @@ static int cmd_token(int argc, char **argv)
         fprintf(stderr, "ampgrid: token create needs --data-dir, --role and --name\n");
         return 2;
     }
-    if (strcmp(role, "admin") && strcmp(role, "operator") && strcmp(role, "viewer")) {
-        fprintf(stderr, "ampgrid: --role must be admin, operator or viewer\n");
+    if (strcmp(role, "admin") && strcmp(role, "operator") && strcmp(role, "viewer") &&
+        strcmp(role, "technician") && strcmp(role, "integration")) {
+        fprintf(stderr,
+                "ampgrid: --role must be admin, operator, technician, viewer or integration\n");
         return 2;
     }
     if (!*name || strlen(name) > 63) {

@@ -25,30 +25,30 @@
 #define TOKEN_CACHE_TTL_MS 60000
 
 const api_route_t api_routes[] = {
-    {"GET", "/healthz", api_healthz, ROLE_NONE, false},
-    {"GET", "/metrics", api_metrics, ROLE_NONE, false},
-    {"GET", "/api/v1/openapi.json", api_openapi, ROLE_NONE, false},
-    {"GET", "/api/v1/stations", api_stations_list, ROLE_VIEWER, false},
-    {"POST", "/api/v1/stations", api_stations_create, ROLE_OPERATOR, true},
-    {"GET", "/api/v1/stations/{}", api_stations_get, ROLE_VIEWER, false},
-    {"PATCH", "/api/v1/stations/{}", api_stations_patch, ROLE_OPERATOR, true},
-    {"DELETE", "/api/v1/stations/{}", api_stations_delete, ROLE_OPERATOR, false},
-    {"POST", "/api/v1/stations/{}/rotate-password", api_stations_rotate, ROLE_OPERATOR, false},
-    {"GET", "/api/v1/stations/{}/status-history", api_stations_status_history, ROLE_VIEWER,
+    {"GET", "/healthz", api_healthz, ALLOW_PUBLIC, false},
+    {"GET", "/metrics", api_metrics, ALLOW_PUBLIC, false},
+    {"GET", "/api/v1/openapi.json", api_openapi, ALLOW_PUBLIC, false},
+    {"GET", "/api/v1/stations", api_stations_list, ALLOW_READ, false},
+    {"POST", "/api/v1/stations", api_stations_create, ALLOW_OPERATE, true},
+    {"GET", "/api/v1/stations/{}", api_stations_get, ALLOW_READ, false},
+    {"PATCH", "/api/v1/stations/{}", api_stations_patch, ALLOW_STATIONS, true},
+    {"DELETE", "/api/v1/stations/{}", api_stations_delete, ALLOW_OPERATE, false},
+    {"POST", "/api/v1/stations/{}/rotate-password", api_stations_rotate, ALLOW_OPERATE, false},
+    {"GET", "/api/v1/stations/{}/status-history", api_stations_status_history, ALLOW_READ,
      false},
-    {"GET", "/api/v1/stations/{}/events", api_stations_events, ROLE_VIEWER, false},
-    {"POST", "/api/v1/stations/{}/commands/{}", api_commands_send, ROLE_OPERATOR, true},
-    {"GET", "/api/v1/stations/{}/variables", api_variables_list, ROLE_VIEWER, false},
-    {"POST", "/api/v1/stations/{}/variables", api_variables_set, ROLE_OPERATOR, true},
-    {"GET", "/api/v1/id-tokens", api_tokens_list, ROLE_VIEWER, false},
-    {"POST", "/api/v1/id-tokens", api_tokens_create, ROLE_OPERATOR, true},
-    {"GET", "/api/v1/id-tokens/{}", api_tokens_get, ROLE_VIEWER, false},
-    {"PATCH", "/api/v1/id-tokens/{}", api_tokens_patch, ROLE_OPERATOR, true},
-    {"DELETE", "/api/v1/id-tokens/{}", api_tokens_delete, ROLE_OPERATOR, false},
-    {"GET", "/api/v1/sessions", api_sessions_list, ROLE_VIEWER, false},
-    {"GET", "/api/v1/sessions/{}", api_sessions_get, ROLE_VIEWER, false},
-    {"GET", "/api/v1/events", api_events_stream, ROLE_VIEWER, false},
-    {NULL, NULL, NULL, ROLE_NONE, false},
+    {"GET", "/api/v1/stations/{}/events", api_stations_events, ALLOW_READ, false},
+    {"POST", "/api/v1/stations/{}/commands/{}", api_commands_send, ALLOW_STATIONS, true},
+    {"GET", "/api/v1/stations/{}/variables", api_variables_list, ALLOW_READ, false},
+    {"POST", "/api/v1/stations/{}/variables", api_variables_set, ALLOW_STATIONS, true},
+    {"GET", "/api/v1/id-tokens", api_tokens_list, ALLOW_READ_PRIVATE, false},
+    {"POST", "/api/v1/id-tokens", api_tokens_create, ALLOW_OPERATE, true},
+    {"GET", "/api/v1/id-tokens/{}", api_tokens_get, ALLOW_READ_PRIVATE, false},
+    {"PATCH", "/api/v1/id-tokens/{}", api_tokens_patch, ALLOW_OPERATE, true},
+    {"DELETE", "/api/v1/id-tokens/{}", api_tokens_delete, ALLOW_OPERATE, false},
+    {"GET", "/api/v1/sessions", api_sessions_list, ALLOW_READ, false},
+    {"GET", "/api/v1/sessions/{}", api_sessions_get, ALLOW_READ, false},
+    {"GET", "/api/v1/events", api_events_stream, ALLOW_READ, false},
+    {NULL, NULL, NULL, ALLOW_PUBLIC, false},
 };
 
 /* ------------------------------------------------------------ responses */
@@ -177,27 +177,42 @@ static bool match(const char *pattern, const char *path, api_call_t *call)
     return *pattern == '\0' && *path == '\0';
 }
 
-static const char *role_name(api_role_t r)
+const char *api_role_name(api_role_t r)
 {
-    static const char *const names[] = {"none", "viewer", "operator", "admin"};
-    return names[r];
+    static const char *const names[ROLE_COUNT_] = {"none",     "viewer",   "integration",
+                                                   "technician", "operator", "admin"};
+    return r < ROLE_COUNT_ ? names[r] : "none";
 }
 
-static api_role_t role_parse(const char *s)
+api_role_t api_role_parse(const char *s)
 {
-    if (!s) return ROLE_NONE;
-    if (strcmp(s, "admin") == 0) return ROLE_ADMIN;
-    if (strcmp(s, "operator") == 0) return ROLE_OPERATOR;
-    if (strcmp(s, "viewer") == 0) return ROLE_VIEWER;
+    for (int r = ROLE_VIEWER; s && r < ROLE_COUNT_; r++)
+        if (strcmp(s, api_role_name((api_role_t)r)) == 0) return (api_role_t)r;
     return ROLE_NONE;
+}
+
+/* "operator or admin": the roles a route allows, for 403 answers. */
+static void allowed_roles(api_allow_t allow, char *out, size_t len)
+{
+    out[0] = '\0';
+    int n = 0, total = __builtin_popcount(allow);
+    for (int r = ROLE_VIEWER; r < ROLE_COUNT_; r++) {
+        if (!(allow & ROLE_BIT(r))) continue;
+        n++;
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", n == 1 ? "" : n == total ? " or " : ", ",
+                 api_role_name((api_role_t)r));
+    }
 }
 
 static void run(api_call_t *call)
 {
     const api_route_t *rt = call->route;
-    if (call->role < rt->min_role) {
-        api_problem(call, 403, "Forbidden", "this needs the %s role; the token '%s' has %s",
-                    role_name(rt->min_role), call->token_name, role_name(call->role));
+    if (rt->allow != ALLOW_PUBLIC && !(rt->allow & ROLE_BIT(call->role))) {
+        char roles[96];
+        allowed_roles(rt->allow, roles, sizeof roles);
+        api_problem(call, 403, "Forbidden", "this needs the %s role; '%s' has the %s role", roles,
+                    call->token_name, api_role_name(call->role));
         return;
     }
     if (rt->json_body) {
@@ -270,7 +285,7 @@ static void token_found(void *p, store_err_t rc, json_t *res)
         memcpy(t->digest, l->digest, sizeof t->digest);
         HASH_ADD_STR(a->tokens, digest, t);
     }
-    t->role = role_parse(json_string_value(json_object_get(res, "role")));
+    t->role = api_role_parse(json_string_value(json_object_get(res, "role")));
     snprintf(t->name, sizeof t->name, "%s", json_string_value(json_object_get(res, "name")));
     t->expires_at = exp;
     t->cached_at = time_now_ms();
@@ -364,7 +379,7 @@ void api_on_request(void *ud, net_req_t *r)
     if (strncmp(call->route->pattern, "/api/v1/stations/{}", 19) == 0)
         for (char *p = call->params[0]; *p; p++)
             if (*p == ' ') *p = '+';
-    if (call->route->min_role == ROLE_NONE) {
+    if (call->route->allow == ALLOW_PUBLIC) {
         run(call);
         return;
     }

@@ -12,7 +12,35 @@
 
 #define API_MAX_PARAMS 3
 
-typedef enum api_role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN } api_role_t;
+typedef enum api_role {
+    ROLE_NONE,
+    ROLE_VIEWER,      /* reads everything but users, API tokens and the audit log */
+    ROLE_INTEGRATION, /* reads stations, sessions, analytics, events; manages webhooks */
+    ROLE_TECHNICIAN,  /* stations, commands, maintenance */
+    ROLE_OPERATOR,    /* stations, commands, id tokens, sessions */
+    ROLE_ADMIN,       /* everything, including users, API tokens and the audit log */
+    ROLE_COUNT_
+} api_role_t;
+
+/* Who may call a route: a set of roles. The names are what the route table,
+ * the OpenAPI document (x-roles) and its test agree on. */
+#define ROLE_BIT(r) (1u << (r))
+#define ALLOW_PUBLIC 0u /* no credentials at all */
+#define ALLOW_READ                                                                             \
+    (ROLE_BIT(ROLE_VIEWER) | ROLE_BIT(ROLE_INTEGRATION) | ROLE_BIT(ROLE_TECHNICIAN) |          \
+     ROLE_BIT(ROLE_OPERATOR) | ROLE_BIT(ROLE_ADMIN))
+#define ALLOW_READ_PRIVATE                                                                     \
+    (ROLE_BIT(ROLE_VIEWER) | ROLE_BIT(ROLE_TECHNICIAN) | ROLE_BIT(ROLE_OPERATOR) |             \
+     ROLE_BIT(ROLE_ADMIN))
+#define ALLOW_STATIONS (ROLE_BIT(ROLE_TECHNICIAN) | ROLE_BIT(ROLE_OPERATOR) | ROLE_BIT(ROLE_ADMIN))
+#define ALLOW_MAINTENANCE ALLOW_STATIONS
+#define ALLOW_OPERATE (ROLE_BIT(ROLE_OPERATOR) | ROLE_BIT(ROLE_ADMIN))
+#define ALLOW_WEBHOOKS (ROLE_BIT(ROLE_INTEGRATION) | ROLE_BIT(ROLE_ADMIN))
+#define ALLOW_ADMIN ROLE_BIT(ROLE_ADMIN)
+typedef unsigned api_allow_t;
+
+const char *api_role_name(api_role_t r);
+api_role_t api_role_parse(const char *s); /* ROLE_NONE when unknown */
 
 typedef struct api_token_cache {
     char digest[65];
@@ -57,7 +85,7 @@ typedef struct api_route {
     const char *method;
     const char *pattern;     /* "/api/v1/stations/{}" */
     api_handler_fn fn;
-    api_role_t min_role;
+    api_allow_t allow;
     bool json_body;
 } api_route_t;
 
@@ -76,6 +104,14 @@ void api_call_free(api_call_t *call);
 
 /* Maps a domain error to an HTTP answer. */
 void api_csms_error(api_call_t *call, csms_err_t e, const char *msg);
+
+/* Audit (audit.c): marks the call as a change to record. When the handler
+ * answers with a 2xx, the entry (who, from where, action, target, before and
+ * after, the status) is made durable before the answer is sent. before/after
+ * are copied; either may be NULL. action is "<thing>.<verb>", e.g.
+ * "webhook.create"; target_type is the resource kind ("webhook"). */
+void api_audit(api_call_t *c, const char *action, const char *target_type,
+               const char *target_id, const json_t *before, const json_t *after);
 
 /* Query helpers. */
 const char *api_query(api_call_t *call, const char *name);

@@ -185,6 +185,38 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     " unit TEXT, values_list TEXT, min_limit REAL, max_limit REAL, supports_monitoring INTEGER,"
     " updated_at INTEGER NOT NULL, PRIMARY KEY(station_id, component, component_instance,"
     " evse_id, connector_id, variable, variable_instance, attribute_type));",
+    /* 3: operators and integrations: station location, users and their
+     * sessions, API token bookkeeping, the audit log, webhooks */
+    "ALTER TABLE stations ADD COLUMN site TEXT;"
+    "ALTER TABLE stations ADD COLUMN location TEXT;"
+    "ALTER TABLE stations ADD COLUMN labels TEXT;"
+    "CREATE INDEX stations_site ON stations(site);"
+    "ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;"
+    "ALTER TABLE api_tokens ADD COLUMN created_by TEXT;"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE,"
+    " password_hash TEXT NOT NULL, role TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_login_at INTEGER);"
+    "CREATE TABLE user_sessions(digest TEXT PRIMARY KEY, user_id INTEGER NOT NULL,"
+    " csrf TEXT NOT NULL, ip TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " last_seen_at INTEGER NOT NULL);"
+    "CREATE INDEX user_sessions_user ON user_sessions(user_id);"
+    "CREATE TABLE audit_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+    " actor_kind TEXT NOT NULL, role TEXT, ip TEXT, method TEXT, path TEXT, action TEXT NOT NULL,"
+    " target_type TEXT, target_id TEXT, status INTEGER, before TEXT, after TEXT);"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE INDEX audit_log_target ON audit_log(target_type, target_id, id);"
+    "CREATE TABLE webhooks(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
+    " event_types TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, description TEXT,"
+    " created_by TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE webhook_deliveries(id INTEGER PRIMARY KEY, webhook_id INTEGER NOT NULL,"
+    " event_id TEXT, event_type TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_status INTEGER,"
+    " last_error TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);"
+    "CREATE INDEX status_history_time ON status_history(received_at);"
+    "CREATE INDEX transactions_station ON transactions(station_id, started_at);",
 };
 
 sqlite3 *store_db(store_t *s)

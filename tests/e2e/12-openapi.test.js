@@ -234,13 +234,25 @@ function routeTable() {
   const src = fs.readFileSync(path.join(ROOT, 'src/api/api.c'), 'utf8');
   const block = src.match(/api_routes\[\]\s*=\s*\{([\s\S]*?)\n\};/);
   assert.ok(block, 'api_routes[] not found in src/api/api.c');
-  const routes = [...block[1].matchAll(/\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(\w+),\s*(ROLE_\w+),\s*(true|false)\s*\}/g)]
+  const routes = [...block[1].matchAll(/\{\s*"([A-Z]+)",\s*"([^"]+)",\s*(\w+),\s*(ALLOW_\w+),\s*(true|false)\s*\}/g)]
     .map(([, method, pattern, fn, role, jsonBody]) => ({ method, pattern, fn, role, jsonBody: jsonBody === 'true' }));
   assert.ok(routes.length > 10, `only ${routes.length} routes parsed from api_routes[]`);
   return routes;
 }
 
 const norm = (tpl) => tpl.replace(/\{[^}]+\}/g, '{}');
+
+// The route table's access classes (src/api/api_internal.h) as role sets.
+const ALLOW = {
+  ALLOW_PUBLIC: [],
+  ALLOW_READ: ['viewer', 'integration', 'technician', 'operator', 'admin'],
+  ALLOW_READ_PRIVATE: ['viewer', 'technician', 'operator', 'admin'],
+  ALLOW_STATIONS: ['technician', 'operator', 'admin'],
+  ALLOW_MAINTENANCE: ['technician', 'operator', 'admin'],
+  ALLOW_OPERATE: ['operator', 'admin'],
+  ALLOW_WEBHOOKS: ['integration', 'admin'],
+  ALLOW_ADMIN: ['admin'],
+};
 
 // ---------------------------------------------------------------------- test
 
@@ -303,11 +315,15 @@ test('the OpenAPI document describes the server exactly', async (t) => {
     });
 
     let viewer;
-    await t.test('a viewer gets 403 on every operation that documents 403, and may read', async () => {
+    await t.test('each role gets 403 on every operation its x-roles leaves out, and a viewer may read', async () => {
       viewer = tokenCreate(s.dataDir, 'viewer', 'openapi-viewer');
-      for (const { tpl, method, op } of operations()) {
-        if (!op.responses['403']) continue;
-        await call(method, concrete(tpl), { token: viewer, body: op.requestBody ? {} : undefined, expect: 403 });
+      for (const role of ALLOW.ALLOW_READ) {
+        const tok = role === 'viewer' ? viewer : tokenCreate(s.dataDir, role, `openapi-${role}`);
+        for (const { tpl, method, op } of operations()) {
+          if (!op['x-roles'] || op['x-roles'].includes(role)) continue;
+          const r = await call(method, concrete(tpl), { token: tok, body: op.requestBody ? {} : undefined, expect: 403 });
+          assert.match(r.body.detail, new RegExp(`has the ${role} role`), `${method} ${tpl}: ${r.body.detail}`);
+        }
       }
       await call('GET', '/api/v1/stations', { token: viewer, expect: 200 });
       await call('GET', '/api/v1/id-tokens', { token: viewer, expect: 200 });
@@ -563,10 +579,12 @@ test('every route in src/api/api.c is in the document, with matching roles and b
     const { op } = docOps.get(`${r.method} ${r.pattern}`);
     const key = `${r.method} ${r.pattern}`;
     const pub = Array.isArray(op.security) && op.security.length === 0;
-    assert.strictEqual(pub, r.role === 'ROLE_NONE', `${key}: security in the document disagrees with ${r.role}`);
+    assert.ok(ALLOW[r.role], `${key}: unknown access class ${r.role}`);
+    assert.strictEqual(pub, r.role === 'ALLOW_PUBLIC', `${key}: security in the document disagrees with ${r.role}`);
     assert.strictEqual(!pub, Boolean(op.responses['401']), `${key}: 401 documented iff the route needs a token`);
-    const needsMore = r.role === 'ROLE_OPERATOR' || r.role === 'ROLE_ADMIN';
-    assert.strictEqual(Boolean(op.responses['403']), needsMore, `${key}: 403 documented iff the route needs more than the viewer role (${r.role})`);
+    assert.deepStrictEqual([...(op['x-roles'] || [])].sort(), [...ALLOW[r.role]].sort(), `${key}: x-roles in the document disagrees with ${r.role}`);
+    const needsMore = ALLOW[r.role].length > 0 && ALLOW[r.role].length < ALLOW.ALLOW_READ.length;
+    assert.strictEqual(Boolean(op.responses['403']), needsMore, `${key}: 403 documented iff some role is refused (${r.role})`);
     assert.strictEqual(Boolean(op.requestBody), r.jsonBody, `${key}: requestBody documented iff the route takes a JSON body`);
     for (const code of ['413', '415']) {
       assert.strictEqual(Boolean(op.responses[code]), r.jsonBody, `${key}: ${code} documented iff the route takes a JSON body`);
