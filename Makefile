@@ -12,7 +12,16 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
-build:
+# The dashboard's vendor modules (preact + htm, uPlot), installed from the lock
+# file whenever it is newer than what web/node_modules holds; cmake embeds them.
+WEB_MODULES := web/node_modules/.package-lock.json
+
+$(WEB_MODULES): web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: run scripts/install-deps.sh" >&2; exit 1; }
+	@npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: $(WEB_MODULES)
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
@@ -23,7 +32,7 @@ test-deps:
 	@scripts/install-deps.sh --test
 	@cd tests && npm ci --no-audit --no-fund --loglevel=error
 
-test: test-deps
+test: test-deps $(WEB_MODULES)
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAMPGRID_TESTS=ON \
 	  -DAMPGRID_WERROR=ON -DAMPGRID_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)

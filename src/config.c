@@ -28,6 +28,16 @@ void config_defaults(config_t *c)
     c->password_memlimit_kib = 2048;
     c->sync_full = true;
     c->max_body = 1 << 20;
+    c->session_lifetime = 86400;
+    c->session_idle = 14400;
+    c->rate_limit = 20;
+    c->rate_burst = 100;
+    c->webhook_timeout = 10;
+    c->webhook_connect_timeout = 5;
+    c->webhook_retry_base = 10;
+    c->webhook_max_attempts = 8;
+    c->webhook_concurrency = 4;
+    c->webhook_retention_days = 30;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -88,6 +98,18 @@ static const struct option {
     INT("security", "password_memlimit_kib", password_memlimit_kib),
     BOOL("store", "synchronous_full", sync_full),
     INT("http", "max_body", max_body),
+    INT("http", "session_lifetime", session_lifetime),
+    INT("http", "session_idle", session_idle),
+    INT("http", "rate_limit", rate_limit),
+    INT("http", "rate_burst", rate_burst),
+    BOOL("http", "cookie_secure", cookie_secure),
+    INT("webhooks", "timeout", webhook_timeout),
+    INT("webhooks", "connect_timeout", webhook_connect_timeout),
+    INT("webhooks", "retry_base", webhook_retry_base),
+    INT("webhooks", "max_attempts", webhook_max_attempts),
+    INT("webhooks", "concurrency", webhook_concurrency),
+    INT("webhooks", "retention_days", webhook_retention_days),
+    BOOL("webhooks", "allow_private_networks", webhook_allow_private),
     STR("log", "level", log_level),
 };
 
@@ -184,6 +206,33 @@ int config_validate(const config_t *c, char *err, size_t err_len)
     }
     if (c->max_body < 1024) {
         snprintf(err, err_len, "max_body must be at least 1024 bytes");
+        return -1;
+    }
+    if (c->session_lifetime < 60 || c->session_idle < 60) {
+        snprintf(err, err_len, "session_lifetime and session_idle must be at least 60 seconds");
+        return -1;
+    }
+    if (c->rate_limit < 0 || c->rate_burst < 1) {
+        snprintf(err, err_len,
+                 "rate_limit must be >= 0 (0 = unlimited) and rate_burst must be >= 1");
+        return -1;
+    }
+    if (c->webhook_timeout < 1 || c->webhook_timeout > 300 || c->webhook_connect_timeout < 1 ||
+        c->webhook_connect_timeout > c->webhook_timeout) {
+        snprintf(err, err_len, "[webhooks] timeout must be 1 to 300 seconds and connect_timeout "
+                               "1 second up to timeout");
+        return -1;
+    }
+    if (c->webhook_retry_base < 1 || c->webhook_retry_base > 86400 ||
+        c->webhook_max_attempts < 1 || c->webhook_max_attempts > 50) {
+        snprintf(err, err_len,
+                 "[webhooks] retry_base must be 1 to 86400 seconds and max_attempts 1 to 50");
+        return -1;
+    }
+    if (c->webhook_concurrency < 1 || c->webhook_concurrency > 64 ||
+        c->webhook_retention_days < 1) {
+        snprintf(err, err_len,
+                 "[webhooks] concurrency must be 1 to 64 and retention_days at least 1");
         return -1;
     }
     if (!log_parse_level(c->log_level, &lvl)) {

@@ -29,6 +29,13 @@ typedef struct config {
     bool sync_full;
     /* [http] */
     int max_body;
+    int session_lifetime, session_idle; /* dashboard login sessions, seconds */
+    int rate_limit, rate_burst;         /* API requests per second per token or user */
+    bool cookie_secure;                 /* mark the session cookie Secure (behind HTTPS) */
+    /* [webhooks] */
+    int webhook_timeout, webhook_connect_timeout, webhook_retry_base, webhook_max_attempts;
+    int webhook_concurrency, webhook_retention_days;
+    bool webhook_allow_private; /* deliver to loopback/private addresses */
     /* [log] */
     char log_level[16];
 } config_t;

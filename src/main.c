@@ -9,6 +9,7 @@
 #include "net/net.h"
 #include "ocpp/ocpp.h"
 #include "store/store.h"
+#include "store/store_accounts.h"
 #include "util/log.h"
 #include "util/password.h"
 #include "util/timefmt.h"
@@ -18,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
 #include <uv.h>
 
 static const char usage[] =
@@ -35,6 +39,9 @@ static const char usage[] =
     "                [--expires RFC3339]\n"
     "      Creates an API token and prints it alone on stdout (it is stored hashed and\n"
     "      cannot be shown again).\n"
+    "  ampgrid user create --data-dir DIR --username NAME\n"
+    "                --role admin|operator|technician|viewer|integration\n"
+    "      Creates a dashboard user; reads the password (10+ characters) from stdin.\n"
     "  ampgrid version\n"
     "      Prints the version.\n"
     "  ampgrid --help\n";
@@ -126,6 +133,104 @@ static int cmd_token(int argc, char **argv)
     return 0;
 }
 
+/* -------------------------------------------------------------- users */
+
+/* One line from stdin, without echo when it is a terminal. */
+static bool read_password(char *out, size_t len)
+{
+    struct termios old, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "Password: ");
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    bool ok = fgets(out, (int)len, stdin) != NULL;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (ok) out[strcspn(out, "\r\n")] = '\0';
+    return ok;
+}
+
+static int make_user(store_t *st, const char *username, const char *pw, const char *role)
+{
+    char hash[PASSWORD_HASH_MAX];
+    if (password_hash(pw, crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                      hash) != 0) {
+        fprintf(stderr, "ampgrid: cannot hash the password (out of memory?)\n");
+        return -1;
+    }
+    if (store_user_create_sync(st, username, hash, role) != 0) {
+        fprintf(stderr, "ampgrid: cannot create user %s (does it exist already?)\n", username);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+    const char *data_dir = NULL, *role = NULL, *name = NULL;
+    if (argc < 2 || strcmp(argv[1], "create") != 0) {
+        fprintf(stderr, "ampgrid: usage: ampgrid user create --data-dir DIR --username NAME "
+                        "--role ROLE  (password on stdin)\n");
+        return 2;
+    }
+    static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
+                                         {"role", required_argument, 0, 'r'},
+                                         {"username", required_argument, 0, 'u'},
+                                         {0, 0, 0, 0}};
+    int o;
+    optind = 2;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': data_dir = optarg; break;
+        case 'r': role = optarg; break;
+        case 'u': name = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!data_dir || !role || !name) {
+        fprintf(stderr, "ampgrid: user create needs --data-dir, --username and --role\n");
+        return 2;
+    }
+    if (strcmp(role, "admin") && strcmp(role, "operator") && strcmp(role, "viewer") &&
+        strcmp(role, "technician") && strcmp(role, "integration")) {
+        fprintf(stderr,
+                "ampgrid: --role must be admin, operator, technician, viewer or integration\n");
+        return 2;
+    }
+    size_t n = strlen(name);
+    if (n < 1 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789._@-") != n) {
+        fprintf(stderr, "ampgrid: --username must be 1 to 64 letters, digits or . _ @ -\n");
+        return 2;
+    }
+    char pw[300];
+    if (!read_password(pw, sizeof pw) || strlen(pw) < 10 || strlen(pw) > 256 ||
+        strcmp(pw, name) == 0) {
+        fprintf(stderr, "ampgrid: give a password of 10 to 256 characters, other than the "
+                        "username, on stdin\n");
+        return 2;
+    }
+    char err[512];
+    if (password_init() != 0) return 1;
+    log_set_level(LOG_WARN);
+    store_t *st = store_open(data_dir, true, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    int rc = make_user(st, name, pw, role);
+    sodium_memzero(pw, sizeof pw);
+    store_close(st);
+    if (rc) return 1;
+    fprintf(stderr, "ampgrid: user %s (%s) created\n", name, role);
+    return 0;
+}
+
 /* -------------------------------------------------------------- serve */
 
 /*
@@ -178,7 +283,7 @@ static int raise_fd_limit(void)
     return rl.rlim_cur > 1000000 ? 1000000 : (int)rl.rlim_cur;
 }
 
-static void print_banner(const app_t *a, const char *token)
+static void print_banner(const app_t *a, const char *token, const char *admin_pw)
 {
     const config_t *c = &a->cfg;
     const char *host = strcmp(c->bind, "0.0.0.0") == 0 ? "localhost" : c->bind;
@@ -191,6 +296,11 @@ static void print_banner(const app_t *a, const char *token)
         printf("  Admin API token (shown only now; keep it safe):\n    %s\n", token);
         printf("  Try: curl -H 'Authorization: Bearer %s' http://%s:%d/api/v1/stations\n", token,
                host, c->http_port);
+    }
+    if (admin_pw && c->http_port) {
+        printf("  Dashboard:       http://%s:%d/  (user admin, password %s - shown only now;\n"
+               "                   change it after logging in)\n",
+               host, c->http_port, admin_pw);
     }
     fflush(stdout);
 }
@@ -296,7 +406,23 @@ static int cmd_serve(int argc, char **argv)
     store_start(a->store, &a->loop);
     ocpp_config_t oc = {.call_timeout = a->cfg.call_timeout, .trace = a->cfg.trace};
     a->ocpp = ocpp_server_create(&a->loop, a->csms, &oc);
-    api_deps_t deps = {.csms = a->csms, .store = a->store, .ocpp = a->ocpp};
+    api_deps_t deps = {.csms = a->csms,
+                       .store = a->store,
+                       .ocpp = a->ocpp,
+                       .session_lifetime = a->cfg.session_lifetime,
+                       .session_idle = a->cfg.session_idle,
+                       .rate_limit = a->cfg.rate_limit,
+                       .rate_burst = a->cfg.rate_burst,
+                       .cookie_secure = a->cfg.cookie_secure,
+                       .webhooks = {
+                           .timeout = a->cfg.webhook_timeout,
+                           .connect_timeout = a->cfg.webhook_connect_timeout,
+                           .retry_base = a->cfg.webhook_retry_base,
+                           .max_attempts = a->cfg.webhook_max_attempts,
+                           .concurrency = a->cfg.webhook_concurrency,
+                           .retention_days = a->cfg.webhook_retention_days,
+                           .allow_private = a->cfg.webhook_allow_private,
+                       }};
     a->api = api_create(&a->loop, &deps);
 
     net_config_t nc = {
@@ -336,6 +462,12 @@ static int cmd_serve(int argc, char **argv)
     bool first = store_api_token_count_sync(a->store) == 0;
     if (first && make_token(a->store, "initial-admin", "admin", 0, token, sizeof token) != 0)
         return 1;
+    char admin_pw[33];
+    bool first_user = store_user_count_sync(a->store) == 0;
+    if (first_user) {
+        password_random_hex(12, admin_pw);
+        if (make_user(a->store, "admin", admin_pw, "admin") != 0) return 1;
+    }
 
     uv_signal_init(&a->loop, &a->sigterm);
     uv_signal_init(&a->loop, &a->sigint);
@@ -345,7 +477,7 @@ static int cmd_serve(int argc, char **argv)
 
     log_info("listening", "ocpp_port=%d tls_port=%d http_port=%d fd_limit=%d", a->cfg.ocpp_port,
              a->cfg.tls_port, a->cfg.http_port, fds);
-    print_banner(a, first ? token : NULL);
+    print_banner(a, first ? token : NULL, first_user ? admin_pw : NULL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
 
     store_close(a->store); /* commits anything still queued */
@@ -372,6 +504,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 1, argv + 1);
+    if (strcmp(argv[1], "user") == 0) return cmd_user(argc - 1, argv + 1);
     fprintf(stderr, "ampgrid: unknown command '%s'\n\n%s", argv[1], usage);
     return 2;
 }

@@ -15,6 +15,9 @@
 #include "util/password.h"
 #include "util/timefmt.h"
 #include "util/utf8.h"
+#include "store/store_accounts.h"
+
+#include <sodium.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +51,38 @@ const api_route_t api_routes[] = {
     {"GET", "/api/v1/sessions", api_sessions_list, ALLOW_READ, false},
     {"GET", "/api/v1/sessions/{}", api_sessions_get, ALLOW_READ, false},
     {"GET", "/api/v1/events", api_events_stream, ALLOW_READ, false},
+    {"GET", "/api/v1/analytics/energy", api_analytics_energy, ALLOW_READ, false},
+    {"GET", "/api/v1/analytics/utilization", api_analytics_utilization, ALLOW_READ, false},
+    {"GET", "/api/v1/analytics/sessions-by-hour", api_analytics_sessions_by_hour, ALLOW_READ,
+     false},
+    {"GET", "/api/v1/analytics/summary", api_analytics_summary, ALLOW_READ, false},
+    {"GET", "/api/v1/exports/sessions.csv", api_export_sessions_csv, ALLOW_READ, false},
+    {"GET", "/api/v1/exports/meter-values.csv", api_export_meter_values_csv, ALLOW_READ, false},
+    {"GET", "/api/v1/public/locations", api_public_locations, ALLOW_PUBLIC, false},
+    {"GET", "/api/v1/webhooks", api_webhooks_list, ALLOW_WEBHOOKS, false},
+    {"POST", "/api/v1/webhooks", api_webhooks_create, ALLOW_WEBHOOKS, true},
+    {"GET", "/api/v1/webhooks/{}", api_webhooks_get, ALLOW_WEBHOOKS, false},
+    {"PATCH", "/api/v1/webhooks/{}", api_webhooks_patch, ALLOW_WEBHOOKS, true},
+    {"DELETE", "/api/v1/webhooks/{}", api_webhooks_delete, ALLOW_WEBHOOKS, false},
+    {"POST", "/api/v1/webhooks/{}/rotate-secret", api_webhooks_rotate_secret, ALLOW_WEBHOOKS,
+     false},
+    {"POST", "/api/v1/webhooks/{}/test", api_webhooks_test, ALLOW_WEBHOOKS, false},
+    {"GET", "/api/v1/webhooks/{}/deliveries", api_webhooks_deliveries, ALLOW_WEBHOOKS, false},
+    {"POST", "/api/v1/webhooks/{}/deliveries/{}/redeliver", api_webhooks_redeliver,
+     ALLOW_WEBHOOKS, false},
+    {"POST", "/api/v1/auth/login", api_auth_login, ALLOW_PUBLIC, true},
+    {"POST", "/api/v1/auth/logout", api_auth_logout, ALLOW_READ, false},
+    {"GET", "/api/v1/auth/me", api_auth_me, ALLOW_READ, false},
+    {"POST", "/api/v1/auth/password", api_auth_password, ALLOW_READ, true},
+    {"GET", "/api/v1/users", api_users_list, ALLOW_ADMIN, false},
+    {"POST", "/api/v1/users", api_users_create, ALLOW_ADMIN, true},
+    {"GET", "/api/v1/users/{}", api_users_get, ALLOW_ADMIN, false},
+    {"PATCH", "/api/v1/users/{}", api_users_patch, ALLOW_ADMIN, true},
+    {"DELETE", "/api/v1/users/{}", api_users_delete, ALLOW_ADMIN, false},
+    {"GET", "/api/v1/api-tokens", api_api_tokens_list, ALLOW_ADMIN, false},
+    {"POST", "/api/v1/api-tokens", api_api_tokens_create, ALLOW_ADMIN, true},
+    {"DELETE", "/api/v1/api-tokens/{}", api_api_tokens_delete, ALLOW_ADMIN, false},
+    {"GET", "/api/v1/audit-log", api_audit_list, ALLOW_ADMIN, false},
     {NULL, NULL, NULL, ALLOW_PUBLIC, false},
 };
 
@@ -55,6 +90,8 @@ const api_route_t api_routes[] = {
 
 void api_call_free(api_call_t *call)
 {
+    api_audit_free(call->audit);
+    json_decref(call->before);
     json_decref(call->body);
     free(call);
 }
@@ -80,6 +117,7 @@ bool api_alive(api_call_t *call)
 static void respond(api_call_t *call, int status, const char *ctype, const char *body, size_t len,
                     const char *extra)
 {
+    if (api_audit_respond(call, status, ctype, body, len, extra)) return;
     if (call->req) net_req_respond(call->req, status, ctype, body, len, extra);
     api_call_free(call);
 }
@@ -205,15 +243,66 @@ static void allowed_roles(api_allow_t allow, char *out, size_t len)
     }
 }
 
+/* Token bucket per principal; answers 429 and returns false when empty. */
+static bool rate_ok(api_call_t *call)
+{
+    api_t *a = call->api;
+    if (a->d.rate_limit <= 0) return true;
+    char key[80];
+    snprintf(key, sizeof key, "%c:%s", call->actor_kind[0], call->credential);
+    api_bucket_t *b = NULL;
+    HASH_FIND_STR(a->buckets, key, b);
+    int64_t now = time_now_ms();
+    if (!b) {
+        if (HASH_COUNT(a->buckets) > 20000) {
+            api_bucket_t *x, *tmp;
+            HASH_ITER(hh, a->buckets, x, tmp) { /* full buckets carry no state */
+                if (x->tokens + (double)(now - x->at_ms) * a->d.rate_limit / 1000.0 >=
+                    a->d.rate_burst) {
+                    HASH_DEL(a->buckets, x); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+                    free(x);
+                }
+            }
+        }
+        b = xcalloc(1, sizeof *b);
+        snprintf(b->key, sizeof b->key, "%s", key);
+        b->tokens = a->d.rate_burst;
+        b->at_ms = now;
+        HASH_ADD_STR(a->buckets, key, b);
+    }
+    b->tokens += (double)(now - b->at_ms) * a->d.rate_limit / 1000.0;
+    if (b->tokens > a->d.rate_burst) b->tokens = a->d.rate_burst;
+    b->at_ms = now;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return true;
+    }
+    int wait = (int)((1.0 - b->tokens) / a->d.rate_limit) + 1;
+    char hdr[48];
+    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
+    problem_extra(call, 429, "Too Many Requests", hdr,
+                  "'%s' sent more than %d requests a second (bursts up to %d); retry in %d s",
+                  call->token_name, a->d.rate_limit, a->d.rate_burst, wait);
+    return false;
+}
+
+static bool unsafe_method(const char *m)
+{
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
+}
+
 static void run(api_call_t *call)
 {
     const api_route_t *rt = call->route;
-    if (rt->allow != ALLOW_PUBLIC && !(rt->allow & ROLE_BIT(call->role))) {
-        char roles[96];
-        allowed_roles(rt->allow, roles, sizeof roles);
-        api_problem(call, 403, "Forbidden", "this needs the %s role; '%s' has the %s role", roles,
-                    call->token_name, api_role_name(call->role));
-        return;
+    if (rt->allow != ALLOW_PUBLIC) {
+        if (!rate_ok(call)) return;
+        if (!(rt->allow & ROLE_BIT(call->role))) {
+            char roles[96];
+            allowed_roles(rt->allow, roles, sizeof roles);
+            api_problem(call, 403, "Forbidden", "this needs the %s role; '%s' has the %s role",
+                        roles, call->token_name, api_role_name(call->role));
+            return;
+        }
     }
     if (rt->json_body) {
         size_t len;
@@ -245,34 +334,35 @@ static void run(api_call_t *call)
     rt->fn(call);
 }
 
-typedef struct lookup_ctx {
-    api_call_t *call;
-    char digest[65];
-} lookup_ctx_t;
-
 static void unauthorized(api_call_t *call, const char *detail)
 {
     problem_extra(call, 401, "Unauthorized", "WWW-Authenticate: Bearer realm=\"ampgrid\"\r\n",
                   "%s", detail);
 }
 
+/* ---------------------------------------------------------- API tokens */
+
+static void token_accept(api_call_t *call, const api_token_cache_t *t)
+{
+    call->role = t->role;
+    call->actor_kind = "token";
+    memcpy(call->credential, t->digest, sizeof call->credential);
+    snprintf(call->token_name, sizeof call->token_name, "%s", t->name);
+    run(call);
+}
+
 static void token_found(void *p, store_err_t rc, json_t *res)
 {
-    lookup_ctx_t *l = p;
-    api_call_t *call = l->call;
+    api_call_t *call = p;
     api_t *a = call->api;
-    if (!api_alive(call)) {
-        free(l);
-        return;
-    }
+    if (!api_alive(call)) return;
     if (rc != STORE_OK || !res) {
-        free(l);
         unauthorized(call, "the bearer token is unknown or revoked");
         return;
     }
     int64_t exp = json_integer_value(json_object_get(res, "expires_at"));
     api_token_cache_t *t = NULL;
-    HASH_FIND_STR(a->tokens, l->digest, t);
+    HASH_FIND_STR(a->tokens, call->credential, t);
     if (!t) {
         if (HASH_COUNT(a->tokens) > 10000) {
             while (a->tokens) { /* drop the whole cache; the store still has every token */
@@ -282,21 +372,142 @@ static void token_found(void *p, store_err_t rc, json_t *res)
             }
         }
         t = xcalloc(1, sizeof *t);
-        memcpy(t->digest, l->digest, sizeof t->digest);
+        memcpy(t->digest, call->credential, sizeof t->digest);
         HASH_ADD_STR(a->tokens, digest, t);
     }
     t->role = api_role_parse(json_string_value(json_object_get(res, "role")));
     snprintf(t->name, sizeof t->name, "%s", json_string_value(json_object_get(res, "name")));
     t->expires_at = exp;
     t->cached_at = time_now_ms();
-    free(l);
+    store_api_token_used(a->d.store, t->digest, t->cached_at);
     if (exp && exp <= time_now_ms()) {
         unauthorized(call, "the bearer token has expired");
         return;
     }
-    call->role = t->role;
-    snprintf(call->token_name, sizeof call->token_name, "%s", t->name);
+    token_accept(call, t);
+}
+
+static void by_token(api_call_t *call, const char *tok)
+{
+    api_t *a = call->api;
+    if (strlen(tok) > 200) {
+        unauthorized(call, "the bearer token is malformed");
+        return;
+    }
+    password_token_digest(tok, call->credential);
+    api_token_cache_t *t = NULL;
+    HASH_FIND_STR(a->tokens, call->credential, t);
+    int64_t now = time_now_ms();
+    if (t && now - t->cached_at < TOKEN_CACHE_TTL_MS) {
+        if (t->expires_at && t->expires_at <= now) {
+            unauthorized(call, "the bearer token has expired");
+            return;
+        }
+        token_accept(call, t);
+        return;
+    }
+    api_hold(call);
+    store_api_token_lookup(a->d.store, call->credential, token_found, call);
+}
+
+/* ------------------------------------------------------ login sessions */
+
+static void session_accept(api_call_t *call, api_session_cache_t *x)
+{
+    api_t *a = call->api;
+    int64_t now = time_now_ms();
+    if (x->expires_at <= now || now - x->last_seen > (int64_t)a->d.session_idle * 1000) {
+        api_forget_session(a, x->digest);
+        unauthorized(call, "your login session has expired; log in again");
+        return;
+    }
+    if (unsafe_method(net_req_method(call->req)) && call->route->allow != ALLOW_PUBLIC) {
+        const char *h = net_req_header(call->req, "x-csrf-token");
+        if (!h || strlen(h) != strlen(x->csrf) ||
+            sodium_memcmp(h, x->csrf, strlen(x->csrf)) != 0) {
+            api_problem(call, 403, "Forbidden",
+                        "a change made with a login session must carry the X-CSRF-Token header "
+                        "given at login (GET /api/v1/auth/me shows it)");
+            return;
+        }
+    }
+    x->last_seen = now;
+    if (now - x->touched_at > 60000) {
+        x->touched_at = now;
+        store_session_touch(a->d.store, x->digest, now);
+    }
+    call->role = x->role;
+    call->actor_kind = "user";
+    call->user_id = x->user_id;
+    memcpy(call->credential, x->digest, sizeof call->credential);
+    snprintf(call->token_name, sizeof call->token_name, "%s", x->username);
     run(call);
+}
+
+static void session_found(void *p, store_err_t rc, json_t *res)
+{
+    api_call_t *call = p;
+    api_t *a = call->api;
+    if (!api_alive(call)) return;
+    json_t *row = res ? json_array_get(json_array_get(res, 0), 0) : NULL;
+    if (rc != STORE_OK || !row) {
+        unauthorized(call, "the login session is unknown or has ended; log in again");
+        return;
+    }
+    if (json_integer_value(json_object_get(row, "disabled"))) {
+        unauthorized(call, "this user is disabled");
+        return;
+    }
+    api_session_cache_t *x = NULL;
+    HASH_FIND_STR(a->sessions, call->credential, x);
+    if (!x) {
+        x = xcalloc(1, sizeof *x);
+        memcpy(x->digest, call->credential, sizeof x->digest);
+        HASH_ADD_STR(a->sessions, digest, x);
+    }
+    x->user_id = json_integer_value(json_object_get(row, "user_id"));
+    snprintf(x->username, sizeof x->username, "%s",
+             json_string_value(json_object_get(row, "username")));
+    x->role = api_role_parse(json_string_value(json_object_get(row, "role")));
+    snprintf(x->csrf, sizeof x->csrf, "%s", json_string_value(json_object_get(row, "csrf")));
+    x->expires_at = json_integer_value(json_object_get(row, "expires_at"));
+    x->last_seen = json_integer_value(json_object_get(row, "last_seen_at"));
+    x->touched_at = x->last_seen;
+    x->cached_at = time_now_ms();
+    session_accept(call, x);
+}
+
+static void by_session(api_call_t *call, const char *cookie)
+{
+    api_t *a = call->api;
+    password_token_digest(cookie, call->credential);
+    api_session_cache_t *x = NULL;
+    HASH_FIND_STR(a->sessions, call->credential, x);
+    if (x && time_now_ms() - x->cached_at < TOKEN_CACHE_TTL_MS) {
+        session_accept(call, x);
+        return;
+    }
+    api_hold(call);
+    store_session_lookup(a->d.store, call->credential, session_found, call);
+}
+
+/* The session cookie's value, copied into out; false when there is none. */
+static bool session_cookie(api_call_t *call, char *out, size_t len)
+{
+    const char *h = net_req_header(call->req, "cookie");
+    for (const char *p = h; p && *p;) {
+        while (*p == ' ' || *p == ';') p++;
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > 16 && strncmp(p, API_SESSION_COOKIE "=", 16) == 0) {
+            if (n - 16 >= len) return false;
+            memcpy(out, p + 16, n - 16);
+            out[n - 16] = '\0';
+            return out[0] != '\0';
+        }
+        p = end;
+    }
+    return false;
 }
 
 static const char *bearer(api_call_t *call)
@@ -310,42 +521,52 @@ static const char *bearer(api_call_t *call)
 
 static void authenticate(api_call_t *call)
 {
-    api_t *a = call->api;
     const char *tok = bearer(call);
-    if (!tok || !*tok) {
-        unauthorized(call, "send an API token: Authorization: Bearer <token> "
-                           "(create one with `ampgrid token create`)");
+    if (tok && *tok) {
+        by_token(call, tok);
         return;
     }
-    if (strlen(tok) > 200) {
-        unauthorized(call, "the bearer token is malformed");
+    char cookie[128];
+    if (session_cookie(call, cookie, sizeof cookie)) {
+        by_session(call, cookie);
         return;
     }
-    char digest[65];
-    password_token_digest(tok, digest);
+    unauthorized(call, "send an API token (Authorization: Bearer <token>; create one with "
+                       "`ampgrid token create`) or log in (POST /api/v1/auth/login)");
+}
+
+void api_forget_user(api_t *a, int64_t user_id)
+{
+    api_session_cache_t *x, *tmp;
+    HASH_ITER(hh, a->sessions, x, tmp) {
+        if (x->user_id != user_id) continue;
+        HASH_DEL(a->sessions, x); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+        free(x);
+    }
+}
+
+void api_forget_session(api_t *a, const char *digest)
+{
+    api_session_cache_t *x = NULL;
+    HASH_FIND_STR(a->sessions, digest, x);
+    if (!x) return;
+    HASH_DEL(a->sessions, x); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+    free(x);
+}
+
+void api_forget_token(api_t *a, const char *digest)
+{
     api_token_cache_t *t = NULL;
     HASH_FIND_STR(a->tokens, digest, t);
-    int64_t now = time_now_ms();
-    if (t && now - t->cached_at < TOKEN_CACHE_TTL_MS) {
-        if (t->expires_at && t->expires_at <= now) {
-            unauthorized(call, "the bearer token has expired");
-            return;
-        }
-        call->role = t->role;
-        snprintf(call->token_name, sizeof call->token_name, "%s", t->name);
-        run(call);
-        return;
-    }
-    lookup_ctx_t *l = xmalloc(sizeof *l);
-    l->call = call;
-    memcpy(l->digest, digest, sizeof digest);
-    api_hold(call);
-    store_api_token_lookup(a->d.store, digest, token_found, l);
+    if (!t) return;
+    HASH_DEL(a->tokens, t); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+    free(t);
 }
 
 void api_on_request(void *ud, net_req_t *r)
 {
     api_t *a = ud;
+    if (api_dashboard_request(a, r)) return; /* every path outside the API (dashboard.c) */
     api_call_t *call = xcalloc(1, sizeof *call);
     call->api = a;
     call->req = r;
@@ -394,6 +615,7 @@ api_t *api_create(uv_loop_t *loop, const api_deps_t *deps)
     a->loop = loop;
     a->d = *deps;
     api_events_init(a);
+    api_webhooks_init(a, &deps->webhooks);
     return a;
 }
 
@@ -405,6 +627,7 @@ void api_set_net(api_t *a, net_t *net)
 void api_shutdown(api_t *a)
 {
     api_events_shutdown(a);
+    api_webhooks_shutdown(a);
 }
 
 void api_destroy(api_t *a)
@@ -414,6 +637,17 @@ void api_destroy(api_t *a)
         HASH_DEL(a->tokens, t); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
         free(t);
     }
+    while (a->sessions) {
+        api_session_cache_t *x = a->sessions;
+        HASH_DEL(a->sessions, x); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+        free(x);
+    }
+    while (a->buckets) {
+        api_bucket_t *b = a->buckets;
+        HASH_DEL(a->buckets, b); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+        free(b);
+    }
     for (size_t i = 0; i < sizeof a->ring / sizeof a->ring[0]; i++) free(a->ring[i].frame);
+    api_webhooks_free(a);
     free(a);
 }

@@ -7,6 +7,7 @@
 #ifndef AMPGRID_API_API_H
 #define AMPGRID_API_API_H
 
+#include "api/webhooks.h"
 #include "csms/csms.h"
 #include "net/net.h"
 #include "ocpp/ocpp.h"
@@ -18,6 +19,10 @@ typedef struct api_deps {
     store_t *store;
     net_t *net;              /* for connection statistics; may be set after create */
     ocpp_server_t *ocpp;
+    int session_lifetime, session_idle; /* seconds */
+    int rate_limit, rate_burst;         /* per second per principal; 0 = unlimited */
+    bool cookie_secure;
+    webhooks_config_t webhooks;         /* 0 fields take the defaults */
 } api_deps_t;
 
 api_t *api_create(uv_loop_t *loop, const api_deps_t *deps);

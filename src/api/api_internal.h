@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #define API_MAX_PARAMS 3
+#define API_SESSION_COOKIE "ampgrid_session" /* 15 characters */
 
 typedef enum api_role {
     ROLE_NONE,
@@ -50,13 +51,37 @@ typedef struct api_token_cache {
     UT_hash_handle hh;
 } api_token_cache_t;
 
+/* A dashboard login session, cached by the digest of its cookie. */
+typedef struct api_session_cache {
+    char digest[65];
+    int64_t user_id;
+    char username[64];
+    api_role_t role;
+    char csrf[65];
+    int64_t expires_at, last_seen, touched_at, cached_at;
+    UT_hash_handle hh;
+} api_session_cache_t;
+
+/* A token bucket per principal ("t:<digest>" or "u:<username>"). */
+typedef struct api_bucket {
+    char key[80];
+    double tokens;
+    int64_t at_ms;
+    UT_hash_handle hh;
+} api_bucket_t;
+
 typedef struct api_sse api_sse_t;
+typedef struct api_webhooks api_webhooks_t;
+typedef struct api_audit_entry api_audit_entry_t;
 
 struct api {
     uv_loop_t *loop;
     api_deps_t d;
     api_token_cache_t *tokens;
+    api_session_cache_t *sessions;
+    api_bucket_t *buckets;
     api_sse_t *streams;
+    api_webhooks_t *webhooks; /* webhooks.c */
     uv_timer_t keepalive;
     uint64_t event_seq;
     bool subscribed;          /* to the domain's events: while streams exist, and a while after */
@@ -77,8 +102,14 @@ struct api_call {
     const struct api_route *route;
     char params[API_MAX_PARAMS][256];
     api_role_t role;
-    char token_name[64];
+    char token_name[64];     /* the token's name, or the user's name */
+    const char *actor_kind;  /* "token" or "user"; NULL before authentication */
+    int64_t user_id;         /* when actor_kind is "user" */
+    char credential[65];     /* digest of the bearer token or session cookie */
     json_t *body;            /* parsed JSON body, when the route takes one */
+    api_audit_entry_t *audit; /* set by api_audit: recorded when the answer is a 2xx */
+    json_t *before;          /* a resource as it was before the change, for the audit */
+    int page_limit;          /* page size of a list being answered */
 };
 
 typedef struct api_route {
@@ -112,6 +143,43 @@ void api_csms_error(api_call_t *call, csms_err_t e, const char *msg);
  * "webhook.create"; target_type is the resource kind ("webhook"). */
 void api_audit(api_call_t *c, const char *action, const char *target_type,
                const char *target_id, const json_t *before, const json_t *after);
+/* Called by the response path: when the call has an audit entry and status
+ * is a 2xx, stores it and sends the response after the commit (returns true:
+ * the call is taken over). Otherwise returns false. */
+bool api_audit_respond(api_call_t *c, int status, const char *ctype, const char *body,
+                       size_t len, const char *extra);
+void api_audit_free(api_audit_entry_t *e);
+/* GET /api/v1/audit-log */
+void api_audit_list(api_call_t *c);
+
+/* Sessions and users (users.c). */
+void api_auth_login(api_call_t *c);
+void api_auth_logout(api_call_t *c);
+void api_auth_me(api_call_t *c);
+void api_auth_password(api_call_t *c);
+void api_users_list(api_call_t *c);
+void api_users_create(api_call_t *c);
+void api_users_get(api_call_t *c);
+void api_users_patch(api_call_t *c);
+void api_users_delete(api_call_t *c);
+void api_api_tokens_list(api_call_t *c);
+void api_api_tokens_create(api_call_t *c);
+void api_api_tokens_delete(api_call_t *c);
+/* Drops cached credentials so a change takes effect at once. */
+void api_forget_user(api_t *a, int64_t user_id);
+void api_forget_session(api_t *a, const char *digest);
+void api_forget_token(api_t *a, const char *digest);
+
+/* Cursor pagination: an opaque string for a position (an id or a key). */
+void api_cursor_encode(const char *key, char *out, size_t len);
+/* Returns false (after answering 400) when the cursor is not one of ours. */
+bool api_cursor_decode(api_call_t *c, const char *cursor, char *key, size_t len);
+/* ?limit=: default def, 1..max, or answers 400 and returns -1. */
+int api_limit(api_call_t *c, int def, int max);
+/* RFC 3339 query parameter: 0 when absent; false after answering 400. */
+bool api_query_time(api_call_t *c, const char *name, int64_t *out);
+/* Converts Unix-ms fields of obj to RFC 3339 strings (null when 0/null). */
+void api_json_times(json_t *obj, const char *const *keys);
 
 /* Query helpers. */
 const char *api_query(api_call_t *call, const char *name);
@@ -139,13 +207,51 @@ void api_events_stream(api_call_t *c);
 void api_metrics(api_call_t *c);
 void api_healthz(api_call_t *c);
 void api_openapi(api_call_t *c);
+/* analytics.c: analytics, CSV exports, the public availability endpoint */
+void api_analytics_energy(api_call_t *c);
+void api_analytics_utilization(api_call_t *c);
+void api_analytics_sessions_by_hour(api_call_t *c);
+void api_analytics_summary(api_call_t *c);
+void api_export_sessions_csv(api_call_t *c);
+void api_export_meter_values_csv(api_call_t *c);
+void api_public_locations(api_call_t *c);
 
 /* The OpenAPI document, compiled in from docs/openapi.json. */
 extern const char api_openapi_doc[];
 extern const size_t api_openapi_doc_len;
 
+/* The dashboard's files (dashboard.c), compiled in from web/ by
+ * cmake/embed_web.cmake; the table ends with a NULL path. */
+typedef struct api_web_file {
+    const char *path;         /* "/index.html", "/app/main.js", "/vendor/htm@3.1.1/..." */
+    const char *content_type;
+    const unsigned char *data;
+    size_t len;
+    const char *etag;         /* quoted, from the content's SHA-256 */
+    bool immutable;           /* versioned vendor file: cache for a year */
+} api_web_file_t;
+extern const api_web_file_t api_web_files[];
+
+/* Answers a request for the dashboard (every path but /api/, /healthz and
+ * /metrics) and returns true; returns false, leaving r alone, otherwise. */
+bool api_dashboard_request(api_t *a, net_req_t *r);
+
 /* Event stream plumbing (events.c). */
 void api_events_init(api_t *a);
 void api_events_shutdown(api_t *a);
+
+/* Outbound webhooks (webhooks.c): the delivery engine and its routes. */
+void api_webhooks_init(api_t *a, const webhooks_config_t *cfg);
+void api_webhooks_shutdown(api_t *a); /* cancels attempts in flight; before the store closes */
+void api_webhooks_free(api_t *a);
+void api_webhooks_list(api_call_t *c);
+void api_webhooks_create(api_call_t *c);
+void api_webhooks_get(api_call_t *c);
+void api_webhooks_patch(api_call_t *c);
+void api_webhooks_delete(api_call_t *c);
+void api_webhooks_rotate_secret(api_call_t *c);
+void api_webhooks_test(api_call_t *c);
+void api_webhooks_deliveries(api_call_t *c);
+void api_webhooks_redeliver(api_call_t *c);
 
 #endif

@@ -60,15 +60,40 @@ static bool opt_time(api_call_t *c, const char *key, int64_t *out, bool *present
     return true;
 }
 
-static void done_no_content(void *ctx, csms_err_t rc, const char *msg)
+/* Answers 204 after a delete, auditing the resource kept in c->before. */
+static void deleted(void *ctx, csms_err_t rc, const char *msg)
 {
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
-    if (rc != CSMS_OK) api_csms_error(c, rc, msg);
-    else api_no_content(c);
+    if (rc != CSMS_OK) {
+        api_csms_error(c, rc, msg);
+        return;
+    }
+    bool station = strncmp(c->route->pattern, "/api/v1/stations", 16) == 0;
+    api_audit(c, station ? "station.delete" : "id_token.delete", station ? "station" : "id_token",
+              c->params[0], c->before, NULL);
+    api_no_content(c);
 }
 
 /* ------------------------------------------------------------ stations */
+
+static int cmp_station(const void *a, const void *b)
+{
+    return strcmp((*(csms_station_t *const *)a)->id, (*(csms_station_t *const *)b)->id);
+}
+
+/* ?label=key:value (or key alone: has the label). */
+static bool label_matches(const csms_station_t *st, const char *label)
+{
+    const char *colon = strchr(label, ':');
+    char key[65];
+    size_t kn = colon ? (size_t)(colon - label) : strlen(label);
+    if (kn >= sizeof key) return false;
+    memcpy(key, label, kn);
+    key[kn] = '\0';
+    const char *v = json_string_value(json_object_get(st->labels, key));
+    return v && (!colon || strcmp(v, colon + 1) == 0);
+}
 
 void api_stations_list(api_call_t *c)
 {
@@ -78,12 +103,40 @@ void api_stations_list(api_call_t *c)
         api_problem(c, 400, "Bad Request", "connected must be true or false");
         return;
     }
-    json_t *items = json_array();
-    for (csms_station_t *st = csms_station_first(m); st; st = csms_station_next(st)) {
+    const char *site = api_query(c, "site"), *label = api_query(c, "label");
+    const char *q = api_query(c, "q"), *cur = api_query(c, "cursor");
+    int limit = api_limit(c, 1000, 1000);
+    if (limit < 0) return;
+    char after[256] = "";
+    if (cur && !api_cursor_decode(c, cur, after, sizeof after)) return;
+    /* stable order by id, so cursors stay valid while stations come and go */
+    size_t n = 0, cap = csms_station_count(m);
+    csms_station_t **all = xmalloc((cap ? cap : 1) * sizeof *all);
+    for (csms_station_t *st = csms_station_first(m); st && n < cap; st = csms_station_next(st)) {
         if (connected && (strcmp(connected, "true") == 0) != (st->link != NULL)) continue;
-        json_array_append_new(items, csms_station_json(st));
+        if (site && (!st->site || strcmp(site, st->site) != 0)) continue;
+        if (label && !label_matches(st, label)) continue;
+        if (q && !strcasestr(st->id, q) && !(st->description && strcasestr(st->description, q)))
+            continue;
+        all[n++] = st;
     }
-    api_json(c, 200, json_pack("{s:o,s:i}", "items", items, "total", (int)json_array_size(items)));
+    qsort(all, n, sizeof *all, cmp_station);
+    json_t *items = json_array();
+    size_t i = 0;
+    while (i < n && after[0] && strcmp(all[i]->id, after) <= 0) i++;
+    size_t total = n;
+    for (; i < n && json_array_size(items) < (size_t)limit; i++)
+        json_array_append_new(items, csms_station_json(all[i]));
+    json_t *next = json_null();
+    if (i < n) {
+        char cbuf[400];
+        api_cursor_encode(all[i - 1]->id, cbuf, sizeof cbuf);
+        json_decref(next);
+        next = json_string(cbuf);
+    }
+    free(all);
+    api_json(c, 200, json_pack("{s:o,s:i,s:o}", "items", items, "total", (int)total,
+                               "next_cursor", next));
 }
 
 static void station_saved(void *ctx, csms_err_t rc, const char *msg)
@@ -95,19 +148,29 @@ static void station_saved(void *ctx, csms_err_t rc, const char *msg)
         api_csms_error(c, rc ? rc : CSMS_ERR_NOT_FOUND, msg ? msg : "station vanished");
         return;
     }
-    api_json(c, strcmp(c->route->method, "POST") == 0 ? 201 : 200, csms_station_json(st));
+    bool created = strcmp(c->route->method, "POST") == 0;
+    json_t *after = csms_station_json(st);
+    api_audit(c, created ? "station.create" : "station.update", "station", st->id, c->before,
+              after);
+    api_json(c, created ? 201 : 200, after);
 }
 
 static bool read_station_spec(api_call_t *c, csms_station_spec_t *spec)
 {
-    static const char *const keys[] = {"id", "password", "security_profile",
-                                       "registration_status", "description", NULL};
+    static const char *const keys[] = {"id",   "password", "security_profile",
+                                       "registration_status", "description", "site",
+                                       "location", "labels", NULL};
     if (!only_keys(c, keys)) return false;
     spec->security_profile = -1;
     if (!opt_str(c, "password", &spec->password, NULL) ||
         !opt_str(c, "registration_status", &spec->registration_status, NULL) ||
-        !opt_str(c, "description", &spec->description, NULL))
+        !opt_str(c, "description", &spec->description, NULL) ||
+        !opt_str(c, "site", &spec->site, &spec->has_site))
         return false;
+    spec->location = json_object_get(c->body, "location");
+    spec->has_location = spec->location != NULL;
+    spec->labels = json_object_get(c->body, "labels");
+    spec->has_labels = spec->labels != NULL;
     json_t *p = json_object_get(c->body, "security_profile");
     if (p && !json_is_null(p)) {
         if (!json_is_integer(p)) {
@@ -155,6 +218,8 @@ void api_stations_patch(api_call_t *c)
         return;
     }
     spec.id = c->params[0];
+    csms_station_t *st = csms_station_find(c->api->d.csms, c->params[0]);
+    if (st) c->before = csms_station_json(st);
     char err[256];
     api_hold(c);
     csms_err_t e = csms_station_update(c->api->d.csms, &spec, station_saved, c, err, sizeof err);
@@ -163,8 +228,10 @@ void api_stations_patch(api_call_t *c)
 
 void api_stations_delete(api_call_t *c)
 {
+    csms_station_t *st = csms_station_find(c->api->d.csms, c->params[0]);
+    if (st) c->before = csms_station_json(st);
     api_hold(c);
-    csms_err_t e = csms_station_delete(c->api->d.csms, c->params[0], done_no_content, c);
+    csms_err_t e = csms_station_delete(c->api->d.csms, c->params[0], deleted, c);
     if (e != CSMS_OK) {
         char msg[300];
         snprintf(msg, sizeof msg, "no station %s", c->params[0]);
@@ -187,6 +254,7 @@ static void rotated(void *ctx, csms_err_t rc, const char *msg)
                     msg ? msg : "the station did not accept the new password");
         return;
     }
+    api_audit(c, "station.rotate_password", "station", c->params[0], NULL, NULL);
     api_json(c, 200, json_pack("{s:s,s:s}", "station_id", c->params[0], "outcome", "Accepted"));
 }
 
@@ -211,6 +279,31 @@ static void json_list_done(void *ctx, store_err_t rc, json_t *res)
 }
 
 static bool query_int(api_call_t *c, const char *name, int lo, int hi, int dflt, int *out);
+
+/* A page of sessions (newest first) with next_cursor. */
+static void sessions_page(void *ctx, store_err_t rc, json_t *res)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    if (rc != STORE_OK) {
+        api_problem(c, 503, "Service Unavailable", "the database could not answer; retry");
+        return;
+    }
+    size_t limit = (size_t)c->page_limit;
+    json_t *items = json_array(), *next = json_null();
+    for (size_t i = 0; i < json_array_size(res) && i < limit; i++)
+        json_array_append(items, json_array_get(res, i));
+    if (json_array_size(res) > limit) {
+        char key[32], cbuf[64];
+        snprintf(key, sizeof key, "%lld",
+                 (long long)json_integer_value(
+                     json_object_get(json_array_get(items, limit - 1), "id")));
+        api_cursor_encode(key, cbuf, sizeof cbuf);
+        json_decref(next);
+        next = json_string(cbuf);
+    }
+    api_json(c, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+}
 
 void api_stations_status_history(api_call_t *c)
 {
@@ -243,9 +336,15 @@ static void command_answered(void *ctx, const csms_cmd_result_t *r)
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
     switch (r->status) {
-    case CSMS_CMD_OK:
+    case CSMS_CMD_OK: {
+        char action[300];
+        snprintf(action, sizeof action, "command.%s", c->params[1]);
+        json_t *after = json_pack("{s:O,s:O}", "request", c->body, "answer", r->payload);
+        api_audit(c, action, "station", c->params[0], NULL, after);
+        json_decref(after);
         api_json(c, 200, json_incref((json_t *)r->payload));
         return;
+    }
     case CSMS_CMD_TIMEOUT:
         api_problem(c, 504, "Gateway Timeout", "station %s did not answer %s in time",
                     c->params[0], c->params[1]);
@@ -276,15 +375,44 @@ void api_commands_send(api_call_t *c)
 
 /* ----------------------------------------------------------- id tokens */
 
+static int cmp_token(const void *a, const void *b)
+{
+    return strcmp((*(csms_id_token_t *const *)a)->id_token,
+                  (*(csms_id_token_t *const *)b)->id_token);
+}
+
 void api_tokens_list(api_call_t *c)
 {
-    json_t *items = json_array();
-    const char *status = api_query(c, "status");
+    const char *status = api_query(c, "status"), *q = api_query(c, "q");
+    const char *cur = api_query(c, "cursor");
+    int limit = api_limit(c, 1000, 1000);
+    if (limit < 0) return;
+    char after[256] = "";
+    if (cur && !api_cursor_decode(c, cur, after, sizeof after)) return;
+    size_t n = 0, cap = 64;
+    csms_id_token_t **all = xmalloc(cap * sizeof *all);
     for (csms_id_token_t *t = csms_id_token_first(c->api->d.csms); t; t = t->hh.next) {
         if (status && strcmp(status, t->status) != 0) continue;
-        json_array_append_new(items, csms_id_token_json(t));
+        if (q && !strcasestr(t->id_token, q)) continue;
+        if (n == cap) all = xrealloc(all, (cap *= 2) * sizeof *all);
+        all[n++] = t;
     }
-    api_json(c, 200, json_pack("{s:o,s:i}", "items", items, "total", (int)json_array_size(items)));
+    qsort(all, n, sizeof *all, cmp_token);
+    json_t *items = json_array();
+    size_t i = 0;
+    while (i < n && after[0] && strcmp(all[i]->id_token, after) <= 0) i++;
+    for (; i < n && json_array_size(items) < (size_t)limit; i++)
+        json_array_append_new(items, csms_id_token_json(all[i]));
+    json_t *next = json_null();
+    if (i < n) {
+        char cbuf[400];
+        api_cursor_encode(all[i - 1]->id_token, cbuf, sizeof cbuf);
+        json_decref(next);
+        next = json_string(cbuf);
+    }
+    free(all);
+    api_json(c, 200, json_pack("{s:o,s:i,s:o}", "items", items, "total", (int)n, "next_cursor",
+                               next));
 }
 
 static void token_saved(void *ctx, csms_err_t rc, const char *msg)
@@ -296,7 +424,11 @@ static void token_saved(void *ctx, csms_err_t rc, const char *msg)
         api_csms_error(c, rc ? rc : CSMS_ERR_NOT_FOUND, msg ? msg : "id token vanished");
         return;
     }
-    api_json(c, strcmp(c->route->method, "POST") == 0 ? 201 : 200, csms_id_token_json(t));
+    bool created = strcmp(c->route->method, "POST") == 0;
+    json_t *after = csms_id_token_json(t);
+    api_audit(c, created ? "id_token.create" : "id_token.update", "id_token", t->id_token,
+              c->before, after);
+    api_json(c, created ? 201 : 200, after);
 }
 
 static bool read_token_spec(api_call_t *c, csms_id_token_spec_t *s)
@@ -358,6 +490,8 @@ void api_tokens_patch(api_call_t *c)
     }
     resolve_token_param(c);
     s.id_token = c->params[0];
+    csms_id_token_t *t = csms_id_token_find(c->api->d.csms, c->params[0]);
+    if (t) c->before = csms_id_token_json(t);
     char err[256];
     api_hold(c);
     csms_err_t e = csms_id_token_update(c->api->d.csms, &s, token_saved, c, err, sizeof err);
@@ -367,8 +501,10 @@ void api_tokens_patch(api_call_t *c)
 void api_tokens_delete(api_call_t *c)
 {
     resolve_token_param(c);
+    csms_id_token_t *t = csms_id_token_find(c->api->d.csms, c->params[0]);
+    if (t) c->before = csms_id_token_json(t);
     api_hold(c);
-    csms_err_t e = csms_id_token_delete(c->api->d.csms, c->params[0], done_no_content, c);
+    csms_err_t e = csms_id_token_delete(c->api->d.csms, c->params[0], deleted, c);
     if (e != CSMS_OK) {
         char msg[300];
         snprintf(msg, sizeof msg, "no id token %s", c->params[0]);
@@ -424,8 +560,21 @@ void api_sessions_list(api_call_t *c)
         !query_int(c, "limit", 1, 1000, 100, &f.limit) ||
         !query_int(c, "offset", 0, 100000000, 0, &f.offset))
         return;
+    f.site = api_query(c, "site");
+    const char *cur = api_query(c, "cursor");
+    if (cur) {
+        char key[32], *end;
+        if (!api_cursor_decode(c, cur, key, sizeof key)) return;
+        f.before_id = strtoll(key, &end, 10);
+        if (*end || f.before_id <= 0) {
+            api_problem(c, 400, "Bad Request", "cursor is not one this server gave out");
+            return;
+        }
+    }
+    c->page_limit = f.limit;
+    f.limit++;           /* one more tells whether there is a next page */
     api_hold(c);
-    store_query_sessions(c->api->d.store, &f, json_list_done, c);
+    store_query_sessions(c->api->d.store, &f, sessions_page, c);
 }
 
 static void session_done(void *ctx, store_err_t rc, json_t *res)

@@ -76,6 +76,9 @@ static void set_answered(void *p, const csms_cmd_result_t *r)
     if (api_alive(c)) {
         json_t *out = json_pack("{s:s,s:s,s:O}", "station_id", c->params[0], "status", status,
                                 "response", (json_t *)r->payload);
+        json_t *after = json_pack("{s:O,s:s}", "request", c->body, "status", status);
+        api_audit(c, "variable.set", "station", c->params[0], NULL, after);
+        json_decref(after);
         api_json(c, 200, out);
     }
     set_ctx_free(x);

@@ -110,6 +110,11 @@ struct csms_station {
     char *vendor, *model, *serial_number, *charge_box_serial, *firmware_version;
     char *iccid, *imsi, *meter_type, *meter_serial;
     char *protocol, *firmware_status, *diagnostics_status, *rotation_status;
+    char *site;                     /* NULL = none */
+    json_t *location;               /* {name,address,city,postal_code,country,latitude,
+                                     * longitude}, NULL = none */
+    json_t *labels;                 /* {"key": "value"}, NULL = none */
+    char *location_text, *labels_text; /* the same, as stored */
     int64_t last_boot_at, last_heartbeat_at, created_at, updated_at, connected_at;
     bool boot_accepted;             /* the last boot answer was Accepted */
     csms_connector_t *connectors;   /* sorted by evse, connector */
@@ -131,6 +136,10 @@ typedef struct csms_station_spec {
     int security_profile;           /* -1 = keep/default */
     const char *registration_status; /* NULL = keep/default */
     const char *description;
+    /* has_* false = keep; true with NULL = clear */
+    bool has_site, has_location, has_labels;
+    const char *site;
+    const json_t *location, *labels;
 } csms_station_spec_t;
 
 /* Creates the domain; loads live state from the store. NULL on load failure. */

@@ -49,8 +49,10 @@ void csms_station_free(csms_station_t *st)
                      &st->firmware_version, &st->iccid,          &st->imsi,
                      &st->meter_type,  &st->meter_serial,      &st->protocol,
                      &st->firmware_status, &st->diagnostics_status, &st->rotation_status,
-                     &st->pending_password};
+                     &st->pending_password, &st->site, &st->location_text, &st->labels_text};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) free(*strs[i]);
+    json_decref(st->location);
+    json_decref(st->labels);
     for (size_t i = 0; i < st->nconnectors; i++) connector_clear(&st->connectors[i]);
     free(st->connectors);
     free(st);
@@ -117,7 +119,29 @@ store_station_t csms_station_record(const csms_station_t *st)
         .last_heartbeat_at = st->last_heartbeat_at,
         .created_at = st->created_at,
         .updated_at = st->updated_at,
+        .site = st->site,
+        .location = st->location_text,
+        .labels = st->labels_text,
     };
+}
+
+/* Sets location or labels from JSON (NULL = none), keeping the stored text. */
+static void set_json(json_t **field, char **text, const json_t *v)
+{
+    json_decref(*field);
+    free(*text);
+    *field = NULL;
+    *text = NULL;
+    if (!v || json_is_null(v) || (json_is_object(v) && json_object_size(v) == 0)) return;
+    *field = json_deep_copy(v);
+    *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static void set_json_text(json_t **field, char **text, const char *s)
+{
+    json_t *v = s ? json_loads(s, 0, NULL) : NULL;
+    set_json(field, text, v);
+    json_decref(v);
 }
 
 typedef struct done_ctx {
@@ -160,6 +184,9 @@ static void load_station_cb(void *ctx, const store_station_t *r)
     if (r->registration_status) csms_set_str(&st->registration_status, r->registration_status);
     st->auto_registered = r->auto_registered;
     csms_set_str(&st->description, r->description);
+    csms_set_str(&st->site, r->site);
+    set_json_text(&st->location, &st->location_text, r->location);
+    set_json_text(&st->labels, &st->labels_text, r->labels);
     csms_set_str(&st->vendor, r->vendor);
     csms_set_str(&st->model, r->model);
     csms_set_str(&st->serial_number, r->serial_number);
@@ -381,6 +408,75 @@ static bool valid_registration(const char *s)
 }
 
 /* Checks the parts of a spec that create and update share. */
+/* A location: optional strings (name, address, city, postal_code, country)
+ * and coordinates within range. */
+static bool check_location(const json_t *loc, char *err, size_t err_len)
+{
+    static const char *const strs[] = {"name", "address", "city", "postal_code", "country",
+                                       "state", NULL};
+    if (json_is_null(loc)) return true;
+    if (!json_is_object(loc)) {
+        snprintf(err, err_len, "location must be an object (or null)");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)loc, k, v) {
+        bool known = false;
+        for (const char *const *s = strs; *s; s++) known = known || strcmp(*s, k) == 0;
+        if (known) {
+            if (!json_is_string(v) || json_string_length(v) > 200) {
+                snprintf(err, err_len, "location.%s must be a string of at most 200 characters", k);
+                return false;
+            }
+            continue;
+        }
+        bool lat = strcmp(k, "latitude") == 0, lon = strcmp(k, "longitude") == 0;
+        if (!lat && !lon) {
+            snprintf(err, err_len,
+                     "unknown field location.%.64s (name, address, city, postal_code, state, "
+                     "country, latitude, longitude)", k);
+            return false;
+        }
+        double lim = lat ? 90 : 180, d = json_number_value(v);
+        if (!json_is_number(v) || d < -lim || d > lim) {
+            snprintf(err, err_len, "location.%s must be a number from %g to %g", k, -lim, lim);
+            return false;
+        }
+    }
+    if ((json_object_get(loc, "latitude") == NULL) != (json_object_get(loc, "longitude") == NULL)) {
+        snprintf(err, err_len, "give both location.latitude and location.longitude, or neither");
+        return false;
+    }
+    return true;
+}
+
+/* Labels: up to 32 "key": "value" pairs; keys 1-64 of a-z A-Z 0-9 _ . - */
+static bool check_labels(const json_t *labels, char *err, size_t err_len)
+{
+    if (json_is_null(labels)) return true;
+    if (!json_is_object(labels) || json_object_size(labels) > 32) {
+        snprintf(err, err_len, "labels must be an object of at most 32 \"key\": \"value\" pairs");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)labels, k, v) {
+        size_t n = strlen(k);
+        if (n < 1 || n > 64 ||
+            strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
+            snprintf(err, err_len, "label keys must be 1 to 64 letters, digits or _ . -");
+            return false;
+        }
+        if (!json_is_string(v) || json_string_length(v) > 200) {
+            snprintf(err, err_len, "label %s must have a string value of at most 200 characters",
+                     k);
+            return false;
+        }
+    }
+    return true;
+}
+
 static csms_err_t check_spec(const csms_station_spec_t *spec, char *err, size_t err_len)
 {
     if (spec->password) {
@@ -409,7 +505,20 @@ static csms_err_t check_spec(const csms_station_spec_t *spec, char *err, size_t 
         snprintf(err, err_len, "description is longer than 500 characters");
         return CSMS_ERR_INVALID;
     }
+    if (spec->site && (!*spec->site || strlen(spec->site) > 64)) {
+        snprintf(err, err_len, "site must be 1 to 64 characters");
+        return CSMS_ERR_INVALID;
+    }
+    if (spec->location && !check_location(spec->location, err, err_len)) return CSMS_ERR_INVALID;
+    if (spec->labels && !check_labels(spec->labels, err, err_len)) return CSMS_ERR_INVALID;
     return CSMS_OK;
+}
+
+static void apply_meta(csms_station_t *st, const csms_station_spec_t *spec)
+{
+    if (spec->has_site) csms_set_str(&st->site, spec->site);
+    if (spec->has_location) set_json(&st->location, &st->location_text, spec->location);
+    if (spec->has_labels) set_json(&st->labels, &st->labels_text, spec->labels);
 }
 
 static int set_password(csms_t *c, csms_station_t *st, const char *pw)
@@ -459,6 +568,7 @@ csms_err_t csms_station_create(csms_t *c, const csms_station_spec_t *spec, csms_
     st->security_profile = profile;
     if (spec->registration_status) csms_set_str(&st->registration_status, spec->registration_status);
     csms_set_str(&st->description, spec->description);
+    apply_meta(st, spec);
     st->created_at = time_now_ms();
     HASH_ADD_KEYPTR(hh, c->stations, st->id, strlen(st->id), st);
     csms_station_persist(c, st, cb, ctx);
@@ -492,6 +602,7 @@ csms_err_t csms_station_update(csms_t *c, const csms_station_spec_t *spec, csms_
         if (strcmp(spec->registration_status, "Accepted") != 0) st->boot_accepted = false;
     }
     if (spec->description) csms_set_str(&st->description, spec->description);
+    apply_meta(st, spec);
     csms_station_persist(c, st, cb, ctx);
     emit_station(c, "station.updated", st);
     return CSMS_OK;
@@ -767,6 +878,9 @@ json_t *csms_station_json(const csms_station_t *st)
     json_t *o = json_object();
     set_str(o, "id", st->id);
     set_str(o, "description", st->description);
+    set_str(o, "site", st->site);
+    json_object_set_new(o, "location", st->location ? json_deep_copy(st->location) : json_null());
+    json_object_set_new(o, "labels", st->labels ? json_deep_copy(st->labels) : json_object());
     set_str(o, "registration_status", st->registration_status);
     json_object_set_new(o, "security_profile", json_integer(st->security_profile));
     json_object_set_new(o, "auto_registered", json_boolean(st->auto_registered));

@@ -78,7 +78,7 @@ struct net_conn {
 };
 
 #define REQ_MAX_ARGS 24
-#define REQ_MAX_HDRS 8
+#define REQ_MAX_HDRS 11
 
 enum req_state { REQ_READING, REQ_HANDLING, REQ_RESPONDING, REQ_STREAMING };
 
@@ -120,9 +120,12 @@ static const struct {
     {"accept", WSI_TOKEN_HTTP_ACCEPT},
     {"content-length", WSI_TOKEN_HTTP_CONTENT_LENGTH},
     {"if-match", WSI_TOKEN_HTTP_IF_MATCH},
+    {"if-none-match", WSI_TOKEN_HTTP_IF_NONE_MATCH},
     {"origin", WSI_TOKEN_ORIGIN},
     {"host", WSI_TOKEN_HOST},
-    {"last-event-id", WSI_TOKEN_COUNT}, /* custom header, read by name */
+    {"cookie", WSI_TOKEN_HTTP_COOKIE},
+    {"last-event-id", WSI_TOKEN_COUNT}, /* custom headers, read by name */
+    {"x-csrf-token", WSI_TOKEN_COUNT},
 };
 
 struct http_pss {
@@ -555,10 +558,12 @@ static void req_read_headers(net_req_t *r, struct lws *wsi)
     for (int i = 0; i < REQ_MAX_HDRS; i++) {
         int len;
         if (kept_headers[i].tok == WSI_TOKEN_COUNT) {
-            len = lws_hdr_custom_length(wsi, "last-event-id:", 14);
+            char name[32];
+            int nl = snprintf(name, sizeof name, "%s:", kept_headers[i].name);
+            len = lws_hdr_custom_length(wsi, name, nl);
             if (len <= 0 || len > 256) continue;
             r->hdr_values[i] = xmalloc((size_t)len + 1);
-            if (lws_hdr_custom_copy(wsi, r->hdr_values[i], len + 1, "last-event-id:", 14) < 0) {
+            if (lws_hdr_custom_copy(wsi, r->hdr_values[i], len + 1, name, nl) < 0) {
                 free(r->hdr_values[i]);
                 r->hdr_values[i] = NULL;
             }

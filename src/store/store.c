@@ -47,8 +47,9 @@ static const char *const stmt_sql[SQL_COUNT_] = {
         "registration_status,auto_registered,description,vendor,model,serial_number,"
         "charge_box_serial,firmware_version,iccid,imsi,meter_type,meter_serial,protocol,"
         "firmware_status,diagnostics_status,rotation_status,last_boot_at,last_heartbeat_at,"
-        "created_at,updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-        "?17,?18,?19,?20,?21,?22,?23,?24) ON CONFLICT(id) DO UPDATE SET "
+        "created_at,updated_at,site,location,labels) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+        "?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27) ON CONFLICT(id) DO "
+        "UPDATE SET site=?25,location=?26,labels=?27,"
         "password_hash=?2,password_hash_prev=?3,security_profile=?4,registration_status=?5,"
         "auto_registered=?6,description=?7,vendor=?8,model=?9,serial_number=?10,"
         "charge_box_serial=?11,firmware_version=?12,iccid=?13,imsi=?14,meter_type=?15,"
@@ -209,14 +210,22 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE webhooks(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
     " event_types TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, description TEXT,"
     " created_by TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-    "CREATE TABLE webhook_deliveries(id INTEGER PRIMARY KEY, webhook_id INTEGER NOT NULL,"
+    "CREATE TABLE webhook_deliveries(id INTEGER PRIMARY KEY,"
+    " webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
     " event_id TEXT, event_type TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,"
     " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_status INTEGER,"
-    " last_error TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);"
+    " last_error TEXT, last_response TEXT, last_attempt_at INTEGER, last_duration_ms INTEGER,"
+    " redelivery_of INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook_id, state,"
+    " next_attempt_at);"
     "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);"
     "CREATE INDEX status_history_time ON status_history(received_at);"
-    "CREATE INDEX transactions_station ON transactions(station_id, started_at);",
+    "CREATE INDEX transactions_station ON transactions(station_id, started_at);"
+    /* analytics: sessions still running at a range's start; a connector's
+     * status at a time (store_analytics.c) */
+    "CREATE INDEX transactions_stopped ON transactions(stopped_at);"
+    "CREATE INDEX status_history_connector ON status_history(station_id, evse_id,"
+    " connector_id, timestamp);",
 };
 
 sqlite3 *store_db(store_t *s)

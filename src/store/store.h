@@ -49,6 +49,8 @@ typedef struct store_station {
     const char *protocol;           /* last negotiated subprotocol */
     const char *firmware_status, *diagnostics_status;
     const char *rotation_status;    /* outcome of the last password rotation */
+    const char *site;               /* free-form site name, NULL = none */
+    const char *location, *labels;  /* JSON object texts, NULL = none */
     int64_t last_boot_at, last_heartbeat_at, created_at, updated_at;
 } store_station_t;
 
@@ -117,6 +119,8 @@ typedef struct store_session_filter {
     int active;                     /* -1 any, 0 ended, 1 active */
     int64_t from, to;               /* started_at range, 0 = open */
     int limit, offset;
+    int64_t before_id;              /* cursor: sessions with a smaller id, 0 = newest */
+    const char *site;               /* stations of this site, NULL = any */
 } store_session_filter_t;
 
 typedef struct store_stats {

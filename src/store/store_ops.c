@@ -106,6 +106,9 @@ static store_err_t exec_station_save(store_t *s, store_op_t *op)
     sqlite3_bind_int64(st, 22, r->last_heartbeat_at);
     sqlite3_bind_int64(st, 23, r->created_at);
     sqlite3_bind_int64(st, 24, r->updated_at);
+    store_bind_text(st, 25, r->site);
+    store_bind_text(st, 26, r->location);
+    store_bind_text(st, 27, r->labels);
     return step_done(s, st, "station save");
 }
 
@@ -132,6 +135,9 @@ void store_station_save(store_t *s, const store_station_t *st, store_done_cb cb,
     r->firmware_status = own(o, st->firmware_status);
     r->diagnostics_status = own(o, st->diagnostics_status);
     r->rotation_status = own(o, st->rotation_status);
+    r->site = own(o, st->site);
+    r->location = own(o, st->location);
+    r->labels = own(o, st->labels);
     store_submit(s, &o->op);
 }
 
@@ -520,6 +526,9 @@ static void station_row(sqlite3_stmt *st, void *cb, void *ctx)
         .last_heartbeat_at = sqlite3_column_int64(st, 21),
         .created_at = sqlite3_column_int64(st, 22),
         .updated_at = sqlite3_column_int64(st, 23),
+        .site = store_col_text(st, 24),
+        .location = store_col_text(st, 25),
+        .labels = store_col_text(st, 26),
     };
     ((store_station_row_cb)cb)(ctx, &r);
 }
@@ -531,7 +540,7 @@ int store_load_stations(store_t *s, store_station_row_cb cb, void *ctx)
                      "registration_status,auto_registered,description,vendor,model,serial_number,"
                      "charge_box_serial,firmware_version,iccid,imsi,meter_type,meter_serial,"
                      "protocol,firmware_status,diagnostics_status,rotation_status,last_boot_at,"
-                     "last_heartbeat_at,created_at,updated_at FROM stations",
+                     "last_heartbeat_at,created_at,updated_at,site,location,labels FROM stations",
                      station_row, (void *)cb, ctx);
 }
 

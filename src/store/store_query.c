@@ -99,7 +99,8 @@ static store_err_t exec_sessions(store_t *s, store_op_t *op)
              "SELECT " SESSION_COLS " FROM transactions WHERE (?1 IS NULL OR station_id=?1) AND "
              "(?2 IS NULL OR id_token=?2) AND (?3 < 0 OR (?3=1 AND stopped_at IS NULL) OR "
              "(?3=0 AND stopped_at IS NOT NULL)) AND (?4=0 OR started_at>=?4) AND "
-             "(?5=0 OR started_at<?5) ORDER BY id DESC LIMIT ?6 OFFSET ?7");
+             "(?5=0 OR started_at<?5) AND (?8=0 OR id<?8) AND (?9 IS NULL OR station_id IN "
+             "(SELECT id FROM stations WHERE site=?9)) ORDER BY id DESC LIMIT ?6 OFFSET ?7");
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) return STORE_ERR_IO;
     store_bind_text(st, 1, q->s1);
@@ -109,6 +110,8 @@ static store_err_t exec_sessions(store_t *s, store_op_t *op)
     sqlite3_bind_int64(st, 5, q->f.to);
     sqlite3_bind_int(st, 6, q->f.limit);
     sqlite3_bind_int(st, 7, q->f.offset);
+    sqlite3_bind_int64(st, 8, q->f.before_id);
+    store_bind_text(st, 9, q->s3);
     q->result = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(q->result, session_json(st));
@@ -123,7 +126,8 @@ void store_query_sessions(store_t *s, const store_session_filter_t *f, store_jso
     q->f = *f;
     q->s1 = xstrdup_opt(f->station_id);
     q->s2 = xstrdup_opt(f->id_token);
-    if (q->f.limit <= 0 || q->f.limit > 1000) q->f.limit = 100;
+    q->s3 = xstrdup_opt(f->site);
+    if (q->f.limit <= 0 || q->f.limit > 1001) q->f.limit = 100;
     if (q->f.offset < 0) q->f.offset = 0;
     store_submit(s, &q->op);
 }

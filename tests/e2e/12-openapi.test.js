@@ -258,7 +258,7 @@ const ALLOW = {
 
 test('the OpenAPI document describes the server exactly', async (t) => {
   const s = await new Server({
-    config: `[ocpp]\ncall_timeout = 2\n[http]\nmax_body = ${MAX_BODY}\n[security]\nauth_fail_limit = 1000\n`,
+    config: `[ocpp]\ncall_timeout = 2\n[http]\nmax_body = ${MAX_BODY}\nrate_limit = 0\n[security]\nauth_fail_limit = 1000\n`,
   }).start();
   const { call, stream } = client(s);
   const streams = [];
@@ -268,7 +268,8 @@ test('the OpenAPI document describes the server exactly', async (t) => {
       assert.strictEqual(DOC.openapi, '3.1.0');
       assert.strictEqual(DOC.info.title, 'ampgrid');
       assert.strictEqual(DOC.info.version, '0.1.0');
-      assert.deepStrictEqual(DOC.security, [{ bearer: [] }]);
+      assert.deepStrictEqual(DOC.security, [{ bearer: [] }, { session: [] }]);
+      assert.deepStrictEqual(DOC.components.securitySchemes.session, { ...DOC.components.securitySchemes.session, type: 'apiKey', in: 'cookie', name: 'ampgrid_session' });
       assert.deepStrictEqual(DOC.components.securitySchemes.bearer, { ...DOC.components.securitySchemes.bearer, type: 'http', scheme: 'bearer' });
       for (const name of ['Station', 'Connector', 'BootInfo', 'StationCreate', 'StationPatch', 'IdToken', 'IdTokenCreate',
         'IdTokenPatch', 'Session', 'SessionWithMeterValues', 'MeterValue', 'StatusHistoryEntry', 'StationEvent', 'Problem']) {
@@ -545,6 +546,66 @@ test('the OpenAPI document describes the server exactly', async (t) => {
       await call('GET', '/api/v1/stations/OA-1', { expect: 404 });
     });
 
+    await t.test('users, login sessions, API tokens and the audit log', async () => {
+      // a login session: cookie + CSRF token
+      const pw = 'openapi-password-1';
+      await call('POST', '/api/v1/users', { body: { username: 'oa-user', password: pw, role: 'admin' }, expect: 201 });
+      await call('POST', '/api/v1/users', { body: { username: 'oa-user', password: pw, role: 'admin' }, expect: 409 });
+      await call('POST', '/api/v1/users', { body: { username: 'bad name', password: pw, role: 'admin' }, expect: 400 });
+      await call('POST', '/api/v1/auth/login', { token: null, body: { username: 'oa-user', password: 'wrong-password' }, expect: 401 });
+      const login = await call('POST', '/api/v1/auth/login', { token: null, body: { username: 'oa-user', password: pw }, expect: 200 });
+      const cookie = login.headers.get('set-cookie').split(';')[0];
+      const csrf = login.body.csrf_token;
+      const as = (extra = {}) => ({ token: null, headers: { cookie, ...extra } });
+      const me = await call('GET', '/api/v1/auth/me', { ...as(), expect: 200 });
+      assert.strictEqual(me.body.kind, 'user');
+      await call('GET', '/api/v1/auth/me', { expect: 200 });
+      await call('GET', '/api/v1/users', { ...as(), expect: 200 });
+      await call('GET', '/api/v1/users/oa-user', { ...as(), expect: 200 });
+      await call('GET', '/api/v1/users/nobody', { ...as(), expect: 404 });
+      await call('PATCH', '/api/v1/users/oa-user', { ...as(), body: { role: 'viewer' }, expect: 403 }); // no CSRF token
+      await call('PATCH', '/api/v1/users/oa-user', { ...as({ 'x-csrf-token': csrf }), body: { role: 'viewer' }, expect: 409 }); // yourself
+      await call('POST', '/api/v1/users', { body: { username: 'oa-other', password: pw, role: 'viewer' }, expect: 201 });
+      await call('PATCH', '/api/v1/users/oa-other', { ...as({ 'x-csrf-token': csrf }), body: { role: 'technician' }, expect: 200 });
+      await call('PATCH', '/api/v1/users/oa-other', { body: { nope: 1 }, expect: 400 });
+      await call('PATCH', '/api/v1/users/nobody', { body: { disabled: true }, expect: 404 });
+      await call('DELETE', '/api/v1/users/oa-other', { ...as({ 'x-csrf-token': csrf }), expect: 204 });
+      await call('DELETE', '/api/v1/users/oa-other', { expect: 404 });
+      await call('DELETE', '/api/v1/users/oa-user', { ...as({ 'x-csrf-token': csrf }), expect: 409 });
+      await call('POST', '/api/v1/auth/password', { ...as({ 'x-csrf-token': csrf }), body: { current_password: pw, new_password: 'short' }, expect: 400 });
+      await call('POST', '/api/v1/auth/password', { body: { current_password: pw, new_password: 'another-password-2' }, expect: 400 }); // a token has no password
+      // API tokens
+      const created = await call('POST', '/api/v1/api-tokens', { body: { name: 'oa-token', role: 'viewer', expires_at: '2099-01-01T00:00:00Z' }, expect: 201 });
+      assert.match(created.body.token, /^agt_[0-9a-f]{64}$/);
+      await call('POST', '/api/v1/api-tokens', { body: { name: 'oa-token', role: 'boss' }, expect: 400 });
+      await call('GET', '/api/v1/stations', { token: created.body.token, expect: 200 });
+      const list = await call('GET', '/api/v1/api-tokens', { expect: 200 });
+      assert.ok(list.body.items.some((x) => x.id === created.body.id && !('token' in x)));
+      await call('DELETE', `/api/v1/api-tokens/${created.body.id}`, { expect: 204 });
+      await call('GET', '/api/v1/stations', { token: created.body.token, expect: 401 });
+      await call('DELETE', '/api/v1/api-tokens/999999', { expect: 404 });
+      // the audit log, paged
+      const page1 = await call('GET', '/api/v1/audit-log?limit=2', { expect: 200 });
+      assert.strictEqual(page1.body.items.length, 2);
+      assert.ok(page1.body.next_cursor);
+      const page2 = await call('GET', `/api/v1/audit-log?limit=2&cursor=${page1.body.next_cursor}`, { expect: 200 });
+      assert.ok(page2.body.items[0].id < page1.body.items[1].id);
+      await call('GET', '/api/v1/audit-log?action=user.*&target_type=user', { expect: 200 });
+      await call('GET', '/api/v1/audit-log?cursor=garbage', { expect: 400 });
+      // sessions, stations and id tokens page with cursors too
+      await call('GET', '/api/v1/sessions?limit=1&site=nowhere', { expect: 200 });
+      await call('GET', '/api/v1/id-tokens?limit=1&q=a', { expect: 200 });
+      await call('GET', '/api/v1/stations?limit=0', { expect: 400 });
+      // logging out ends the session
+      await call('POST', '/api/v1/auth/logout', { ...as({ 'x-csrf-token': csrf }), expect: 204 });
+      await call('GET', '/api/v1/auth/me', { ...as(), expect: 401 });
+      await call('POST', '/api/v1/auth/logout', { expect: 400 });
+      const relog = await call('POST', '/api/v1/auth/login', { token: null, body: { username: 'oa-user', password: pw }, expect: 200 });
+      const c2 = relog.headers.get('set-cookie').split(';')[0];
+      await call('POST', '/api/v1/auth/password', { token: null, headers: { cookie: c2, 'x-csrf-token': relog.body.csrf_token }, body: { current_password: pw, new_password: 'another-password-2' }, expect: 204 });
+      await call('GET', '/api/v1/auth/me', { token: null, headers: { cookie: c2 }, expect: 401 });
+    });
+
     await t.test('every operation in the document was exercised', (tt) => {
       // Exercised = answered with a 2xx at least once: an endpoint that does
       // not exist can produce 401s and 404s, never a success.
@@ -584,7 +645,9 @@ test('every route in src/api/api.c is in the document, with matching roles and b
     assert.strictEqual(!pub, Boolean(op.responses['401']), `${key}: 401 documented iff the route needs a token`);
     assert.deepStrictEqual([...(op['x-roles'] || [])].sort(), [...ALLOW[r.role]].sort(), `${key}: x-roles in the document disagrees with ${r.role}`);
     const needsMore = ALLOW[r.role].length > 0 && ALLOW[r.role].length < ALLOW.ALLOW_READ.length;
-    assert.strictEqual(Boolean(op.responses['403']), needsMore, `${key}: 403 documented iff some role is refused (${r.role})`);
+    // a change made with a login session and no CSRF token is refused with 403 too
+    const csrf = !pub && r.method !== 'GET';
+    assert.strictEqual(Boolean(op.responses['403']), needsMore || csrf, `${key}: 403 documented iff some role is refused (${r.role}) or it is a change (CSRF)`);
     assert.strictEqual(Boolean(op.requestBody), r.jsonBody, `${key}: requestBody documented iff the route takes a JSON body`);
     for (const code of ['413', '415']) {
       assert.strictEqual(Boolean(op.responses[code]), r.jsonBody, `${key}: ${code} documented iff the route takes a JSON body`);
