@@ -30,8 +30,8 @@ void config_defaults(config_t *c)
     c->max_body = 1 << 20;
     c->session_lifetime = 86400;
     c->session_idle = 14400;
-    c->rate_limit = 20;
-    c->rate_burst = 100;
+    c->rate_limit = 50;
+    c->rate_burst = 200;
     c->webhook_timeout = 10;
     c->webhook_connect_timeout = 5;
     c->webhook_retry_base = 10;

@@ -84,13 +84,15 @@ struct api {
     api_webhooks_t *webhooks; /* webhooks.c */
     uv_timer_t keepalive;
     uint64_t event_seq;
+    uint64_t gap_before;      /* ids below it may have gone unrecorded (0 = none) */
+    uint64_t recorded;        /* events put in the ring since start */
     bool subscribed;          /* to the domain's events: while streams exist, and a while after */
     int64_t streams_gone_at;  /* when the last stream closed */
     /* recent events for Last-Event-ID resumption */
     struct {
         uint64_t id;
         char *frame;
-    } ring[1024];
+    } ring[8192];
 };
 
 typedef struct api_call api_call_t;

@@ -2,8 +2,9 @@
  * Live events as Server-Sent Events on GET /api/v1/events.
  *
  * Every domain event gets a sequence number and is kept in a ring of the last
- * 1024, so a client that reconnects with Last-Event-ID misses nothing that is
- * still in the ring. The stream stays subscribed to the domain while streams
+ * 8192, so a client that reconnects with Last-Event-ID misses nothing that is
+ * still in the ring; one that was away longer first gets a stream.gap event
+ * (refetch state, then follow the stream). The stream stays subscribed to the domain while streams
  * are open, for five minutes after the last one closes and for five minutes
  * after start (so reconnecting clients can resume): then, with nobody
  * watching, the hot paths build no event at all. Filters: ?types=a,b (exact types or prefixes ending in
@@ -76,6 +77,7 @@ static void on_event(void *ud, const char *type, const json_t *data)
 {
     api_t *a = ud;
     uint64_t id = ++a->event_seq;
+    a->recorded++;
     char *json = json_dumps(data, JSON_COMPACT);
     if (!json) return;
     strbuf_t b = {0};
@@ -129,8 +131,21 @@ void api_events_stream(api_call_t *c)
     char *end = NULL;
     unsigned long long last_id = last ? strtoull(last, &end, 10) : 0;
     if (last && *last && end && *end == '\0' && last_id <= a->event_seq) {
-        uint64_t from = last_id + 1;
-        if (a->event_seq >= RING && from <= a->event_seq - RING) from = a->event_seq - RING + 1;
+        /* events below `oldest` may be lost: the ring wrapped, or nobody was
+         * subscribed for a while */
+        uint64_t from = last_id + 1, oldest = a->gap_before;
+        if (a->recorded > RING && oldest < a->event_seq - RING + 1) oldest = a->event_seq - RING + 1;
+        if (from < oldest) {
+            char gap[200];
+            int n = snprintf(gap, sizeof gap,
+                             "event: stream.gap\ndata: {\"last_event_id\":\"%llu\","
+                             "\"resumed_from\":\"%llu\"}\n\n",
+                             last_id, (unsigned long long)oldest);
+            net_req_stream_write(c->req, gap, (size_t)n);
+            from = oldest;
+        }
+        /* ids of an earlier process: replay what this one has */
+        if (a->event_seq - from >= RING) from = a->event_seq - RING + 1;
         for (uint64_t id = from; id <= a->event_seq; id++) {
             const char *f = a->ring[id % RING].frame;
             if (f && a->ring[id % RING].id == id && replay_wanted(s, f))
@@ -153,6 +168,9 @@ static void keepalive_cb(uv_timer_t *t)
     if (a->subscribed && !a->streams && time_now_ms() - a->streams_gone_at > 300000) {
         csms_unsubscribe(a->d.csms, on_event, a);
         a->subscribed = false;
+        /* from now on events go unrecorded: a later resume must hear of the gap */
+        a->event_seq++; /* an id nobody gets, so a resume from before it sees the gap */
+        a->gap_before = a->event_seq + 1;
     }
     for (api_sse_t *s = a->streams; s; s = s->next) net_req_stream_write(s->req, ": keepalive\n\n", 13);
 }
@@ -167,6 +185,8 @@ void api_events_init(api_t *a)
     /* Ids continue across restarts (they start from the clock), so a client
      * resuming with an id from before a restart gets everything since. */
     a->event_seq = (uint64_t)time_now_ms() * 1000;
+    a->gap_before = 0;
+    a->recorded = 0;
     uv_timer_init(a->loop, &a->keepalive);
     a->keepalive.data = a;
     uv_timer_start(&a->keepalive, keepalive_cb, 15000, 15000);
