@@ -10,6 +10,7 @@
 #include "ocpp/ocpp.h"
 #include "store/store.h"
 #include "store/store_accounts.h"
+#include "util/alloc.h"
 #include "util/log.h"
 #include "util/password.h"
 #include "util/timefmt.h"
@@ -305,6 +306,32 @@ static void print_banner(const app_t *a, const char *token, const char *admin_pw
     fflush(stdout);
 }
 
+/* First-start credentials on their way to the store. */
+typedef struct first_start {
+    app_t *a;
+    int pending;
+    bool failed;
+    char token[80], admin_pw[33];
+} first_start_t;
+
+static void first_done(void *ctx, store_err_t rc, json_t *res)
+{
+    (void)res;
+    first_start_t *fs = ctx;
+    if (rc != STORE_OK) fs->failed = true;
+    if (--fs->pending > 0) return;
+    if (fs->failed) {
+        log_error("cannot store the first-start admin credentials", "hint=%s",
+                  "check the data directory, then restart");
+        kill(getpid(), SIGTERM);
+    } else {
+        print_banner(fs->a, fs->token[0] ? fs->token : NULL,
+                     fs->admin_pw[0] ? fs->admin_pw : NULL);
+    }
+    sodium_memzero(fs, sizeof *fs);
+    free(fs);
+}
+
 /* Parses a whole decimal port number; -1 when it is not one. */
 static int parse_port(const char *flag, const char *v)
 {
@@ -403,6 +430,9 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     uv_loop_init(&a->loop);
+    /* counted before the writer thread owns the connection (it is not shared) */
+    bool need_token = store_api_token_count_sync(a->store) == 0;
+    bool need_user = store_user_count_sync(a->store) == 0;
     store_start(a->store, &a->loop);
     ocpp_config_t oc = {.call_timeout = a->cfg.call_timeout, .trace = a->cfg.trace};
     a->ocpp = ocpp_server_create(&a->loop, a->csms, &oc);
@@ -456,17 +486,30 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     api_set_net(a->api, a->net);
-    /* Only now, with the listeners up, is a first-start token worth creating:
-     * a start that fails to listen must not swallow the one-time token. */
-    char token[80];
-    bool first = store_api_token_count_sync(a->store) == 0;
-    if (first && make_token(a->store, "initial-admin", "admin", 0, token, sizeof token) != 0)
-        return 1;
-    char admin_pw[33];
-    bool first_user = store_user_count_sync(a->store) == 0;
-    if (first_user) {
-        password_random_hex(12, admin_pw);
-        if (make_user(a->store, "admin", admin_pw, "admin") != 0) return 1;
+    /* Only now, with the listeners up, are first-start credentials worth
+     * creating: a start that fails to listen must not swallow the one-time
+     * token. They go through the writer thread like every write, and the
+     * banner that shows them is printed once they are durable. */
+    first_start_t *fs = xcalloc(1, sizeof *fs);
+    fs->a = a;
+    fs->pending = 1;
+    if (need_token) {
+        char raw[65], digest[65];
+        password_random_hex(32, raw);
+        snprintf(fs->token, sizeof fs->token, "agt_%s", raw);
+        password_token_digest(fs->token, digest);
+        fs->pending++;
+        store_api_token_create(a->store, "initial-admin", "admin", digest, 0, NULL, first_done,
+                               fs);
+    }
+    if (need_user) {
+        char hash[PASSWORD_HASH_MAX];
+        password_random_hex(12, fs->admin_pw);
+        if (password_hash(fs->admin_pw, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE, hash) != 0)
+            return 1;
+        fs->pending++;
+        store_user_create(a->store, "admin", hash, "admin", first_done, fs);
     }
 
     uv_signal_init(&a->loop, &a->sigterm);
@@ -477,7 +520,7 @@ static int cmd_serve(int argc, char **argv)
 
     log_info("listening", "ocpp_port=%d tls_port=%d http_port=%d fd_limit=%d", a->cfg.ocpp_port,
              a->cfg.tls_port, a->cfg.http_port, fds);
-    print_banner(a, first ? token : NULL, first_user ? admin_pw : NULL);
+    first_done(fs, STORE_OK, NULL); /* the banner, once the credentials above are stored */
     uv_run(&a->loop, UV_RUN_DEFAULT);
 
     store_close(a->store); /* commits anything still queued */

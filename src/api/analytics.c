@@ -13,10 +13,10 @@
  * before anything is built, which bounds memory.
  *
  * The public endpoint shows driver apps where stations are and whether their
- * connectors are free, from the live state in csms/, and nothing private. The
- * station locations come from the store until the domain carries them;
- * concurrent requests share one store read, so anonymous traffic cannot pile
- * up work on the writer thread.
+ * connectors are free, from the live state in csms/ alone (no store read, so
+ * anonymous traffic puts no work on the writer thread), and nothing private:
+ * each field is copied from an allow-list, never by filtering the station's
+ * full JSON.
  */
 #include "api/api_internal.h"
 
@@ -128,14 +128,16 @@ static bool read_analytics(api_call_t *c, store_analytics_query_t *q, bool bucke
         api_problem(c, 400, "Bad Request", "bucket must be hour, day or month (got '%.32s')", b);
         return false;
     }
-    if (!has_to) q->to = has_from && q->from < q->now - DEFAULT_SPAN_MS ? q->from + DEFAULT_SPAN_MS : q->now;
-    if (!has_from) q->from = q->to - (q->bucket == ANALYTICS_BUCKET_HOUR ? DAY_MS : DEFAULT_SPAN_MS);
+    if (!has_to)
+        q->to = has_from && q->from < q->now - DEFAULT_SPAN_MS ? q->from + DEFAULT_SPAN_MS : q->now;
+    if (!has_from)
+        q->from = q->to - (q->bucket == ANALYTICS_BUCKET_HOUR ? DAY_MS : DEFAULT_SPAN_MS);
     if (q->from >= q->to) {
         api_problem(c, 400, "Bad Request", "from must be before to");
         return false;
     }
     if (q->to - q->from > MAX_SPAN_MS) {
-        api_problem(c, 400, "Bad Request", "the range from from to to may be at most 3660 days");
+        api_problem(c, 400, "Bad Request", "from and to may be at most 3660 days apart");
         return false;
     }
     if (q->bucket != ANALYTICS_BUCKET_NONE) {
@@ -162,8 +164,8 @@ static json_t *echo(const store_analytics_query_t *q)
     return json_pack("{s:s,s:s,s:s?,s:s,s:s?,s:s?}", "from",
                      analytics_format_time(q->from, q->offset_min, a), "to",
                      analytics_format_time(q->to, q->offset_min, b), "bucket",
-                     analytics_bucket_name(q->bucket), "utc_offset", zone, "station",
-                     q->station_id, "site", q->site);
+                     analytics_bucket_name(q->bucket), "utc_offset", zone, "station", q->station_id,
+                     "site", q->site);
 }
 
 typedef struct analytics_req {
@@ -230,8 +232,11 @@ void api_analytics_utilization(api_call_t *c)
     json_t *until = NULL;
     char buf[ANALYTICS_TIME_LEN];
     if (q.now < q.to)
-        until = json_pack("{s:s}", "observed_until", analytics_format_time(q.now, q.offset_min, buf));
-    else until = json_pack("{s:s}", "observed_until", analytics_format_time(q.to, q.offset_min, buf));
+        until =
+            json_pack("{s:s}", "observed_until", analytics_format_time(q.now, q.offset_min, buf));
+    else
+        until =
+            json_pack("{s:s}", "observed_until", analytics_format_time(q.to, q.offset_min, buf));
     json_object_set_new(until, "group_by", json_string(group_names[q.group_by]));
     run_analytics(c, &q, store_analytics_utilization, until);
 }
@@ -271,8 +276,8 @@ static void export_free(export_req_t *e)
     free(e);
 }
 
-static void respond_raw(api_call_t *c, int status, const char *ctype, const char *body,
-                        size_t len, const char *extra)
+static void respond_raw(api_call_t *c, int status, const char *ctype, const char *body, size_t len,
+                        const char *extra)
 {
     if (c->req) net_req_respond(c->req, status, ctype, body, len, extra);
     api_call_free(c);
@@ -328,8 +333,8 @@ static void name_part(char *out, size_t len, const char *s)
     size_t i = 0;
     for (; s[i] && i + 1 < len; i++) {
         char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '-' || ch == '_';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_';
         out[i] = ok ? ch : '_';
     }
     out[i] = '\0';
@@ -414,8 +419,10 @@ void api_export_meter_values_csv(api_call_t *c)
     e->station = xstrdup_opt(station);
     e->max_rows = EXPORT_MAX_METER_VALUES;
     char part[64];
-    if (session) snprintf(part, sizeof part, "session-%lld", id);
-    else name_part(part, sizeof part, station);
+    if (session)
+        snprintf(part, sizeof part, "session-%lld", id);
+    else
+        name_part(part, sizeof part, station);
     snprintf(e->filename, sizeof e->filename, "meter-values-%s.csv", part);
     start_export(c, e);
 }
@@ -427,14 +434,22 @@ static const char *public_status(const char *status, bool online)
 {
     if (!online || !status) return "Unknown";
     switch (analytics_state_of(status)) {
-    case ANALYTICS_AVAILABLE: return "Available";
-    case ANALYTICS_CHARGING: return "Charging";
-    case ANALYTICS_OCCUPIED: return "Occupied";
-    case ANALYTICS_RESERVED: return "Reserved";
-    case ANALYTICS_UNAVAILABLE: return "Unavailable";
-    case ANALYTICS_FAULTED: return "Faulted";
-    case ANALYTICS_UNKNOWN: break;
-    case ANALYTICS_STATE_COUNT_: break;
+    case ANALYTICS_AVAILABLE:
+        return "Available";
+    case ANALYTICS_CHARGING:
+        return "Charging";
+    case ANALYTICS_OCCUPIED:
+        return "Occupied";
+    case ANALYTICS_RESERVED:
+        return "Reserved";
+    case ANALYTICS_UNAVAILABLE:
+        return "Unavailable";
+    case ANALYTICS_FAULTED:
+        return "Faulted";
+    case ANALYTICS_UNKNOWN:
+        break;
+    case ANALYTICS_STATE_COUNT_:
+        break;
     }
     return "Unknown";
 }
@@ -461,29 +476,33 @@ static bool labelled_private(const json_t *labels)
 static json_t *coordinate(const json_t *v, double lim)
 {
     double d;
-    if (json_is_number(v)) d = json_number_value(v);
+    if (json_is_number(v))
+        d = json_number_value(v);
     else if (json_is_string(v)) {
         char *end;
         const char *s = json_string_value(v);
         d = strtod(s, &end);
         if (end == s || *end) return NULL;
-    } else return NULL;
+    } else
+        return NULL;
     return isfinite(d) && fabs(d) <= lim ? json_real(d) : NULL;
 }
 
-static json_t *public_location(csms_station_t *st, const json_t *row)
+static json_t *public_location(const csms_station_t *st)
 {
-    const json_t *loc = json_object_get(row, "location");
-    json_t *o = json_pack("{s:s,s:O}", "id", st->id, "site", json_object_get(row, "site"));
-    static const char *const texts[] = {"name", "address", "city", "postal_code", "country"};
+    const json_t *loc = st->location;
+    json_t *o = json_pack("{s:s,s:s?}", "id", st->id, "site", st->site);
+    static const char *const texts[] = {"name",        "address", "city",
+                                        "postal_code", "state",   "country"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         const char *v = json_string_value(json_object_get(loc, texts[i]));
         json_object_set_new(o, texts[i], v ? json_string(v) : json_null());
     }
     json_t *lat = coordinate(json_object_get(loc, "latitude"), 90);
     json_t *lon = coordinate(json_object_get(loc, "longitude"), 180);
-    if (lat && lon) json_object_set_new(o, "coordinates", json_pack("{s:o,s:o}", "latitude", lat,
-                                                                    "longitude", lon));
+    if (lat && lon)
+        json_object_set_new(o, "coordinates",
+                            json_pack("{s:o,s:o}", "latitude", lat, "longitude", lon));
     else {
         json_decref(lat);
         json_decref(lon);
@@ -512,7 +531,8 @@ static json_t *public_location(csms_station_t *st, const json_t *row)
         if (evse && (!k || k->evse_id != evse_id)) {
             const char *s = json_string_value(json_object_get(json_array_get(conns, 0), "status"));
             for (size_t j = 0; j < json_array_size(conns); j++) {
-                const char *cs = json_string_value(json_object_get(json_array_get(conns, j), "status"));
+                const char *cs =
+                    json_string_value(json_object_get(json_array_get(conns, j), "status"));
                 if (public_rank(cs) < public_rank(s)) s = cs;
             }
             json_object_set_new(evse, "status", json_string(s));
@@ -539,10 +559,10 @@ static json_t *public_location(csms_station_t *st, const json_t *row)
             conns = json_array();
         }
         const char *s = public_status(station_status ? station_status : k->status, online);
-        json_array_append_new(conns, json_pack("{s:i,s:s,s:s?}", "connector_id", k->connector_id,
-                                               "status", s, "last_updated",
-                                               k->timestamp ? time_format_rfc3339(k->timestamp, buf)
-                                                            : NULL));
+        json_array_append_new(
+            conns, json_pack("{s:i,s:s,s:s?}", "connector_id", k->connector_id, "status", s,
+                             "last_updated",
+                             k->timestamp ? time_format_rfc3339(k->timestamp, buf) : NULL));
         if (k->timestamp > evse_updated) evse_updated = k->timestamp;
     }
     json_object_set_new(o, "online", json_boolean(online));
@@ -553,58 +573,37 @@ static json_t *public_location(csms_station_t *st, const json_t *row)
     return o;
 }
 
-/* Requests waiting for the one store read in flight. */
-static struct {
-    api_call_t **calls;
-    size_t n, cap;
-} public_waiting;
-
-static void public_rows(void *ctx, store_err_t rc, json_t *res)
+static int station_cmp(const void *a, const void *b)
 {
-    api_t *a = ctx;
-    json_t *body = NULL;
-    if (rc == STORE_OK && res) {
-        json_t *locations = json_array();
-        size_t i;
-        json_t *row;
-        json_array_foreach(json_object_get(res, "items"), i, row) {
-            csms_station_t *st = csms_station_find(a->d.csms, json_string_value(json_object_get(row, "id")));
-            if (!st || strcmp(st->registration_status, "Accepted") != 0) continue;
-            if (!json_is_object(json_object_get(row, "location"))) continue;
-            if (labelled_private(json_object_get(row, "labels"))) continue;
-            json_array_append_new(locations, public_location(st, row));
-        }
-        char buf[TIME_RFC3339_LEN];
-        body = json_pack("{s:s,s:o}", "generated_at", time_format_rfc3339(time_now_ms(), buf),
-                         "locations", locations);
-    }
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    api_call_t **calls = public_waiting.calls;
-    size_t n = public_waiting.n;
-    public_waiting.calls = NULL;
-    public_waiting.n = public_waiting.cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        api_call_t *c = calls[i];
-        if (!api_alive(c)) continue;
-        if (!text) {
-            api_problem(c, 503, "Service Unavailable", "the database could not answer; retry");
-            continue;
-        }
-        respond_raw(c, 200, "application/json", text, strlen(text),
-                    "Access-Control-Allow-Origin: *\r\nCache-Control: public, max-age=10\r\n");
-    }
-    free(calls);
-    free(text);
+    return strcmp((*(csms_station_t *const *)a)->id, (*(csms_station_t *const *)b)->id);
 }
 
 void api_public_locations(api_call_t *c)
 {
-    if (public_waiting.n == public_waiting.cap) {
-        public_waiting.cap = public_waiting.cap ? public_waiting.cap * 2 : 8;
-        public_waiting.calls = xrealloc(public_waiting.calls, public_waiting.cap * sizeof *c);
+    csms_t *m = c->api->d.csms;
+    size_t n = 0, cap = 0;
+    csms_station_t **list = NULL;
+    for (csms_station_t *st = csms_station_first(m); st; st = csms_station_next(st)) {
+        if (!json_is_object(st->location) || strcmp(st->registration_status, "Accepted") != 0 ||
+            labelled_private(st->labels))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            list = xrealloc(list, cap * sizeof *list);
+        }
+        list[n++] = st;
     }
-    public_waiting.calls[public_waiting.n++] = c;
-    api_hold(c);
-    if (public_waiting.n == 1) store_public_stations(c->api->d.store, public_rows, c->api);
+    if (n) qsort(list, n, sizeof *list, station_cmp);
+    json_t *locations = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(locations, public_location(list[i]));
+    free(list);
+    char buf[TIME_RFC3339_LEN];
+    json_t *body = json_pack("{s:s,s:o}", "generated_at", time_format_rfc3339(time_now_ms(), buf),
+                             "locations", locations);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    respond_raw(c, 200, "application/json", text, strlen(text),
+                "Access-Control-Allow-Origin: *\r\nCache-Control: public, max-age=10\r\n");
+    free(text);
 }

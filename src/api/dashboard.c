@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SECURITY_HEADERS                                                                       \
-    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "       \
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "      \
-    "form-action 'self'\r\n"                                                                   \
-    "X-Content-Type-Options: nosniff\r\n"                                                      \
+#define SECURITY_HEADERS                                                                           \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "          \
+    "form-action 'self'\r\n"                                                                       \
+    "X-Content-Type-Options: nosniff\r\n"                                                          \
     "Referrer-Policy: same-origin\r\n"
 
 /* The API's own paths: everything else belongs to the dashboard. */

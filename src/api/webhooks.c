@@ -51,7 +51,7 @@
 #define MAX_DESCRIPTION 500
 #define MIN_SECRET 16
 #define MAX_SECRET 256
-#define MAX_BUFFERED 10000  /* events held while the webhooks are still loading */
+#define MAX_BUFFERED 10000 /* events held while the webhooks are still loading */
 #define SWEEP_MS 60000
 #define PRUNE_EVERY_MS 3600000
 #define PRUNE_BATCH 5000
@@ -112,7 +112,8 @@ int64_t webhooks_backoff_ms(int retry_base, int attempts, int retry_after, uint3
     if (retry_base < 1) retry_base = 1;
     if (attempts < 1) attempts = 1;
     int64_t d = (int64_t)retry_base * 1000;
-    for (int i = 1; i < attempts && d < WEBHOOKS_MAX_BACKOFF_MS; i++) d *= 2;
+    for (int i = 1; i < attempts && d < WEBHOOKS_MAX_BACKOFF_MS; i++)
+        d *= 2;
     if (d > WEBHOOKS_MAX_BACKOFF_MS) d = WEBHOOKS_MAX_BACKOFF_MS;
     /* equal jitter: [d/2, d) spreads a burst of failures without ever
      * retrying much sooner than the schedule says */
@@ -148,7 +149,7 @@ typedef struct hook {
     int64_t created_at, updated_at;
     unsigned inflight;
     bool claiming;
-    int64_t next_due;    /* earliest pending row known, INT64_MAX = none */
+    int64_t next_due; /* earliest pending row known, INT64_MAX = none */
     struct hook *next;
 } hook_t;
 
@@ -162,7 +163,7 @@ struct api_webhooks {
     api_t *api;
     webhooks_config_t cfg;
     http_out_t *http;
-    hook_t *hooks;       /* by id, ascending */
+    hook_t *hooks; /* by id, ascending */
     bool loaded, subscribed, stopping;
     buffered_t *buf_head, *buf_tail;
     unsigned nbuf;
@@ -174,7 +175,7 @@ struct api_webhooks {
 typedef struct send_ctx {
     api_webhooks_t *wh;
     int64_t hook_id, delivery_id;
-    int attempts;        /* before this one */
+    int attempts; /* before this one */
     int64_t started;
 } send_ctx_t;
 
@@ -193,11 +194,14 @@ static unsigned mask_of(const json_t *types)
     unsigned m = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(types, i, v) {
+    json_array_foreach(types, i, v)
+    {
         const char *s = json_string_value(v);
         if (!s) continue;
-        if (strcmp(s, "*") == 0) m |= EV_ALL;
-        else if (ev_parse(s) >= 0) m |= 1u << ev_parse(s);
+        if (strcmp(s, "*") == 0)
+            m |= EV_ALL;
+        else if (ev_parse(s) >= 0)
+            m |= 1u << ev_parse(s);
     }
     return m;
 }
@@ -215,7 +219,8 @@ static void hook_free(hook_t *h)
 static void hook_insert(api_webhooks_t *wh, hook_t *h)
 {
     hook_t **p = &wh->hooks;
-    while (*p && (*p)->id < h->id) p = &(*p)->next;
+    while (*p && (*p)->id < h->id)
+        p = &(*p)->next;
     h->next = *p;
     *p = h;
 }
@@ -240,7 +245,8 @@ static void hook_due(api_webhooks_t *wh, hook_t *h, int64_t at)
 static void update_subscription(api_webhooks_t *wh)
 {
     bool want = !wh->stopping && !wh->loaded;
-    for (hook_t *h = wh->hooks; h && !want; h = h->next) want = h->enabled;
+    for (hook_t *h = wh->hooks; h && !want; h = h->next)
+        want = h->enabled;
     if (want && !wh->subscribed) csms_subscribe(wh->api->d.csms, on_event, wh);
     if (!want && wh->subscribed) csms_unsubscribe(wh->api->d.csms, on_event, wh);
     wh->subscribed = want;
@@ -274,7 +280,9 @@ static void record_attempt(api_webhooks_t *wh, hook_t *h, const send_ctx_t *s, i
         .state = state,
         .next_attempt_at = next,
         .status = status,
-        .error = error ? error : errbuf[0] ? errbuf : NULL,
+        .error = error       ? error
+                 : errbuf[0] ? errbuf
+                             : NULL,
         .response = resp ? body : NULL,
         .at = s->started,
         .duration_ms = duration,
@@ -315,9 +323,9 @@ static char *delivery_body(const store_delivery_t *d)
     char id[24], ts[TIME_RFC3339_LEN];
     snprintf(id, sizeof id, "%" PRId64, d->id);
     json_t *data = json_loads(d->payload, 0, NULL);
-    json_t *env = json_pack("{s:s,s:s,s:s,s:o}", "id", id, "type", d->event_type, "created_at",
-                            time_format_rfc3339(d->created_at, ts), "data",
-                            data ? data : json_null());
+    json_t *env =
+        json_pack("{s:s,s:s,s:s,s:o}", "id", id, "type", d->event_type, "created_at",
+                  time_format_rfc3339(d->created_at, ts), "data", data ? data : json_null());
     char *body = json_dumps(env, JSON_COMPACT);
     json_decref(env);
     return body ? body : xstrdup("{}");
@@ -341,8 +349,8 @@ static void send_one(api_webhooks_t *wh, hook_t *h, const store_delivery_t *d)
     s->attempts = d->attempts;
     s->started = now;
     char err[256];
-    if (http_out_post(wh->http, h->url, headers, body, len, wh->cfg.timeout * 1000, sent_cb, s,
-                      err, sizeof err) != 0) {
+    if (http_out_post(wh->http, h->url, headers, body, len, wh->cfg.timeout * 1000, sent_cb, s, err,
+                      sizeof err) != 0) {
         record_attempt(wh, h, s, 0, err, NULL, 0, -1, 0);
         free(s);
     } else {
@@ -374,7 +382,8 @@ static void claimed_cb(void *ctx, store_err_t rc, const store_delivery_t *d, siz
     for (size_t i = 0; i < n; i++) {
         if (wh->stopping || !h->enabled)
             store_delivery_unclaim(wh->api->d.store, d[i].id, NULL, NULL);
-        else send_one(wh, h, &d[i]);
+        else
+            send_one(wh, h, &d[i]);
     }
     if (!h->enabled && n) hook_due(wh, h, time_now_ms());
     schedule(wh);
@@ -406,11 +415,15 @@ static void schedule(api_webhooks_t *wh)
     int64_t now = time_now_ms(), next = INT64_MAX;
     for (hook_t *h = wh->hooks; h; h = h->next) {
         if (!h->enabled || h->claiming || h->inflight >= (unsigned)wh->cfg.concurrency) continue;
-        if (h->next_due <= now) claim(wh, h, now);
-        else if (h->next_due < next) next = h->next_due;
+        if (h->next_due <= now)
+            claim(wh, h, now);
+        else if (h->next_due < next)
+            next = h->next_due;
     }
-    if (next == INT64_MAX) uv_timer_stop(&wh->timer);
-    else uv_timer_start(&wh->timer, timer_cb, (uint64_t)(next - now), 0);
+    if (next == INT64_MAX)
+        uv_timer_stop(&wh->timer);
+    else
+        uv_timer_start(&wh->timer, timer_cb, (uint64_t)(next - now), 0);
 }
 
 typedef struct added_ctx {
@@ -423,8 +436,7 @@ static void added_cb(void *ctx, store_err_t rc)
 {
     added_ctx_t *ac = ctx;
     api_webhooks_t *wh = ac->wh;
-    if (rc != STORE_OK)
-        log_error("webhook deliveries could not be stored", "count=%zu", ac->n);
+    if (rc != STORE_OK) log_error("webhook deliveries could not be stored", "count=%zu", ac->n);
     int64_t now = time_now_ms();
     for (size_t i = 0; i < ac->n; i++) {
         hook_t *h = hook_find(wh, ac->ids[i]);
@@ -485,8 +497,10 @@ static void on_event(void *ud, const char *type, const json_t *data)
     buffered_t *b = xcalloc(1, sizeof *b);
     b->type = xstrdup(type);
     b->data = json_deep_copy(data);
-    if (wh->buf_tail) wh->buf_tail->next = b;
-    else wh->buf_head = b;
+    if (wh->buf_tail)
+        wh->buf_tail->next = b;
+    else
+        wh->buf_head = b;
     wh->buf_tail = b;
     wh->nbuf++;
 }
@@ -547,8 +561,8 @@ static void prune(api_webhooks_t *wh)
     wh->pruning = true;
     wh->last_prune = time_now_ms();
     store_deliveries_prune(wh->api->d.store,
-                           wh->last_prune - (int64_t)wh->cfg.retention_days * 86400000,
-                           PRUNE_BATCH, prune_cb, wh);
+                           wh->last_prune - (int64_t)wh->cfg.retention_days * 86400000, PRUNE_BATCH,
+                           prune_cb, wh);
 }
 
 static void sweep_cb(uv_timer_t *t)
@@ -556,7 +570,8 @@ static void sweep_cb(uv_timer_t *t)
     api_webhooks_t *wh = t->data;
     if (!wh->loaded) return;
     int64_t now = time_now_ms();
-    for (hook_t *h = wh->hooks; h; h = h->next) hook_due(wh, h, now);
+    for (hook_t *h = wh->hooks; h; h = h->next)
+        hook_due(wh, h, now);
     schedule(wh);
     if (now - wh->last_prune >= PRUNE_EVERY_MS) prune(wh);
 }
@@ -576,7 +591,8 @@ static void loaded_cb(void *ctx, store_err_t rc, json_t *res)
     json_t *o;
     json_array_foreach(json_object_get(res, "items"), i, o) hook_insert(wh, hook_from_json(o));
     wh->loaded = true;
-    for (buffered_t *b = wh->buf_head; b; b = b->next) handle_event(wh, b->type, b->data);
+    for (buffered_t *b = wh->buf_head; b; b = b->next)
+        handle_event(wh, b->type, b->data);
     free_buffer(wh);
     update_subscription(wh);
     prune(wh);
@@ -588,7 +604,7 @@ void api_webhooks_init(api_t *a, const webhooks_config_t *cfg)
     api_webhooks_t *wh = xcalloc(1, sizeof *wh);
     wh->api = a;
     wh->cfg = *cfg;
-#define DEF(f, d)                                                                              \
+#define DEF(f, d)                                                                                  \
     if (wh->cfg.f <= 0) wh->cfg.f = d
     DEF(timeout, WEBHOOKS_DEFAULT_TIMEOUT);
     DEF(connect_timeout, WEBHOOKS_DEFAULT_CONNECT_TIMEOUT);
@@ -648,11 +664,10 @@ void api_webhooks_free(api_t *a)
 static json_t *hook_json(const hook_t *h, bool with_secret)
 {
     char c[TIME_RFC3339_LEN], u[TIME_RFC3339_LEN];
-    json_t *o = json_pack("{s:I,s:s,s:O,s:b,s:s?,s:s,s:s}", "id", (json_int_t)h->id, "url",
-                          h->url, "event_types", h->event_types, "enabled", h->enabled,
-                          "description", h->description, "created_at",
-                          time_format_rfc3339(h->created_at, c), "updated_at",
-                          time_format_rfc3339(h->updated_at, u));
+    json_t *o = json_pack("{s:I,s:s,s:O,s:b,s:s?,s:s,s:s}", "id", (json_int_t)h->id, "url", h->url,
+                          "event_types", h->event_types, "enabled", h->enabled, "description",
+                          h->description, "created_at", time_format_rfc3339(h->created_at, c),
+                          "updated_at", time_format_rfc3339(h->updated_at, u));
     if (with_secret) json_object_set_new(o, "secret", json_string(h->secret));
     return o;
 }
@@ -673,7 +688,8 @@ static hook_t *find_or_404(api_call_t *c)
     if (!h) {
         if (wh && !wh->loaded)
             api_problem(c, 503, "Service Unavailable", "webhooks are still loading; retry");
-        else api_problem(c, 404, "Not Found", "no webhook with id '%.64s'", c->params[0]);
+        else
+            api_problem(c, 404, "Not Found", "no webhook with id '%.64s'", c->params[0]);
     }
     return h;
 }
@@ -688,15 +704,17 @@ typedef struct hook_spec {
 
 static bool read_spec(api_call_t *c, hook_spec_t *sp, bool create)
 {
-    static const char *const keys[] = {"url", "event_types", "enabled", "description", "secret",
-                                       NULL};
+    static const char *const keys[] = {"url",         "event_types", "enabled",
+                                       "description", "secret",      NULL};
     const char *k;
     json_t *v;
     memset(sp, 0, sizeof *sp);
     sp->enabled = -1;
-    json_object_foreach(c->body, k, v) {
+    json_object_foreach(c->body, k, v)
+    {
         bool known = false;
-        for (const char *const *p = keys; *p; p++) known |= strcmp(*p, k) == 0;
+        for (const char *const *p = keys; *p; p++)
+            known |= strcmp(*p, k) == 0;
         if (!known || (!create && strcmp(k, "secret") == 0)) {
             api_problem(c, 400, "Bad Request", "unknown field '%.64s'%s", k,
                         known ? " (change the secret with POST .../rotate-secret)" : "");
@@ -735,7 +753,8 @@ static bool read_spec(api_call_t *c, hook_spec_t *sp, bool create)
         }
         size_t i, j;
         json_t *t, *u;
-        json_array_foreach(types, i, t) {
+        json_array_foreach(types, i, t)
+        {
             if (!webhooks_event_type_valid(json_string_value(t))) {
                 char list[256] = "*";
                 for (int e = 0; e < EV_COUNT_; e++)
@@ -746,7 +765,8 @@ static bool read_spec(api_call_t *c, hook_spec_t *sp, bool create)
                             i, list);
                 return false;
             }
-            json_array_foreach(types, j, u) {
+            json_array_foreach(types, j, u)
+            {
                 if (j < i && json_equal(t, u)) {
                     api_problem(c, 400, "Bad Request", "event_types lists '%s' twice",
                                 json_string_value(t));
@@ -791,7 +811,8 @@ static bool read_spec(api_call_t *c, hook_spec_t *sp, bool create)
         sp->secret = json_string_value(sec);
         size_t n = strlen(sp->secret);
         bool printable = true;
-        for (const char *p = sp->secret; *p; p++) printable &= *p > 0x20 && *p < 0x7f;
+        for (const char *p = sp->secret; *p; p++)
+            printable &= *p > 0x20 && *p < 0x7f;
         if (n < MIN_SECRET || n > MAX_SECRET || !printable) {
             api_problem(c, 400, "Bad Request",
                         "secret must be %d to %d printable ASCII characters without spaces "
@@ -806,7 +827,7 @@ static bool read_spec(api_call_t *c, hook_spec_t *sp, bool create)
 /* An operation in flight: the call, and the webhook as it will be. */
 typedef struct change {
     api_call_t *call;
-    hook_t *next;        /* the new state (owned until applied) */
+    hook_t *next; /* the new state (owned until applied) */
     json_t *before;
     const char *action;
     bool with_secret;
@@ -828,7 +849,8 @@ static void saved_cb(void *ctx, store_err_t rc, json_t *res)
         if (api_alive(c)) {
             if (rc == STORE_ERR_NOT_FOUND)
                 api_problem(c, 404, "Not Found", "the webhook was deleted meanwhile");
-            else api_problem(c, 503, "Service Unavailable", "the change could not be stored; retry");
+            else
+                api_problem(c, 503, "Service Unavailable", "the change could not be stored; retry");
         }
         change_free(ch);
         return;
@@ -900,7 +922,8 @@ void api_webhooks_list(api_call_t *c)
         return;
     }
     json_t *items = json_array();
-    for (hook_t *h = wh->hooks; h; h = h->next) json_array_append_new(items, hook_json(h, false));
+    for (hook_t *h = wh->hooks; h; h = h->next)
+        json_array_append_new(items, hook_json(h, false));
     api_json(c, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -914,7 +937,8 @@ void api_webhooks_create(api_call_t *c)
         return;
     }
     unsigned count = 0;
-    for (hook_t *h = wh->hooks; h; h = h->next) count++;
+    for (hook_t *h = wh->hooks; h; h = h->next)
+        count++;
     if (count >= MAX_WEBHOOKS) {
         api_problem(c, 400, "Bad Request", "there are already %d webhooks, the most allowed",
                     MAX_WEBHOOKS);
@@ -1071,8 +1095,8 @@ static void queued_cb(void *ctx, store_err_t rc, json_t *res)
             api_audit(c, q->action, "webhook", c->params[0], NULL, res);
             api_json(c, 202, json_incref(res));
         } else if (rc == STORE_ERR_NOT_FOUND) {
-            api_problem(c, 404, "Not Found", "webhook %.64s has no delivery '%.64s'",
-                        c->params[0], c->params[1]);
+            api_problem(c, 404, "Not Found", "webhook %.64s has no delivery '%.64s'", c->params[0],
+                        c->params[1]);
         } else {
             api_problem(c, 503, "Service Unavailable", "the delivery could not be stored; retry");
         }
@@ -1127,8 +1151,9 @@ static void deliveries_cb(void *ctx, store_err_t rc, json_t *res)
     char key[32], cursor[96];
     snprintf(key, sizeof key, "%lld", (long long)next);
     api_cursor_encode(key, cursor, sizeof cursor);
-    api_json(c, 200, json_pack("{s:O,s:o}", "items", json_object_get(res, "items"),
-                               "next_cursor", next ? json_string(cursor) : json_null()));
+    api_json(c, 200,
+             json_pack("{s:O,s:o}", "items", json_object_get(res, "items"), "next_cursor",
+                       next ? json_string(cursor) : json_null()));
 }
 
 void api_webhooks_deliveries(api_call_t *c)
@@ -1150,8 +1175,7 @@ void api_webhooks_deliveries(api_call_t *c)
     }
     if (state && strcmp(state, "pending") && strcmp(state, "sending") &&
         strcmp(state, "succeeded") && strcmp(state, "failed")) {
-        api_problem(c, 400, "Bad Request",
-                    "state must be pending, sending, succeeded or failed");
+        api_problem(c, 400, "Bad Request", "state must be pending, sending, succeeded or failed");
         return;
     }
     hook_t *h = find_or_404(c);

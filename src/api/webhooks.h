@@ -15,13 +15,13 @@
 #include <stdint.h>
 
 typedef struct webhooks_config {
-    int timeout;           /* seconds per attempt (whole request) */
-    int connect_timeout;   /* seconds */
-    int retry_base;        /* seconds: the first retry waits about this long, then doubling */
-    int max_attempts;      /* then the delivery is failed */
-    int concurrency;       /* deliveries in flight per webhook */
-    int retention_days;    /* finished deliveries older than this are deleted */
-    bool allow_private;    /* may deliver to loopback/private addresses */
+    int timeout;         /* seconds per attempt (whole request) */
+    int connect_timeout; /* seconds */
+    int retry_base;      /* seconds: the first retry waits about this long, then doubling */
+    int max_attempts;    /* then the delivery is failed */
+    int concurrency;     /* deliveries in flight per webhook */
+    int retention_days;  /* finished deliveries older than this are deleted */
+    bool allow_private;  /* may deliver to loopback/private addresses */
 } webhooks_config_t;
 
 /* Defaults used when a field is 0. */

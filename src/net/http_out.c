@@ -57,7 +57,7 @@ struct req {
     char errbuf[CURL_ERROR_SIZE];
     char body[HTTP_OUT_BODY_KEEP];
     size_t body_len, received;
-    bool cut;            /* the answer was too long and cut off */
+    bool cut;                       /* the answer was too long and cut off */
     char blocked[INET6_ADDRSTRLEN]; /* a refused non-public address, "" = none */
     req_t *prev, *next;
 };
@@ -98,10 +98,10 @@ static bool addr_public(const struct sockaddr *sa)
         return v4_public((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
                          b[15]);
     static const unsigned char zero[15] = {0};
-    if (memcmp(b, zero, 15) == 0) return false;            /* :: and ::1 */
-    if ((b[0] & 0xfe) == 0xfc) return false;               /* fc00::/7 unique local */
+    if (memcmp(b, zero, 15) == 0) return false;              /* :: and ::1 */
+    if ((b[0] & 0xfe) == 0xfc) return false;                 /* fc00::/7 unique local */
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false; /* fe80::/10 link-local */
-    if (b[0] == 0xff) return false;                        /* multicast */
+    if (b[0] == 0xff) return false;                          /* multicast */
     return true;
 }
 
@@ -153,8 +153,10 @@ static int retry_after(CURL *e)
 static void complete(req_t *r, CURLcode code, const char *error)
 {
     http_out_t *h = r->h;
-    if (r->prev) r->prev->next = r->next;
-    else h->reqs = r->next;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        h->reqs = r->next;
     if (r->next) r->next->prev = r->prev;
     h->nreqs--;
     curl_multi_remove_handle(h->multi, r->easy);
@@ -181,8 +183,8 @@ static void complete(req_t *r, CURLcode code, const char *error)
                  r->blocked);
         res.error = msg;
     } else if (code == CURLE_OPERATION_TIMEDOUT) {
-        snprintf(msg, sizeof msg, "timed out after %lld ms%s%s",
-                 (long long)res.duration_ms, r->errbuf[0] ? ": " : "", r->errbuf);
+        snprintf(msg, sizeof msg, "timed out after %lld ms%s%s", (long long)res.duration_ms,
+                 r->errbuf[0] ? ": " : "", r->errbuf);
         res.error = msg;
     } else {
         snprintf(msg, sizeof msg, "%s%s%s", curl_easy_strerror(code), r->errbuf[0] ? ": " : "",
@@ -216,7 +218,8 @@ static void poll_cb(uv_poll_t *p, int status, int events)
     sock_t *k = p->data;
     http_out_t *h = k->h;
     int flags = 0;
-    if (status < 0) flags = CURL_CSELECT_ERR;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
     else {
         if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
         if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
@@ -233,8 +236,10 @@ static void sock_closed_cb(uv_handle_t *hd)
 
 static void sock_close(http_out_t *h, sock_t *k)
 {
-    if (k->prev) k->prev->next = k->next;
-    else h->socks = k->next;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        h->socks = k->next;
     if (k->next) k->next->prev = k->prev;
     uv_poll_stop(&k->poll);
     uv_close((uv_handle_t *)&k->poll, sock_closed_cb);
@@ -285,10 +290,11 @@ static void on_timer(uv_timer_t *t)
 static int timer_cb(CURLM *m, long timeout_ms, void *ud)
 {
     http_out_t *h = ud;
-    if (getenv("HTTP_OUT_DEBUG")) fprintf(stderr, "timer_cb %ld\n", timeout_ms);
     if (h->destroying) return 0;
-    if (timeout_ms < 0) uv_timer_stop(&h->timer);
-    else uv_timer_start(&h->timer, on_timer, (uint64_t)timeout_ms, 0);
+    if (timeout_ms < 0)
+        uv_timer_stop(&h->timer);
+    else
+        uv_timer_start(&h->timer, on_timer, (uint64_t)timeout_ms, 0);
     return 0;
 }
 
@@ -347,8 +353,7 @@ done:
 }
 
 int http_out_post(http_out_t *h, const char *url, const char *const *headers, const char *body,
-                  size_t len, int timeout_ms, http_out_cb cb, void *ctx, char *err,
-                  size_t err_len)
+                  size_t len, int timeout_ms, http_out_cb cb, void *ctx, char *err, size_t err_len)
 {
     if (h->destroying) {
         snprintf(err, err_len, "shutting down");
@@ -363,7 +368,8 @@ int http_out_post(http_out_t *h, const char *url, const char *const *headers, co
     r->easy = curl_easy_init();
     if (!r->easy) abort();
     CURL *e = r->easy;
-    for (const char *const *p = headers; p && *p; p++) r->headers = curl_slist_append(r->headers, *p);
+    for (const char *const *p = headers; p && *p; p++)
+        r->headers = curl_slist_append(r->headers, *p);
     /* no "Expect: 100-continue" round trip for larger bodies */
     r->headers = curl_slist_append(r->headers, "Expect:");
     if (!r->headers) abort();
@@ -418,9 +424,11 @@ void http_out_destroy(http_out_t *h)
 {
     if (!h) return;
     h->destroying = true;
-    while (h->reqs) complete(h->reqs, CURLE_OK, "cancelled");
+    while (h->reqs)
+        complete(h->reqs, CURLE_OK, "cancelled");
     curl_multi_cleanup(h->multi);
-    while (h->socks) sock_close(h, h->socks);
+    while (h->socks)
+        sock_close(h, h->socks);
     free(h->user_agent);
     uv_timer_stop(&h->timer);
     uv_close((uv_handle_t *)&h->timer, timer_closed_cb);

@@ -31,21 +31,21 @@ typedef struct uv_loop_s uv_loop_t;
 #define HTTP_OUT_BODY_KEEP 1024
 
 typedef struct http_out_config {
-    const char *user_agent;   /* "ampgrid/0.1.0"; copied */
-    int connect_timeout_ms;   /* TCP + TLS connect; 0 = 10 s */
-    bool allow_private;       /* false: refuse non-public destination addresses */
+    const char *user_agent; /* "ampgrid/0.1.0"; copied */
+    int connect_timeout_ms; /* TCP + TLS connect; 0 = 10 s */
+    bool allow_private;     /* false: refuse non-public destination addresses */
 } http_out_config_t;
 
 typedef struct http_out_result {
-    int status;               /* HTTP status; 0 when no answer arrived */
-    const char *error;        /* NULL when an answer arrived; otherwise what went wrong,
-                               * a sentence ("cancelled", "timed out after 10000 ms", ...) */
-    const char *body;         /* first HTTP_OUT_BODY_KEEP bytes of the answer (not terminated
-                               * beyond body_len; may be binary) */
+    int status;        /* HTTP status; 0 when no answer arrived */
+    const char *error; /* NULL when an answer arrived; otherwise what went wrong,
+                        * a sentence ("cancelled", "timed out after 10000 ms", ...) */
+    const char *body;  /* first HTTP_OUT_BODY_KEEP bytes of the answer (not terminated
+                        * beyond body_len; may be binary) */
     size_t body_len;
     int64_t duration_ms;
-    int retry_after;          /* seconds from a Retry-After header, -1 when absent */
-    bool cancelled;           /* by http_out_destroy: the request was not (fully) tried */
+    int retry_after; /* seconds from a Retry-After header, -1 when absent */
+    bool cancelled;  /* by http_out_destroy: the request was not (fully) tried */
 } http_out_result_t;
 
 /* r and everything it points to are valid until the callback returns. */
@@ -58,8 +58,7 @@ http_out_t *http_out_create(uv_loop_t *loop, const http_out_config_t *cfg);
  * (never from inside this call). Returns 0, or -1 with err filled in (cb
  * will not run) when the request cannot even be started. */
 int http_out_post(http_out_t *h, const char *url, const char *const *headers, const char *body,
-                  size_t len, int timeout_ms, http_out_cb cb, void *ctx, char *err,
-                  size_t err_len);
+                  size_t len, int timeout_ms, http_out_cb cb, void *ctx, char *err, size_t err_len);
 
 /* Requests still running. */
 unsigned http_out_in_flight(const http_out_t *h);

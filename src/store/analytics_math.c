@@ -65,10 +65,14 @@ bool analytics_bucket_parse(const char *s, analytics_bucket_t *out)
 const char *analytics_bucket_name(analytics_bucket_t b)
 {
     switch (b) {
-    case ANALYTICS_BUCKET_HOUR: return "hour";
-    case ANALYTICS_BUCKET_DAY: return "day";
-    case ANALYTICS_BUCKET_MONTH: return "month";
-    case ANALYTICS_BUCKET_NONE: break;
+    case ANALYTICS_BUCKET_HOUR:
+        return "hour";
+    case ANALYTICS_BUCKET_DAY:
+        return "day";
+    case ANALYTICS_BUCKET_MONTH:
+        return "month";
+    case ANALYTICS_BUCKET_NONE:
+        break;
     }
     return NULL;
 }
@@ -81,9 +85,12 @@ bool analytics_offset_parse(const char *s, int *minutes)
         return true;
     }
     int sign;
-    if (s[0] == '+' || s[0] == ' ') sign = 1;
-    else if (s[0] == '-') sign = -1;
-    else return false;
+    if (s[0] == '+' || s[0] == ' ')
+        sign = 1;
+    else if (s[0] == '-')
+        sign = -1;
+    else
+        return false;
     const char *p = s + 1;
     if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1])) return false;
     int h = (p[0] - '0') * 10 + (p[1] - '0');
@@ -102,15 +109,18 @@ int64_t analytics_bucket_floor(int64_t t, analytics_bucket_t b, int offset_min)
     int64_t off = (int64_t)offset_min * 60000;
     int64_t local = t + off;
     switch (b) {
-    case ANALYTICS_BUCKET_HOUR: return floor_div(local, HOUR_MS) * HOUR_MS - off;
-    case ANALYTICS_BUCKET_DAY: return floor_div(local, DAY_MS) * DAY_MS - off;
+    case ANALYTICS_BUCKET_HOUR:
+        return floor_div(local, HOUR_MS) * HOUR_MS - off;
+    case ANALYTICS_BUCKET_DAY:
+        return floor_div(local, DAY_MS) * DAY_MS - off;
     case ANALYTICS_BUCKET_MONTH: {
         int64_t y;
         int m, d;
         civil_from_days(floor_div(local, DAY_MS), &y, &m, &d);
         return days_from_civil(y, m, 1) * DAY_MS - off;
     }
-    case ANALYTICS_BUCKET_NONE: break;
+    case ANALYTICS_BUCKET_NONE:
+        break;
     }
     return t;
 }
@@ -119,8 +129,10 @@ int64_t analytics_bucket_next(int64_t start, analytics_bucket_t b, int offset_mi
 {
     int64_t off = (int64_t)offset_min * 60000;
     switch (b) {
-    case ANALYTICS_BUCKET_HOUR: return start + HOUR_MS;
-    case ANALYTICS_BUCKET_DAY: return start + DAY_MS;
+    case ANALYTICS_BUCKET_HOUR:
+        return start + HOUR_MS;
+    case ANALYTICS_BUCKET_DAY:
+        return start + DAY_MS;
     case ANALYTICS_BUCKET_MONTH: {
         int64_t y;
         int m, d;
@@ -131,7 +143,8 @@ int64_t analytics_bucket_next(int64_t start, analytics_bucket_t b, int offset_mi
         }
         return days_from_civil(y, m, 1) * DAY_MS - off;
     }
-    case ANALYTICS_BUCKET_NONE: break;
+    case ANALYTICS_BUCKET_NONE:
+        break;
     }
     return start;
 }
@@ -161,8 +174,10 @@ int analytics_bucket_index(const int64_t *bounds, int n, int64_t t)
     int lo = 0, hi = n - 1; /* the last i with bounds[i] <= t */
     while (lo < hi) {
         int mid = lo + (hi - lo + 1) / 2;
-        if (bounds[mid] <= t) lo = mid;
-        else hi = mid - 1;
+        if (bounds[mid] <= t)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
     return lo;
 }
@@ -235,8 +250,10 @@ size_t analytics_curve_build(const analytics_point_t *start, analytics_point_t *
         /* a sample at the stop instant gives way to the stop reading; a
          * session that starts and stops at one instant keeps both points, so
          * its energy falls at that instant */
-        if (k > 0 && out[k - 1].t == stop->t && !(start && k == 1)) out[k - 1] = *stop;
-        else out[k++] = *stop;
+        if (k > 0 && out[k - 1].t == stop->t && !(start && k == 1))
+            out[k - 1] = *stop;
+        else
+            out[k++] = *stop;
     }
     return k;
 }
@@ -249,8 +266,10 @@ double analytics_curve_at(const analytics_point_t *p, size_t n, int64_t t)
     size_t lo = 0, hi = n - 1; /* p[lo].t <= t < p[hi].t */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (p[mid].t <= t) lo = mid;
-        else hi = mid;
+        if (p[mid].t <= t)
+            lo = mid;
+        else
+            hi = mid;
     }
     double span = (double)(p[hi].t - p[lo].t);
     return p[lo].wh + (p[hi].wh - p[lo].wh) * ((double)(t - p[lo].t) / span);

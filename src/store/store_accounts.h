@@ -20,6 +20,7 @@ void store_user_create(store_t *s, const char *username, const char *hash, const
 void store_user_update(store_t *s, const char *username, const char *role, const char *hash,
                        int disabled, store_json_cb cb, void *ctx);
 void store_user_delete(store_t *s, const char *username, store_json_cb cb, void *ctx);
+/* Synchronous: only before store_start (the connection is the writer's after). */
 int store_user_count_sync(store_t *s);
 int store_user_create_sync(store_t *s, const char *username, const char *hash, const char *role);
 

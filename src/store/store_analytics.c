@@ -1,5 +1,5 @@
 /*
- * Analytics, CSV exports and the public endpoint's station list; see
+ * Analytics and CSV exports; see
  * store_analytics.h for what is computed and why it is bounded.
  *
  * The aggregation is done here, on the writer thread, while the rows stream
@@ -65,8 +65,10 @@ typedef struct calc {
 static void calc_free(calc_t *k)
 {
     group_t *g, *tmp;
-    HASH_ITER(hh, k->groups, g, tmp) {
-        HASH_DEL(k->groups, g); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
+    HASH_ITER(hh, k->groups, g, tmp)
+    {
+        HASH_DEL(k->groups,
+                 g); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
         free(g->key);
         json_decref(g->label);
         free(g->cells);
@@ -81,9 +83,15 @@ static group_t *group_for(calc_t *k, const char *station, const char *site, int 
 {
     char key[400];
     switch (k->group_by) {
-    case STORE_GROUP_NETWORK: key[0] = '\0'; break;
-    case STORE_GROUP_SITE: snprintf(key, sizeof key, "%c%s", site ? 's' : 'n', site ? site : ""); break;
-    case STORE_GROUP_STATION: snprintf(key, sizeof key, "%s", station); break;
+    case STORE_GROUP_NETWORK:
+        key[0] = '\0';
+        break;
+    case STORE_GROUP_SITE:
+        snprintf(key, sizeof key, "%c%s", site ? 's' : 'n', site ? site : "");
+        break;
+    case STORE_GROUP_STATION:
+        snprintf(key, sizeof key, "%s", station);
+        break;
     case STORE_GROUP_CONNECTOR:
         snprintf(key, sizeof key, "%s\x1f%06d\x1f%06d", station, evse, conn);
         break;
@@ -103,8 +111,12 @@ static group_t *group_for(calc_t *k, const char *station, const char *site, int 
     g->key = xstrdup(key);
     g->cells = xcalloc((size_t)k->nb, sizeof *g->cells);
     switch (k->group_by) {
-    case STORE_GROUP_NETWORK: g->label = json_object(); break;
-    case STORE_GROUP_SITE: g->label = json_pack("{s:s?}", "site", site); break;
+    case STORE_GROUP_NETWORK:
+        g->label = json_object();
+        break;
+    case STORE_GROUP_SITE:
+        g->label = json_pack("{s:s?}", "site", site);
+        break;
     case STORE_GROUP_STATION:
         g->label = json_pack("{s:s,s:s?}", "station_id", station, "site", site);
         break;
@@ -153,7 +165,8 @@ static void bind_filters(sqlite3_stmt *st, const store_analytics_query_t *q)
 static void reserve_samples(calc_t *k, size_t n)
 {
     if (k->curve && n + 1 <= k->samples_cap) return;
-    while (k->samples_cap < n + 1) k->samples_cap = k->samples_cap ? k->samples_cap * 2 : 64;
+    while (k->samples_cap < n + 1)
+        k->samples_cap = k->samples_cap ? k->samples_cap * 2 : 64;
     k->samples = xrealloc(k->samples, k->samples_cap * sizeof *k->samples);
     k->curve = xrealloc(k->curve, (k->samples_cap + 2) * sizeof *k->curve);
 }
@@ -191,7 +204,9 @@ static store_err_t calc_energy(calc_t *k)
                       "t.meter_stop,t.started_at,t.stopped_at,t.last_energy_wh,t.last_energy_at "
                       "FROM transactions t LEFT JOIN stations s ON s.id=t.station_id WHERE %s",
                       half ? " UNION ALL " : "",
-                      half ? "t.started_at<?1 AND (t.stopped_at>?1 OR t.stopped_at IS NULL)"
+                      /* '+': reach these through the stopped_at index, not by
+                       * walking every session that started before the range */
+                      half ? "+t.started_at<?1 AND (t.stopped_at>?1 OR t.stopped_at IS NULL)"
                            : "t.started_at>=?1 AND t.started_at<?2");
         filter_sql(&sql, q, "t.station_id");
     }
@@ -209,8 +224,8 @@ static store_err_t calc_energy(calc_t *k)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *station = store_col_text(st, 1), *site = store_col_text(st, 2);
-        group_t *g = group_for(k, station, site, sqlite3_column_int(st, 3),
-                               sqlite3_column_int(st, 4));
+        group_t *g =
+            group_for(k, station, site, sqlite3_column_int(st, 3), sqlite3_column_int(st, 4));
         if (!g) {
             err = STORE_OK;
             goto fail;
@@ -236,8 +251,8 @@ static store_err_t calc_energy(calc_t *k)
         analytics_point_t b = {stopped, (double)sqlite3_column_int64(st, 6)};
         bool has_a = sqlite3_column_type(st, 5) != SQLITE_NULL;
         bool has_b = ended && sqlite3_column_type(st, 6) != SQLITE_NULL;
-        size_t np = analytics_curve_build(has_a ? &a : NULL, k->samples, n, has_b ? &b : NULL,
-                                          k->curve);
+        size_t np =
+            analytics_curve_build(has_a ? &a : NULL, k->samples, n, has_b ? &b : NULL, k->curve);
         if (np == 0) continue;
         int64_t c0 = k->curve[0].t > q->from ? k->curve[0].t : q->from;
         int64_t c1 = k->curve[np - 1].t;
@@ -284,9 +299,9 @@ static store_err_t calc_utilization(calc_t *k)
     strbuf_printf(&sql, " ORDER BY c.station_id,c.evse_id,c.connector_id");
     sqlite3_stmt *st = prepare(k, sql.data);
     strbuf_free(&sql);
-    sqlite3_stmt *before = prepare(
-        k, "SELECT status FROM status_history WHERE station_id=?1 AND evse_id=?2 AND "
-           "connector_id=?3 AND timestamp<=?4 ORDER BY timestamp DESC,id DESC LIMIT 1");
+    sqlite3_stmt *before =
+        prepare(k, "SELECT status FROM status_history WHERE station_id=?1 AND evse_id=?2 AND "
+                   "connector_id=?3 AND timestamp<=?4 ORDER BY timestamp DESC,id DESC LIMIT 1");
     sqlite3_stmt *during = prepare(
         k, "SELECT status,timestamp FROM status_history WHERE station_id=?1 AND evse_id=?2 AND "
            "connector_id=?3 AND timestamp>?4 AND timestamp<?5 ORDER BY timestamp,id");
@@ -316,7 +331,8 @@ static store_err_t calc_utilization(calc_t *k)
         sqlite3_bind_int64(during, 5, end);
         if ((rc = sqlite3_step(before)) == SQLITE_ROW)
             cur = analytics_state_of(store_col_text(before, 0));
-        else if (rc != SQLITE_DONE) goto step_fail;
+        else if (rc != SQLITE_DONE)
+            goto step_fail;
         int64_t t = q->from;
         while ((rc = sqlite3_step(during)) == SQLITE_ROW) {
             int64_t ts = sqlite3_column_int64(during, 1);
@@ -382,7 +398,8 @@ static json_t *util_json(const cell_t *c)
 {
     json_t *o = json_object();
     int64_t period = 0;
-    for (int i = 0; i < ANALYTICS_STATE_COUNT_; i++) period += c->state_ms[i];
+    for (int i = 0; i < ANALYTICS_STATE_COUNT_; i++)
+        period += c->state_ms[i];
     int64_t charging = c->state_ms[ANALYTICS_CHARGING];
     int64_t occupied = charging + c->state_ms[ANALYTICS_OCCUPIED];
     json_object_set_new(o, "period_s", json_real((double)period / 1000));
@@ -407,7 +424,8 @@ static void cell_add(cell_t *to, const cell_t *c)
     to->sessions += c->sessions;
     to->dur_sum += c->dur_sum;
     to->dur_n += c->dur_n;
-    for (int i = 0; i < ANALYTICS_STATE_COUNT_; i++) to->state_ms[i] += c->state_ms[i];
+    for (int i = 0; i < ANALYTICS_STATE_COUNT_; i++)
+        to->state_ms[i] += c->state_ms[i];
 }
 
 static json_t *series_json(calc_t *k, group_t *g, json_t *(*cell_json)(const cell_t *),
@@ -416,12 +434,11 @@ static json_t *series_json(calc_t *k, group_t *g, json_t *(*cell_json)(const cel
     json_t *series = json_array();
     for (int i = 0; i < k->nb; i++) {
         cell_add(total, &g->cells[i]);
-        json_t *o = cell_json(&g->cells[i]);
-        char buf[ANALYTICS_TIME_LEN];
-        json_object_set_new(o, "start",
-                            json_string(analytics_format_time(k->bounds[i], k->q->offset_min, buf)));
-        json_object_set_new(o, "end", json_string(analytics_format_time(
-                                          k->bounds[i + 1], k->q->offset_min, buf)));
+        char a[ANALYTICS_TIME_LEN], b[ANALYTICS_TIME_LEN];
+        json_t *o = json_pack("{s:s,s:s}", "start",
+                              analytics_format_time(k->bounds[i], k->q->offset_min, a), "end",
+                              analytics_format_time(k->bounds[i + 1], k->q->offset_min, b));
+        json_object_update_new(o, cell_json(&g->cells[i]));
         json_array_append_new(series, o);
     }
     return series;
@@ -433,13 +450,14 @@ static store_err_t exec_analytics(store_t *s, store_op_t *op)
     calc_t *k = xcalloc(1, sizeof *k);
     k->s = s;
     k->q = &a->q;
-    k->group_by = a->kind == CALC_ENERGY || a->kind == CALC_BY_HOUR ? STORE_GROUP_NETWORK
-                                                                    : a->q.group_by;
+    k->group_by =
+        a->kind == CALC_ENERGY || a->kind == CALC_BY_HOUR ? STORE_GROUP_NETWORK : a->q.group_by;
     analytics_bucket_t b = a->kind == CALC_SUMMARY ? ANALYTICS_BUCKET_NONE : a->q.bucket;
     if (a->kind == CALC_BY_HOUR) {
         /* 24 buckets: the hours of the day; sessions only, by their start */
         k->nb = 24;
-        for (int i = 0; i <= 24; i++) k->bounds[i] = i;
+        for (int i = 0; i <= 24; i++)
+            k->bounds[i] = i;
     } else {
         k->nb = analytics_buckets(a->q.from, a->q.to, b, a->q.offset_min, k->bounds,
                                   ANALYTICS_MAX_BUCKETS);
@@ -518,9 +536,8 @@ done:
             for (group_t *g = k->groups; g; g = g->hh.next) {
                 cell_t total = {0};
                 json_t *o = json_pack("{s:O}", "group", g->label);
-                json_t *series = series_json(k, g,
-                                             a->kind == CALC_SUMMARY ? energy_json : util_json,
-                                             &total);
+                json_t *series =
+                    series_json(k, g, a->kind == CALC_SUMMARY ? energy_json : util_json, &total);
                 if (a->kind == CALC_SUMMARY) {
                     json_decref(series);
                     json_object_set_new(o, "stations", json_integer(g->stations));
@@ -536,7 +553,8 @@ done:
                     json_object_set_new(o, "totals", util_json(&total));
                     if (a->q.bucket != ANALYTICS_BUCKET_NONE)
                         json_object_set_new(o, "series", series);
-                    else json_decref(series);
+                    else
+                        json_decref(series);
                 }
                 json_array_append_new(groups, o);
             }
@@ -558,8 +576,8 @@ static void analytics_done(store_op_t *op)
     free(a);
 }
 
-static void submit(store_t *s, calc_kind_t kind, const store_analytics_query_t *q,
-                   store_json_cb cb, void *ctx)
+static void submit(store_t *s, calc_kind_t kind, const store_analytics_query_t *q, store_json_cb cb,
+                   void *ctx)
 {
     analytics_op_t *a = xcalloc(1, sizeof *a);
     a->op.exec = exec_analytics;
@@ -628,34 +646,43 @@ static void csv_time(strbuf_t *b, sqlite3_stmt *st, int idx)
 
 static void csv_col(strbuf_t *b, sqlite3_stmt *st, int idx, bool first)
 {
-    if (sqlite3_column_type(st, idx) == SQLITE_INTEGER) csv_int(b, sqlite3_column_int64(st, idx), first);
-    else csv_cell(b, store_col_text(st, idx), first);
+    if (sqlite3_column_type(st, idx) == SQLITE_INTEGER)
+        csv_int(b, sqlite3_column_int64(st, idx), first);
+    else
+        csv_cell(b, store_col_text(st, idx), first);
 }
 
 static void session_row(strbuf_t *b, sqlite3_stmt *st)
 {
-    for (int i = 0; i < 9; i++) csv_col(b, st, i, i == 0); /* session_id .. auth_status */
+    for (int i = 0; i < 9; i++)
+        csv_col(b, st, i, i == 0); /* session_id .. auth_status */
     csv_time(b, st, 9);
     csv_time(b, st, 10);
     bool ended = sqlite3_column_type(st, 10) != SQLITE_NULL;
     int64_t dur = sqlite3_column_int64(st, 10) - sqlite3_column_int64(st, 9);
-    if (ended && dur >= 0) strbuf_printf(b, ",%lld.%03d", (long long)(dur / 1000), (int)(dur % 1000));
-    else csv_cell(b, NULL, false);
+    if (ended && dur >= 0)
+        strbuf_printf(b, ",%lld.%03d", (long long)(dur / 1000), (int)(dur % 1000));
+    else
+        csv_cell(b, NULL, false);
     csv_col(b, st, 11, false);
     csv_col(b, st, 12, false);
-    bool known = sqlite3_column_type(st, 11) != SQLITE_NULL &&
-                 sqlite3_column_type(st, 12) != SQLITE_NULL;
-    if (known) csv_int(b, sqlite3_column_int64(st, 12) - sqlite3_column_int64(st, 11), false);
-    else csv_cell(b, NULL, false);
+    bool known =
+        sqlite3_column_type(st, 11) != SQLITE_NULL && sqlite3_column_type(st, 12) != SQLITE_NULL;
+    if (known)
+        csv_int(b, sqlite3_column_int64(st, 12) - sqlite3_column_int64(st, 11), false);
+    else
+        csv_cell(b, NULL, false);
     csv_col(b, st, 13, false);
     csv_end(b);
 }
 
 static void meter_row(strbuf_t *b, sqlite3_stmt *st)
 {
-    for (int i = 0; i < 4; i++) csv_col(b, st, i, i == 0);
+    for (int i = 0; i < 4; i++)
+        csv_col(b, st, i, i == 0);
     csv_time(b, st, 4);
-    for (int i = 5; i < 12; i++) csv_col(b, st, i, false);
+    for (int i = 5; i < 12; i++)
+        csv_col(b, st, i, false);
     csv_end(b);
 }
 
@@ -727,9 +754,10 @@ static store_err_t exec_export(store_t *s, store_op_t *op)
                             "m.timestamp,m.measurand,m.phase,m.location,m.context,m.value,m.unit,"
                             "m.format,m.id");
     strbuf_printf(&sql, "%s%s ORDER BY %s,%s LIMIT %d", where.data,
-                  q->has_cursor ? (q->kind == STORE_EXPORT_SESSIONS ? " AND (t.started_at,t.id)>(?6,?7)"
-                                                                    : " AND (m.timestamp,m.id)>(?6,?7)")
-                                : "",
+                  q->has_cursor
+                      ? (q->kind == STORE_EXPORT_SESSIONS ? " AND (t.started_at,t.id)>(?6,?7)"
+                                                          : " AND (m.timestamp,m.id)>(?6,?7)")
+                      : "",
                   tcol, q->kind == STORE_EXPORT_SESSIONS ? "t.id" : "m.id", STORE_EXPORT_CHUNK);
     if (sqlite3_prepare_v3(store_db(s), sql.data, -1, 0, &st, NULL) != SQLITE_OK) {
         store_check(s, sqlite3_errcode(store_db(s)), "export prepare");
@@ -744,17 +772,21 @@ static store_err_t exec_export(store_t *s, store_op_t *op)
         sqlite3_bind_int64(st, 6, q->after_t);
         sqlite3_bind_int64(st, 7, q->after_id);
     }
-    int rc, tidx = q->kind == STORE_EXPORT_SESSIONS ? 9 : 4, idx = 14 - (q->kind != STORE_EXPORT_SESSIONS) * 2;
+    int rc, tidx = q->kind == STORE_EXPORT_SESSIONS ? 9 : 4,
+            idx = 14 - (q->kind != STORE_EXPORT_SESSIONS) * 2;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (q->kind == STORE_EXPORT_SESSIONS) session_row(&e->out, st);
-        else meter_row(&e->out, st);
+        if (q->kind == STORE_EXPORT_SESSIONS)
+            session_row(&e->out, st);
+        else
+            meter_row(&e->out, st);
         e->chunk.rows++;
         e->chunk.last_t = sqlite3_column_int64(st, tidx);
         e->chunk.last_id = sqlite3_column_int64(st, idx);
     }
     err = store_check(s, rc, "export");
 fail:
-    if (err == STORE_ERR_IO && st == NULL && sql.data == NULL) store_check(s, SQLITE_ERROR, "export");
+    if (err == STORE_ERR_IO && st == NULL && sql.data == NULL)
+        store_check(s, SQLITE_ERROR, "export");
     sqlite3_finalize(st);
     strbuf_free(&where);
     strbuf_free(&sql);
@@ -784,63 +816,4 @@ void store_export_csv(store_t *s, const store_export_query_t *q, store_csv_cb cb
     e->q.station_id = e->station_id = xstrdup_opt(q->station_id);
     e->q.site = e->site = xstrdup_opt(q->site);
     store_submit(s, &e->op);
-}
-
-/* -------------------------------------------------------- public locations */
-
-typedef struct public_op {
-    store_op_t op;
-    store_json_cb cb;
-    void *ctx;
-    json_t *result;
-} public_op_t;
-
-static json_t *json_col(sqlite3_stmt *st, int idx)
-{
-    const char *txt = store_col_text(st, idx);
-    json_t *v = txt ? json_loads(txt, 0, NULL) : NULL;
-    return v ? v : json_null();
-}
-
-static store_err_t exec_public(store_t *s, store_op_t *op)
-{
-    public_op_t *p = (public_op_t *)op;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v3(store_db(s),
-                           "SELECT id,site,location,labels,registration_status FROM stations "
-                           "WHERE location IS NOT NULL ORDER BY id LIMIT 100000",
-                           -1, 0, &st, NULL) != SQLITE_OK)
-        return store_check(s, sqlite3_errcode(store_db(s)), "public stations");
-    json_t *items = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        store_json_col(o, "id", st, 0);
-        store_json_col(o, "site", st, 1);
-        json_object_set_new(o, "location", json_col(st, 2));
-        json_object_set_new(o, "labels", json_col(st, 3));
-        store_json_col(o, "registration_status", st, 4);
-        json_array_append_new(items, o);
-    }
-    sqlite3_finalize(st);
-    p->result = json_pack("{s:o}", "items", items);
-    return store_check(s, rc, "public stations");
-}
-
-static void public_done(store_op_t *op)
-{
-    public_op_t *p = (public_op_t *)op;
-    p->cb(p->ctx, op->rc, p->result);
-    json_decref(p->result);
-    free(p);
-}
-
-void store_public_stations(store_t *s, store_json_cb cb, void *ctx)
-{
-    public_op_t *p = xcalloc(1, sizeof *p);
-    p->op.exec = exec_public;
-    p->op.done = public_done;
-    p->cb = cb;
-    p->ctx = ctx;
-    store_submit(s, &p->op);
 }

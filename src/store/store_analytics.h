@@ -1,7 +1,7 @@
 /*
  * Analytics and exports: reads that aggregate history (energy delivered,
- * sessions, utilization from status history), the CSV exports of sessions
- * and meter values, and the station locations the public endpoint shows.
+ * sessions, utilization from status history) and the CSV exports of sessions
+ * and meter values.
  *
  * Like every read they run on the store's writer thread, so each is bounded:
  * analytics at most ANALYTICS_MAX_BUCKETS buckets and STORE_ANALYTICS_MAX_CELLS
@@ -33,11 +33,11 @@ typedef enum store_group {
 } store_group_t;
 
 typedef struct store_analytics_query {
-    int64_t from, to;            /* [from, to) */
-    int64_t now;                 /* status intervals end here (no extrapolation) */
-    analytics_bucket_t bucket;   /* NONE: no series */
-    int offset_min;              /* local time of the buckets and of the hours */
-    const char *station_id;      /* filters; NULL = any */
+    int64_t from, to;          /* [from, to) */
+    int64_t now;               /* status intervals end here (no extrapolation) */
+    analytics_bucket_t bucket; /* NONE: no series */
+    int offset_min;            /* local time of the buckets and of the hours */
+    const char *station_id;    /* filters; NULL = any */
     const char *site;
     store_group_t group_by;
 } store_analytics_query_t;
@@ -74,22 +74,22 @@ typedef enum store_export_kind {
 
 typedef struct store_export_query {
     store_export_kind_t kind;
-    int64_t from, to;          /* 0 = open */
+    int64_t from, to; /* 0 = open */
     const char *station_id, *site;
-    int64_t session_id;        /* meter values: 0 = by station */
+    int64_t session_id; /* meter values: 0 = by station */
     /* keyset cursor: rows after (after_t, after_id) in (time, id) order;
      * the first chunk passes has_cursor = false */
     bool has_cursor;
     int64_t after_t, after_id;
-    bool count;                /* also count every matching row */
+    bool count; /* also count every matching row */
 } store_export_query_t;
 
 typedef struct store_csv_chunk {
-    const char *data;          /* CSV records (no header), CRLF-terminated */
+    const char *data; /* CSV records (no header), CRLF-terminated */
     size_t len;
-    int rows;                  /* < STORE_EXPORT_CHUNK: this was the last chunk */
-    int64_t last_t, last_id;   /* the cursor for the next chunk */
-    int64_t total;             /* when count was asked; -1 otherwise */
+    int rows;                /* < STORE_EXPORT_CHUNK: this was the last chunk */
+    int64_t last_t, last_id; /* the cursor for the next chunk */
+    int64_t total;           /* when count was asked; -1 otherwise */
 } store_csv_chunk_t;
 
 /* chunk is valid during the callback. NOT_FOUND: the session does not exist. */
@@ -97,12 +97,5 @@ typedef void (*store_csv_cb)(void *ctx, store_err_t rc, const store_csv_chunk_t 
 void store_export_csv(store_t *s, const store_export_query_t *q, store_csv_cb cb, void *ctx);
 /* The header record of an export (CRLF-terminated). */
 const char *store_export_header(store_export_kind_t kind);
-
-/* ------------------------------------------------------- public locations */
-
-/* Stations that have a location: {"items":[{"id","site","location","labels",
- * "registration_status"}]} with location and labels parsed (null when absent
- * or not valid JSON). */
-void store_public_stations(store_t *s, store_json_cb cb, void *ctx);
 
 #endif

@@ -37,8 +37,10 @@ typedef struct wh_op {
 static void wh_done(store_op_t *op)
 {
     wh_op_t *w = (wh_op_t *)op;
-    if (w->jcb) w->jcb(w->ctx, op->rc, w->result);
-    else if (w->dcb) w->dcb(w->ctx, op->rc);
+    if (w->jcb)
+        w->jcb(w->ctx, op->rc, w->result);
+    else if (w->dcb)
+        w->dcb(w->ctx, op->rc);
     else if (w->ccb)
         w->ccb(w->ctx, op->rc, w->claimed, op->rc == STORE_OK ? w->nclaimed : 0, w->next_due);
     for (size_t i = 0; i < w->nclaimed; i++) {
@@ -93,8 +95,9 @@ static store_err_t run(store_t *s, sqlite3_stmt *st, const char *what)
 static store_err_t exec_load(store_t *s, store_op_t *op)
 {
     wh_op_t *w = (wh_op_t *)op;
-    store_err_t rc = run(s, prep(s, "UPDATE webhook_deliveries SET state='pending' "
-                                    "WHERE state='sending'"),
+    store_err_t rc = run(s,
+                         prep(s, "UPDATE webhook_deliveries SET state='pending' "
+                                 "WHERE state='sending'"),
                          "webhook deliveries reset");
     if (rc) return rc;
     sqlite3_stmt *st = prep(s, "SELECT id,url,secret,event_types,enabled,description,created_at,"
@@ -191,8 +194,8 @@ void store_webhook_delete(store_t *s, int64_t id, store_done_cb cb, void *ctx)
 
 /* ----------------------------------------------------------- deliveries */
 
-#define DELIVERY_COLS                                                                          \
-    "id,webhook_id,event_type,payload,state,attempts,next_attempt_at,last_status,last_error,"  \
+#define DELIVERY_COLS                                                                              \
+    "id,webhook_id,event_type,payload,state,attempts,next_attempt_at,last_status,last_error,"      \
     "last_response,last_attempt_at,last_duration_ms,redelivery_of,created_at,updated_at"
 
 static json_t *delivery_json(sqlite3_stmt *st)
@@ -206,7 +209,8 @@ static json_t *delivery_json(sqlite3_stmt *st)
     store_json_col(o, "attempts", st, 5);
     if (state && (strcmp(state, "pending") == 0 || strcmp(state, "sending") == 0))
         store_json_time(o, "next_attempt_at", st, 6);
-    else json_object_set_new(o, "next_attempt_at", json_null());
+    else
+        json_object_set_new(o, "next_attempt_at", json_null());
     store_json_col(o, "last_status", st, 7);
     store_json_col(o, "last_error", st, 8);
     store_json_col(o, "last_response", st, 9);
@@ -245,8 +249,9 @@ static store_err_t get_delivery(store_t *s, wh_op_t *w, int64_t id)
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) w->result = delivery_json(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND
-                                                           : store_check(s, rc, "delivery get");
+    return rc == SQLITE_ROW    ? STORE_OK
+           : rc == SQLITE_DONE ? STORE_ERR_NOT_FOUND
+                               : store_check(s, rc, "delivery get");
 }
 
 static store_err_t exec_add(store_t *s, store_op_t *op)
@@ -364,8 +369,8 @@ static store_err_t exec_claim(store_t *s, store_op_t *op)
     return store_check(s, rc, "deliveries next due");
 }
 
-void store_deliveries_claim(store_t *s, int64_t webhook_id, int max, int64_t now,
-                            store_claim_cb cb, void *ctx)
+void store_deliveries_claim(store_t *s, int64_t webhook_id, int max, int64_t now, store_claim_cb cb,
+                            void *ctx)
 {
     wh_op_t *w = wh_new(exec_claim, ctx);
     w->ccb = cb;

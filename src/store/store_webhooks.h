@@ -15,11 +15,11 @@
 #include "store/store.h"
 
 typedef struct store_webhook {
-    int64_t id;                 /* 0 on create */
+    int64_t id; /* 0 on create */
     const char *url, *secret;
-    const char *event_types;    /* JSON array text */
+    const char *event_types; /* JSON array text */
     bool enabled;
-    const char *description;    /* NULL = none */
+    const char *description; /* NULL = none */
     const char *created_by;
     int64_t created_at, updated_at;
 } store_webhook_t;
@@ -59,17 +59,17 @@ void store_delivery_redeliver(store_t *s, int64_t webhook_id, int64_t delivery_i
  * one is due (INT64_MAX when none). */
 typedef void (*store_claim_cb)(void *ctx, store_err_t rc, const store_delivery_t *d, size_t n,
                                int64_t next_due);
-void store_deliveries_claim(store_t *s, int64_t webhook_id, int max, int64_t now,
-                            store_claim_cb cb, void *ctx);
+void store_deliveries_claim(store_t *s, int64_t webhook_id, int max, int64_t now, store_claim_cb cb,
+                            void *ctx);
 
 /* The outcome of one attempt. */
 typedef struct store_attempt {
     int64_t delivery_id;
-    const char *state;          /* pending (retry at next_attempt_at), succeeded, failed */
-    int64_t next_attempt_at;    /* for pending */
-    int status;                 /* HTTP status, 0 = none */
-    const char *error;          /* NULL on an answer */
-    const char *response;       /* the answer's first bytes (valid UTF-8), may be NULL */
+    const char *state;       /* pending (retry at next_attempt_at), succeeded, failed */
+    int64_t next_attempt_at; /* for pending */
+    int status;              /* HTTP status, 0 = none */
+    const char *error;       /* NULL on an answer */
+    const char *response;    /* the answer's first bytes (valid UTF-8), may be NULL */
     int64_t at, duration_ms;
 } store_attempt_t;
 void store_delivery_attempt(store_t *s, const store_attempt_t *a, store_done_cb cb, void *ctx);

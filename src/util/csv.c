@@ -10,18 +10,21 @@ bool csv_is_number(const char *v)
     const char *p = v;
     if (*p == '-' || *p == '+') p++;
     const char *digits = p;
-    while (isdigit((unsigned char)*p)) p++;
+    while (isdigit((unsigned char)*p))
+        p++;
     if (p == digits) return false;
     if (*p == '.') {
         const char *f = ++p;
-        while (isdigit((unsigned char)*p)) p++;
+        while (isdigit((unsigned char)*p))
+            p++;
         if (p == f) return false;
     }
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '-' || *p == '+') p++;
         const char *e = p;
-        while (isdigit((unsigned char)*p)) p++;
+        while (isdigit((unsigned char)*p))
+            p++;
         if (p == e) return false;
     }
     return *p == '\0';

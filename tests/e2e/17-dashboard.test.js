@@ -111,6 +111,7 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
       '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
   });
   const context = await browser.newContext({ viewport: DESKTOP });
+  context.setDefaultTimeout(10000);
   const page = await context.newPage();
   const problems = watch(page);
   const clean = (where) => assert.deepStrictEqual(problems.splice(0), [], `errors on ${where}`);
@@ -124,13 +125,24 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
     const again = await fetch(`${server.httpUrl}/`, { headers: { 'if-none-match': r.headers.get('etag') } });
     assert.strictEqual(again.status, 304);
     assert.strictEqual((await fetch(`${server.httpUrl}/no-such-file`)).status, 404);
+    assert.strictEqual((await fetch(`${server.httpUrl}/`, { method: 'POST' })).status, 405);
+    const head = await fetch(`${server.httpUrl}/app/main.js`, { method: 'HEAD' });
+    assert.strictEqual(head.status, 200);
+    assert.match(head.headers.get('content-type'), /^text\/javascript/);
+    assert.strictEqual(head.headers.get('cache-control'), 'no-cache');
+    const html = await r.text();
+    const css = html.match(/href="(\/vendor\/[^"]+\.css)"/)[1];
+    const vendor = await fetch(server.httpUrl + css);
+    assert.strictEqual(vendor.status, 200);
+    assert.match(vendor.headers.get('cache-control'), /max-age=31536000/);
+    assert.doesNotMatch(html, /<script>|<script [^>]*>[^<]/, 'no inline script');
   });
 
   await t.test('an operator signs in with a username and password', async () => {
     await page.goto(server.httpUrl + '/');
     await page.getByLabel('Username').fill(USER);
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.locator('.live.open').waitFor({ timeout: 5000 });
     await page.locator(`[data-station="${STATION}"]`).waitFor();
@@ -181,7 +193,7 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
 
   await t.test('the station page shows configuration, status history and the event log', async () => {
     await page.getByRole('button', { name: 'Get configuration from the station' }).click();
-    await page.getByRole('cell', { name: 'HeartbeatInterval' }).waitFor();
+    await page.getByRole('cell', { name: 'HeartbeatInterval', exact: true }).waitFor();
     await page.getByRole('region', { name: 'Status history' }).getByText('Charging').first().waitFor();
     await page.getByRole('region', { name: 'Event log' }).getByText('RemoteStopTransaction').first().waitFor();
     await shot(page, 'station');
@@ -228,7 +240,7 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
     await shot(page, 'id-tokens');
 
     await page.goto(`${server.httpUrl}/#/users`);
-    await page.getByRole('cell', { name: USER }).waitFor();
+    await page.getByRole('cell', { name: USER, exact: true }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('billing-sync');
     await page.getByRole('button', { name: 'Create API token' }).click();
     const secret = await page.locator('pre.secret').textContent();
@@ -250,6 +262,7 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
 
   await t.test('every page fits a phone screen without sideways scrolling', async () => {
     const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+    phone.setDefaultTimeout(10000);
     const p = await phone.newPage();
     const errs = watch(p);
     await p.goto(server.httpUrl + '/');
@@ -257,7 +270,7 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
     await shot(p, 'phone-login');
     await p.getByLabel('Username').fill(USER);
     await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
     await p.getByRole('heading', { name: 'Overview' }).waitFor();
     const pages = [['overview', '#/', `[data-station="${STATION}"]`], ['station', `#/stations/${STATION}`, '[data-testid="boot-info"]'],
       ['sessions', '#/sessions', 'table'], ['session', `#/sessions/${sessionId}`, '[data-testid="session-chart"] canvas'],
@@ -276,11 +289,26 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
     await phone.close();
   });
 
+  await t.test('a user changes their password and signs in with the new one', async () => {
+    await page.goto(`${server.httpUrl}/#/`);
+    await page.getByRole('link', { name: `${USER} (admin)` }).click();
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password (10+ characters)').fill(`${PASSWORD}-new`);
+    await page.getByLabel('New password again').fill(`${PASSWORD}-new`);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Your password has changed').waitFor();
+    await page.getByLabel('Username').fill(USER);
+    await page.getByLabel('Password').fill(`${PASSWORD}-new`);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    clean('the password change');
+  });
+
   await t.test('signing out returns to the sign-in form', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     await page.reload();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     clean('signing out');
   });
 });

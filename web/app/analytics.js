@@ -14,6 +14,12 @@ export const ANALYTICS = {
 
 const day = (d) => d.toISOString().slice(0, 10);
 const pct = (v) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`);
+// This browser's offset from UTC, "+02:00": buckets and hours in local time.
+const utcOffset = () => {
+  const m = -new Date().getTimezoneOffset(), a = Math.abs(m);
+  return `${m < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+};
+const pctAxis = (v) => { const n = Math.abs(Number(v)); return `${n === 0 ? 0 : n < 1 ? +n.toPrecision(1) : +n.toFixed(n < 10 ? 1 : 0)} %`; };
 const secs = (iso) => Math.round(new Date(iso).getTime() / 1000);
 
 export function AnalyticsPage() {
@@ -23,7 +29,7 @@ export function AnalyticsPage() {
   const range = () => {
     const from = new Date(`${q.from}T00:00:00`), to = new Date(`${q.to}T00:00:00`);
     to.setDate(to.getDate() + 1);
-    return { from: from.toISOString(), to: to.toISOString(), station: q.station, tz_offset_min: -new Date().getTimezoneOffset() };
+    return { from: from.toISOString(), to: to.toISOString(), station: q.station, utc_offset: utcOffset() };
   };
   const key = JSON.stringify(q);
   const energy = useLoad(() => get(withQuery(ANALYTICS.energy, { ...range(), bucket: 'day' })), [key]);
@@ -56,7 +62,7 @@ export function AnalyticsPage() {
       <${ErrorNote} error=${util.error} what="Utilization analytics" />
       ${util.data ? html`<${Chart} title="Share of connector time charging and occupied" summary=${util.data.groups && util.data.groups[0] ? `charging ${pct(util.data.groups[0].totals.charging_share)}, occupied ${pct(util.data.groups[0].totals.occupied_share)}` : ''}
         data=${[us.map((x) => secs(x.start)), us.map((x) => (x.charging_share === null ? null : x.charging_share * 100)), us.map((x) => (x.occupied_share === null ? null : x.occupied_share * 100))]}
-        series=${[{ label: 'Charging', color: '#d9480f', scale: '%', fmt: (v) => `${Number(v).toFixed(0)} %` }, { label: 'Occupied', color: '#2b8a3e', scale: '%', fmt: (v) => `${Number(v).toFixed(0)} %` }]} />` : null}
+        series=${[{ label: 'Charging', color: '#d9480f', scale: '%', fmt: pctAxis }, { label: 'Occupied', color: '#2b8a3e', scale: '%', fmt: pctAxis }]} />` : null}
       ${byStation.data && byStation.data.groups ? html`<${Table} label="Utilization by station" head=${['Station', 'Connectors', 'Charging', 'Occupied', 'Faulted']}
         rows=${byStation.data.groups.map((g) => html`<tr key=${g.group.station_id}><td>${g.group.station_id}</td><td>${g.connectors}</td>
           <td>${pct(g.totals.charging_share)}</td><td>${pct(g.totals.occupied_share)}</td><td>${fmtDuration(g.totals.faulted_s)}</td></tr>`)} />` : null}
@@ -66,6 +72,6 @@ export function AnalyticsPage() {
       ${hours.data ? html`<${Chart} title="Sessions started, by hour of day" bars=${true} time=${false} xFmt=${(v) => `${v}:00`}
         summary=${`${hs.reduce((a, h) => a + h.sessions, 0)} sessions`}
         data=${[hs.map((h) => h.hour), hs.map((h) => h.sessions)]}
-        series=${[{ label: 'Sessions', color: '#5f3dc4', scale: 'n', fmt: (v) => String(Math.round(v)) }]} />` : null}
+        series=${[{ label: 'Sessions', color: '#5f3dc4', scale: 'n', fmt: (v) => (Number.isInteger(v) ? String(v) : '') }]} />` : null}
     <//>`;
 }

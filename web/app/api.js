@@ -110,8 +110,9 @@ export async function currentUser() {
   }
 }
 
-export async function logout() {
-  if (!auth.token) {
+// local: the server has ended the session already (a password change).
+export async function logout({ local = false } = {}) {
+  if (!auth.token && !local) {
     try { await api('POST', '/api/v1/auth/logout'); } catch (_) { /* signed out anyway */ }
   }
   auth.token = null;

@@ -17,7 +17,8 @@ export function Chart({ title, series, data, height = 220, bars = false, time = 
     const opts = {
       width: Math.max(box.current.clientWidth, 200),
       height,
-      scales: { x: { time }, ...Object.fromEntries(scales.map((k) => [k, { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] }])) },
+      /* one sample would make uPlot spread the axis over years: give it a minute each side */
+      scales: { x: { time, range: (u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) }, ...Object.fromEntries(scales.map((k) => [k, { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] }])) },
       series: [
         { label: time ? 'Time' : 'x', value: xFmt ? (u, v) => (v == null ? '—' : xFmt(v)) : undefined },
         ...series.map((s) => ({
@@ -35,7 +36,7 @@ export function Chart({ title, series, data, height = 220, bars = false, time = 
         { ...AXIS, values: xFmt ? (u, vals) => vals.map(xFmt) : undefined },
         ...scales.map((k, i) => {
           const s = series.find((x) => (x.scale || 'y') === k);
-          return { ...AXIS, scale: k, side: i === 0 ? 3 : 1, size: 64, grid: { show: i === 0, ...AXIS.grid },
+          return { ...AXIS, scale: k, side: i === 0 ? 3 : 1, size: 84, grid: { show: i === 0, ...AXIS.grid },
             values: (u, vals) => vals.map((v) => (s.fmt ? s.fmt(v) : v)) };
         }),
       ],

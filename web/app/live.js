@@ -6,7 +6,8 @@ import { eventsUrl } from './api.js';
 const TYPES = ['station.created', 'station.updated', 'station.deleted', 'station.connected',
   'station.disconnected', 'station.boot', 'station.notification', 'station.password_rotation',
   'connector.status', 'transaction.started', 'transaction.ended', 'transaction.event',
-  'meter.values', 'command.sent', 'command.result', 'station.report_part', 'station.report_complete'];
+  'meter.values', 'command.sent', 'command.result', 'station.report_part', 'station.report_complete',
+  'stream.gap' /* events were missed while away: reload what you show */];
 
 const subs = new Set();
 const stateSubs = new Set();

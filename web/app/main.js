@@ -12,6 +12,7 @@ import { TokensPage } from './tokens.js';
 import { UsersPage } from './users.js';
 import { AuditPage } from './audit.js';
 import { AnalyticsPage } from './analytics.js';
+import { AccountPage } from './account.js';
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -58,7 +59,7 @@ function Shell({ user, onLogout, route, children }) {
         aria-current=${n.key === top ? 'page' : undefined} onClick=${() => setMenu(false)}>${n.label}</a>`)}
     </nav>
     <div class="who"><${LiveDot} />
-      <span class="user" title=${`role: ${user.role}`}>${user.username} (${user.role})</span>
+      <a class="user" href="#/account" title="Your account">${user.username} (${user.role})</a>
       <button class="link" onClick=${onLogout}>Sign out</button></div>
   </header>
   <main id="main" tabindex="-1">${children}</main>`;
@@ -98,7 +99,7 @@ function Login({ onLogin, reason }) {
     </form></main>`;
 }
 
-function Page({ route, user }) {
+function Page({ route, user, onPasswordChanged }) {
   const [a, b] = route.parts;
   if (!a) return html`<${Overview} user=${user} />`;
   if (a === 'stations' && b) return html`<${StationPage} id=${b} user=${user} key=${b} />`;
@@ -108,6 +109,7 @@ function Page({ route, user }) {
   if (a === 'users') return html`<${UsersPage} user=${user} />`;
   if (a === 'audit') return html`<${AuditPage} />`;
   if (a === 'analytics') return html`<${AnalyticsPage} />`;
+  if (a === 'account') return html`<${AccountPage} user=${user} onPasswordChanged=${onPasswordChanged} />`;
   return html`<section class="card"><h1>Not found</h1><p>There is no page here. <a href="#/">Back to the overview</a></p></section>`;
 }
 
@@ -130,7 +132,15 @@ function App() {
   if (user === undefined) return html`<p class="boot">Loading…</p>`;
   if (!user) return html`<${Login} reason=${reason} onLogin=${(u) => { setReason(null); setUser(u); }} />`;
   const onLogout = async () => { liveStop(); await logout(); setUser(null); };
-  return html`<${Shell} user=${user} onLogout=${onLogout} route=${route}><${Page} route=${route} user=${user} /><//>`;
+  const onPasswordChanged = async () => {
+    liveStop();
+    await logout({ local: true });
+    setReason('Your password has changed: sign in with the new one.');
+    location.hash = '#/';
+    setUser(null);
+  };
+  return html`<${Shell} user=${user} onLogout=${onLogout} route=${route}>
+    <${Page} route=${route} user=${user} onPasswordChanged=${onPasswordChanged} /><//>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -92,6 +92,7 @@ export function Overview({ user }) {
     }
   }), []);
   useEffect(() => subscribe(['transaction.started', 'transaction.ended'], () => { active.reload(); today.reload(); }), []);
+  useEffect(() => subscribe(['stream.gap'], () => { stations.reload(); active.reload(); today.reload(); }), []);
   useEffect(() => subscribe(['meter.values'], (type, d) => {
     if (!d.session_id) return;
     const reg = (d.samples || []).filter((s) => (s.measurand || 'Energy.Active.Import.Register') === 'Energy.Active.Import.Register' && !s.phase).pop();

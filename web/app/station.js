@@ -226,7 +226,7 @@ function Settings({ st, onChanged }) {
       <${Input} form=${f} set=${set} name="description" label="Description" />
       <${Input} form=${f} set=${set} name="registration_status" label="Registration" options=${['Accepted', 'Pending', 'Rejected']}
         hint="The answer to the station's next BootNotification." />
-      <div class="form-actions"><button class="primary" disabled=${act.busy}>Save</button>
+      <div class="form-actions wide"><button class="primary" disabled=${act.busy}>Save</button>
         <button type="button" disabled=${act.busy || !st.connected || !st.has_password} onClick=${rotate}>Rotate password</button>
         <button type="button" class="danger" disabled=${act.busy} onClick=${del}>Delete station</button></div>
     </form><${Result} result=${act.result} />`;
@@ -253,6 +253,7 @@ export function StationPage({ id, user }) {
     if (type.startsWith('transaction.')) sessions.reload();
     if (type === 'command.result' || type === 'station.notification') reloadEvents();
   }), [id]);
+  useEffect(() => subscribe(['stream.gap'], () => { station.reload(); sessions.reload(); history.reload(); events.reload(); }), [id]);
   useEffect(() => subscribe(['meter.values'], (t, d) => {
     if (d.station_id !== id || !d.session_id) return;
     const reg = (d.samples || []).filter((s) => (s.measurand || 'Energy.Active.Import.Register') === 'Energy.Active.Import.Register' && !s.phase).pop();

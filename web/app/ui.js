@@ -55,7 +55,7 @@ const STATUS_CLASS = {
   Available: 'ok', Charging: 'busy', Occupied: 'busy', Preparing: 'busy', SuspendedEV: 'busy',
   SuspendedEVSE: 'busy', Finishing: 'busy', Reserved: 'warn', Unavailable: 'off', Faulted: 'bad',
   Online: 'ok', Offline: 'off', Accepted: 'ok', Pending: 'warn', Rejected: 'bad', Blocked: 'bad',
-  Expired: 'off', Invalid: 'bad', Active: 'busy', Ended: 'off',
+  Expired: 'off', Invalid: 'bad', Active: 'busy', Ended: 'off', Enabled: 'ok', Disabled: 'off',
 };
 
 export function Badge({ status }) {

@@ -2,7 +2,7 @@
 // admins. A new API token is shown once, right after it is made.
 import { html, useState } from './vendor.js';
 import { api, get, enc } from './api.js';
-import { useLoad, useAction, ErrorNote, Loading, Result, Section, Table, Input, fmtTime, isAdmin } from './ui.js';
+import { useLoad, useAction, Badge, ErrorNote, Loading, Result, Section, Table, Input, fmtTime, isAdmin } from './ui.js';
 
 const ROLES = ['viewer', 'integration', 'technician', 'operator', 'admin'];
 const itemsOf = (d) => (Array.isArray(d) ? d : d && d.items ? d.items : []);
@@ -38,13 +38,16 @@ function Users() {
     </form>
     <${Result} result=${act.result} />
     <${Loading} loading=${list.loading && !list.data} />
-    <${Table} label="Users" head=${['Username', 'Role', 'Created', 'Last sign-in', '']}
+    <${Table} label="Users" head=${['Username', 'Role', 'State', 'Created', 'Last sign-in', '']}
       rows=${itemsOf(list.data).map((u) => html`<tr key=${u.username}>
         <td>${u.username}</td>
         <td><label><span class="sr-only">Role of ${u.username}</span><select value=${u.role} onChange=${(e) => patch(u, { role: e.target.value }, `role ${e.target.value}`)}>
           ${ROLES.map((r) => html`<option value=${r}>${r}</option>`)}</select></label></td>
+        <td><${Badge} status=${u.disabled ? 'Disabled' : 'Enabled'} /></td>
         <td>${fmtTime(u.created_at)}</td><td>${fmtTime(u.last_login_at)}</td>
         <td class="row-actions"><button class="small" onClick=${() => setPassword(u)}>Set password</button>
+          <button class="small" onClick=${() => patch(u, { disabled: !u.disabled }, u.disabled ? 'enabled' : 'disabled')}
+            aria-label=${`${u.disabled ? 'Enable' : 'Disable'} user ${u.username}`}>${u.disabled ? 'Enable' : 'Disable'}</button>
           <button class="small danger" onClick=${() => del(u)} aria-label=${`Delete user ${u.username}`}>Delete</button></td></tr>`)} />`;
 }
 
@@ -77,7 +80,7 @@ function ApiTokens() {
       rows=${itemsOf(list.data).map((t) => html`<tr key=${t.id}>
         <td>${t.name}</td><td>${t.role}</td><td>${fmtTime(t.created_at)}</td><td>${t.expires_at ? fmtTime(t.expires_at) : 'never'}</td>
         <td>${fmtTime(t.last_used_at)}</td>
-        <td>${t.revoked_at ? html`<span class="muted">revoked</span>` : html`<button class="small danger" onClick=${() => revoke(t)} aria-label=${`Revoke ${t.name}`}>Revoke</button>`}</td></tr>`)} />`;
+        <td>${t.revoked_at || t.active === false ? html`<span class="muted">${t.revoked_at ? 'revoked' : 'expired'}</span>` : html`<button class="small danger" onClick=${() => revoke(t)} aria-label=${`Revoke ${t.name}`}>Revoke</button>`}</td></tr>`)} />`;
 }
 
 export function UsersPage({ user }) {
