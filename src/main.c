@@ -77,6 +77,17 @@ static int make_token(store_t *st, const char *name, const char *role, int64_t e
     return 0;
 }
 
+/* The roles of the API (src/api/api_internal.h); says what is allowed when not. */
+static bool role_valid(const char *role)
+{
+    static const char *const roles[] = {"admin", "operator", "technician", "viewer",
+                                        "integration"};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(role, roles[i]) == 0) return true;
+    fprintf(stderr, "ampgrid: --role must be admin, operator, technician, viewer or integration\n");
+    return false;
+}
+
 static int cmd_token(int argc, char **argv)
 {
     const char *data_dir = NULL, *role = NULL, *name = NULL, *expires = NULL;
@@ -104,12 +115,7 @@ static int cmd_token(int argc, char **argv)
         fprintf(stderr, "ampgrid: token create needs --data-dir, --role and --name\n");
         return 2;
     }
-    if (strcmp(role, "admin") && strcmp(role, "operator") && strcmp(role, "viewer") &&
-        strcmp(role, "technician") && strcmp(role, "integration")) {
-        fprintf(stderr,
-                "ampgrid: --role must be admin, operator, technician, viewer or integration\n");
-        return 2;
-    }
+    if (!role_valid(role)) return 2;
     if (!*name || strlen(name) > 63) {
         fprintf(stderr, "ampgrid: --name must be 1 to 63 characters\n");
         return 2;
@@ -197,12 +203,7 @@ static int cmd_user(int argc, char **argv)
         fprintf(stderr, "ampgrid: user create needs --data-dir, --username and --role\n");
         return 2;
     }
-    if (strcmp(role, "admin") && strcmp(role, "operator") && strcmp(role, "viewer") &&
-        strcmp(role, "technician") && strcmp(role, "integration")) {
-        fprintf(stderr,
-                "ampgrid: --role must be admin, operator, technician, viewer or integration\n");
-        return 2;
-    }
+    if (!role_valid(role)) return 2;
     size_t n = strlen(name);
     if (n < 1 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                         "0123456789._@-") != n) {

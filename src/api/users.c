@@ -130,6 +130,16 @@ static void store_failed(api_call_t *c, store_err_t rc, const char *what)
     else api_csms_error(c, CSMS_ERR_STORE, NULL);
 }
 
+/* False (after answering) when the store failed or found no such thing. */
+static bool found(api_call_t *c, store_err_t rc, const char *what)
+{
+    if (rc == STORE_OK) return true;
+    char msg[320];
+    snprintf(msg, sizeof msg, "no %s %s", what, c->params[0]);
+    store_failed(c, rc, msg);
+    return false;
+}
+
 /* ----------------------------------------------------- password work */
 
 /* argon2id on the thread pool. */
@@ -517,12 +527,7 @@ static void user_got(void *ctx, store_err_t rc, json_t *res)
 {
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "no user %s", c->params[0]);
-        store_failed(c, rc, msg);
-        return;
-    }
+    if (!found(c, rc, "user")) return;
     api_json(c, 200, user_json(row_of(res, 0)));
 }
 
@@ -559,12 +564,7 @@ static void patch_before(void *ctx, store_err_t rc, json_t *res)
 {
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "no user %s", c->params[0]);
-        store_failed(c, rc, msg);
-        return;
-    }
+    if (!found(c, rc, "user")) return;
     json_object_set_new(c->body, "_before", user_json(row_of(res, 0)));
     const char *pw = json_string_value(json_object_get(c->body, "password"));
     if (pw) pw_queue(pw_start(c, pw, NULL, patch_hashed));
@@ -598,12 +598,7 @@ static void user_deleted(void *ctx, store_err_t rc, json_t *res)
 {
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "no user %s", c->params[0]);
-        store_failed(c, rc, msg);
-        return;
-    }
+    if (!found(c, rc, "user")) return;
     json_t *row = row_of(res, 0);
     api_forget_user(c->api, json_integer_value(json_object_get(row, "id")));
     json_t *before = user_json(row);
@@ -698,12 +693,7 @@ static void token_revoked(void *ctx, store_err_t rc, json_t *res)
 {
     api_call_t *c = ctx;
     if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "no API token %s", c->params[0]);
-        store_failed(c, rc, msg);
-        return;
-    }
+    if (!found(c, rc, "API token")) return;
     json_t *row = row_of(res, 1);
     api_forget_token(c->api, json_string_value(json_object_get(row, "token_hash")));
     json_t *after = token_json(row);
