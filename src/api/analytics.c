@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DAY_MS 86400000LL
 #define DEFAULT_SPAN_MS (30 * DAY_MS)
@@ -215,9 +216,14 @@ void api_analytics_energy(api_call_t *c)
 {
     store_analytics_query_t q;
     if (!read_analytics(c, &q, true)) return;
-    if (q.bucket == ANALYTICS_BUCKET_NONE) q.bucket = ANALYTICS_BUCKET_DAY;
-    if (!api_query(c, "bucket") && q.to - q.from > ANALYTICS_MAX_BUCKETS * DAY_MS)
-        q.bucket = ANALYTICS_BUCKET_MONTH;
+    if (q.bucket == ANALYTICS_BUCKET_NONE) {
+        /* days, or months when there would be too many days */
+        static int64_t bounds[ANALYTICS_MAX_BUCKETS + 1]; /* loop thread only */
+        q.bucket = ANALYTICS_BUCKET_DAY;
+        if (analytics_buckets(q.from, q.to, q.bucket, q.offset_min, bounds, ANALYTICS_MAX_BUCKETS) <
+            0)
+            q.bucket = ANALYTICS_BUCKET_MONTH;
+    }
     run_analytics(c, &q, store_analytics_energy,
                   json_pack("{s:s}", "energy_method",
                             "register samples, interpolated linearly; pro rata over time "

@@ -671,3 +671,8 @@ void net_client_free(net_client_t *n)
     }
     free(n);
 }
+
+uv_loop_t *net_client_loop(net_client_t *nc)
+{
+    return nc->loop;
+}

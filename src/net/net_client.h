@@ -83,6 +83,7 @@ typedef struct net_client_stats {
 
 /* Creates the client context on `loop` (which the caller owns and runs).
  * Returns NULL and writes err on failure. */
+uv_loop_t *net_client_loop(net_client_t *nc);
 net_client_t *net_client_create(uv_loop_t *loop, const net_client_config_t *cfg,
                                 const net_client_callbacks_t *cbs, char *err, size_t err_len);
 /* Closes every connection (each gets ws_close with NET_CLIENT_END_SHUTDOWN
