@@ -39,6 +39,7 @@ void config_defaults(config_t *c)
     c->webhook_concurrency = 4;
     c->webhook_retention_days = 30;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    alerts_config_defaults(&c->alerts);
 }
 
 typedef struct load_ctx {
@@ -116,6 +117,12 @@ static const struct option {
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     load_ctx_t *l = user;
+    if (strcmp(section, "alerts") == 0) {
+        char err[256];
+        if (alerts_config_set(&l->c->alerts, name, value, err, sizeof err) == 0) return 1;
+        if (!l->err[0]) snprintf(l->err, sizeof l->err, "%s", err);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         const struct option *o = &options[i];
         if (strcmp(o->section, section) != 0 || strcmp(o->key, name) != 0) continue;
@@ -235,6 +242,7 @@ int config_validate(const config_t *c, char *err, size_t err_len)
                  "[webhooks] concurrency must be 1 to 64 and retention_days at least 1");
         return -1;
     }
+    if (alerts_config_validate(&c->alerts, err, err_len)) return -1;
     if (!log_parse_level(c->log_level, &lvl)) {
         snprintf(err, err_len, "log level must be debug, info, warn or error");
         return -1;

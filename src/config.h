@@ -6,6 +6,8 @@
 #ifndef AMPGRID_CONFIG_H
 #define AMPGRID_CONFIG_H
 
+#include "service/alerts_config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,6 +40,8 @@ typedef struct config {
     bool webhook_allow_private; /* deliver to loopback/private addresses */
     /* [log] */
     char log_level[16];
+    /* [alerts]: the fault-detection rules (service/alerts_config.c reads the keys) */
+    alerts_config_t alerts;
 } config_t;
 
 void config_defaults(config_t *c);

@@ -8,6 +8,8 @@
 #include "csms/csms.h"
 #include "net/net.h"
 #include "ocpp/ocpp.h"
+#include "service/alerts_server.h"
+#include "service/uptime_recorder.h"
 #include "store/store.h"
 #include "store/store_accounts.h"
 #include "util/alloc.h"
@@ -55,6 +57,8 @@ typedef struct app {
     csms_t *csms;
     ocpp_server_t *ocpp;
     api_t *api;
+    alerts_server_t *alerts;
+    uptime_recorder_t *uptime;
     net_t *net;
     uv_timer_t drain;
     int drain_ticks;
@@ -264,6 +268,8 @@ static void shutdown_app(app_t *a)
     uv_signal_stop(&a->sigint);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    alerts_server_stop(a->alerts);
+    uptime_recorder_shutdown(a->uptime);
     api_shutdown(a->api);
     uv_timer_init(&a->loop, &a->drain);
     a->drain.data = a;
@@ -434,6 +440,18 @@ static int cmd_serve(int argc, char **argv)
     /* counted before the writer thread owns the connection (it is not shared) */
     bool need_token = store_api_token_count_sync(a->store) == 0;
     bool need_user = store_user_count_sync(a->store) == 0;
+    /* loads open alerts from the database: also before the writer owns it */
+    a->alerts = alerts_server_create(&a->loop, a->csms, a->store, &a->cfg.alerts, err, sizeof err);
+    if (!a->alerts) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    /* repairs connectivity a crash left open: also before the writer owns it */
+    a->uptime = uptime_recorder_create(a->csms, a->store, &a->loop, err, sizeof err);
+    if (!a->uptime) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
     store_start(a->store, &a->loop);
     ocpp_config_t oc = {.call_timeout = a->cfg.call_timeout, .trace = a->cfg.trace};
     a->ocpp = ocpp_server_create(&a->loop, a->csms, &oc);
@@ -453,7 +471,8 @@ static int cmd_serve(int argc, char **argv)
                            .concurrency = a->cfg.webhook_concurrency,
                            .retention_days = a->cfg.webhook_retention_days,
                            .allow_private = a->cfg.webhook_allow_private,
-                       }};
+                       },
+                       .alerts = alerts_server_engine(a->alerts)};
     a->api = api_create(&a->loop, &deps);
 
     net_config_t nc = {
@@ -524,7 +543,9 @@ static int cmd_serve(int argc, char **argv)
     first_done(fs, STORE_OK, NULL); /* the banner, once the credentials above are stored */
     uv_run(&a->loop, UV_RUN_DEFAULT);
 
+    uptime_recorder_free(a->uptime); /* no events may reach a closed store */
     store_close(a->store); /* commits anything still queued */
+    alerts_server_free(a->alerts); /* after the store's last completions */
     ocpp_server_free(a->ocpp);
     net_free(a->net);
     csms_destroy(a->csms);

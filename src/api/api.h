@@ -11,6 +11,7 @@
 #include "csms/csms.h"
 #include "net/net.h"
 #include "ocpp/ocpp.h"
+#include "service/alerts.h"
 
 typedef struct api api_t;
 
@@ -23,6 +24,7 @@ typedef struct api_deps {
     int rate_limit, rate_burst;         /* per second per principal; 0 = unlimited */
     bool cookie_secure;
     webhooks_config_t webhooks;         /* 0 fields take the defaults */
+    alerts_t *alerts;                   /* fault detection (service/alerts.h); NULL = none */
 } api_deps_t;
 
 api_t *api_create(uv_loop_t *loop, const api_deps_t *deps);

@@ -111,7 +111,6 @@ struct api_call {
     json_t *body;            /* parsed JSON body, when the route takes one */
     api_audit_entry_t *audit; /* set by api_audit: recorded when the answer is a 2xx */
     json_t *before;          /* a resource as it was before the change, for the audit */
-    int page_limit;          /* page size of a list being answered */
 };
 
 typedef struct api_route {
@@ -172,10 +171,7 @@ void api_forget_user(api_t *a, int64_t user_id);
 void api_forget_session(api_t *a, const char *digest);
 void api_forget_token(api_t *a, const char *digest);
 
-/* Cursor pagination: an opaque string for a position (an id or a key). */
-void api_cursor_encode(const char *key, char *out, size_t len);
-/* Returns false (after answering 400) when the cursor is not one of ours. */
-bool api_cursor_decode(api_call_t *c, const char *cursor, char *key, size_t len);
+/* Sorting and cursor paging of lists: see lists.h. */
 /* ?limit=: default def, 1..max, or answers 400 and returns -1. */
 int api_limit(api_call_t *c, int def, int max);
 /* RFC 3339 query parameter: 0 when absent; false after answering 400. */
@@ -218,6 +214,27 @@ void api_export_sessions_csv(api_call_t *c);
 void api_export_meter_values_csv(api_call_t *c);
 void api_public_locations(api_call_t *c);
 
+/* uptime.c: NEVI uptime reports, outages, exclusions, the quarterly report */
+void api_uptime_report(api_call_t *c);
+void api_uptime_outages(api_call_t *c);
+void api_uptime_exclusions_list(api_call_t *c);
+void api_uptime_exclusions_create(api_call_t *c);
+void api_uptime_exclusions_get(api_call_t *c);
+void api_uptime_exclusions_patch(api_call_t *c);
+void api_uptime_exclusions_delete(api_call_t *c);
+void api_nevi_quarterly(api_call_t *c);
+void api_nevi_quarterly_csv(api_call_t *c);
+
+/* alerts.c: fault-detection alerts (service/alerts.h) */
+void api_alerts_list(api_call_t *c);
+void api_alerts_get(api_call_t *c);
+void api_alerts_acknowledge(api_call_t *c);
+void api_alerts_resolve(api_call_t *c);
+void api_alert_rules(api_call_t *c);
+/* Appends the open-alert gauges to a /metrics answer (a strbuf_t). */
+struct strbuf;
+void api_alerts_metrics(api_t *a, struct strbuf *b);
+
 /* The OpenAPI document, compiled in from docs/openapi.json. */
 extern const char api_openapi_doc[];
 extern const size_t api_openapi_doc_len;
@@ -254,6 +271,16 @@ void api_webhooks_delete(api_call_t *c);
 void api_webhooks_rotate_secret(api_call_t *c);
 void api_webhooks_test(api_call_t *c);
 void api_webhooks_deliveries(api_call_t *c);
+void api_webhooks_delivery_get(api_call_t *c);
 void api_webhooks_redeliver(api_call_t *c);
+/* Delivery counters for /metrics: since start, except pending (unfinished
+ * deliveries in the store now). */
+typedef struct api_webhook_stats {
+    uint64_t succeeded; /* answered 2xx */
+    uint64_t failed;    /* given up after max_attempts */
+    uint64_t retried;   /* attempts that failed and were scheduled again */
+    int64_t pending;    /* waiting for an attempt, or being sent */
+} api_webhook_stats_t;
+void api_webhooks_stats(const api_t *a, api_webhook_stats_t *out);
 
 #endif

@@ -8,6 +8,7 @@
  * only ever inserted: the API can list them, never change them.
  */
 #include "api/api_internal.h"
+#include "api/lists.h"
 
 #include "store/store_accounts.h"
 #include "util/alloc.h"
@@ -104,67 +105,38 @@ bool api_audit_respond(api_call_t *c, int status, const char *ctype, const char 
 
 /* ------------------------------------------------------------- listing */
 
-static void listed(void *ctx, store_err_t rc, json_t *res)
+static const api_sort_field_t audit_sorts[] = {
+    {"id", false, NULL},
+    {"at", false, NULL},
+    {NULL, false, NULL},
+};
+static const api_list_t audit_list = {audit_sorts, "-id", false, 50, 500};
+
+/* A stored row as the API shows it: times in RFC 3339, before/after as JSON. */
+static json_t *audit_item(json_t *o)
 {
-    api_call_t *c = ctx;
-    if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        api_csms_error(c, CSMS_ERR_STORE, "the audit log could not be read; retry");
-        return;
+    static const char *const times[] = {"at", NULL};
+    api_json_times(o, times);
+    for (const char *const *k = (const char *const[]){"before", "after", NULL}; *k; k++) {
+        const char *txt = json_string_value(json_object_get(o, *k));
+        json_t *v = txt ? json_loads(txt, JSON_DECODE_ANY, NULL) : NULL;
+        json_object_set_new(o, *k, v ? v : json_null());
     }
-    json_t *rows = json_array_get(res, 0);
-    int limit = c->page_limit;
-    json_t *items = json_array();
-    size_t i;
-    json_t *row;
-    int64_t last = 0;
-    json_array_foreach(rows, i, row) {
-        if ((int)i >= limit) break;
-        json_t *o = json_deep_copy(row);
-        last = json_integer_value(json_object_get(o, "id"));
-        static const char *const times[] = {"at", NULL};
-        api_json_times(o, times);
-        for (const char *const *k = (const char *const[]){"before", "after", NULL}; *k; k++) {
-            const char *txt = json_string_value(json_object_get(o, *k));
-            json_t *v = txt ? json_loads(txt, JSON_DECODE_ANY, NULL) : NULL;
-            json_object_set_new(o, *k, v ? v : json_null());
-        }
-        json_array_append_new(items, o);
-    }
-    json_t *next = json_null();
-    if ((int)json_array_size(rows) > limit) {
-        char key[32], cur[64];
-        snprintf(key, sizeof key, "%lld", (long long)last);
-        api_cursor_encode(key, cur, sizeof cur);
-        json_decref(next);
-        next = json_string(cur);
-    }
-    api_json(c, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
+    return json_incref(o);
 }
 
 void api_audit_list(api_call_t *c)
 {
     store_audit_filter_t f = {0};
-    int limit = api_limit(c, 50, 500);
-    if (limit < 0) return;
     if (!api_query_time(c, "from", &f.from) || !api_query_time(c, "to", &f.to)) return;
-    const char *cur = api_query(c, "cursor");
-    if (cur) {
-        char key[32];
-        if (!api_cursor_decode(c, cur, key, sizeof key)) return;
-        char *end;
-        f.before_id = strtoll(key, &end, 10);
-        if (*end || f.before_id <= 0) {
-            api_problem(c, 400, "Bad Request", "cursor is not one this server gave out");
-            return;
-        }
-    }
     f.actor = api_query(c, "actor");
     f.action = api_query(c, "action");
     f.target_type = api_query(c, "target_type");
     f.target_id = api_query(c, "target_id");
-    f.limit = limit + 1; /* one more tells whether there is a next page */
-    c->page_limit = limit;
-    api_hold(c);
-    store_audit_list(c->api->d.store, &f, listed, c);
+    api_page_t page;
+    if (!api_page_read(c, &audit_list, &page)) return;
+    store_page_t sp = api_page_store(&page);
+    f.page = &sp;
+    f.limit = sp.limit;
+    store_audit_list(c->api->d.store, &f, api_page_done, api_page_hold(c, &page, audit_item));
 }

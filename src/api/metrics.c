@@ -2,7 +2,8 @@
  * GET /metrics in the Prometheus text format, GET /healthz, and the OpenAPI
  * document at GET /api/v1/openapi.json. Counters come
  * from net/ (connections), ocpp/ (messages, validation errors, handling
- * latency), csms/ (stations, transactions) and store/ (queue, commits).
+ * latency), csms/ (stations, transactions), store/ (queue, commits) and
+ * the webhook engine (deliveries).
  */
 #include "api/api_internal.h"
 
@@ -45,6 +46,7 @@ void api_metrics(api_call_t *c)
     gauge(&b, "ampgrid_stations", "gauge", "Registered stations", csms_station_count(a->d.csms));
     gauge(&b, "ampgrid_transactions_active", "gauge", "Transactions in progress",
           csms_tx_active_count(a->d.csms));
+    api_alerts_metrics(a, &b);
     if (a->d.net) {
         const net_stats_t *n = net_stats(a->d.net);
         gauge(&b, "ampgrid_ws_connections_opened_total", "counter", "WebSocket connections opened", (double)n->ws_open);
@@ -76,6 +78,16 @@ void api_metrics(api_call_t *c)
     histogram(&b, "ampgrid_store_commit_seconds", "Duration of one group commit",
               store_commit_bucket_bounds_us, s.commit_us_buckets, 12, 1e-6,
               (double)s.commit_us_sum / 1e6, total);
+    api_webhook_stats_t w;
+    api_webhooks_stats(a, &w);
+    gauge(&b, "ampgrid_webhook_deliveries_pending", "gauge",
+          "Webhook deliveries waiting for an attempt or being sent", (double)w.pending);
+    gauge(&b, "ampgrid_webhook_deliveries_succeeded_total", "counter",
+          "Webhook deliveries the receiver accepted (2xx)", (double)w.succeeded);
+    gauge(&b, "ampgrid_webhook_deliveries_failed_total", "counter",
+          "Webhook deliveries given up after max_attempts attempts", (double)w.failed);
+    gauge(&b, "ampgrid_webhook_deliveries_retried_total", "counter",
+          "Webhook delivery attempts that failed and were scheduled again", (double)w.retried);
     if (c->req) net_req_respond(c->req, 200, "text/plain; version=0.0.4", b.data, b.len, NULL);
     c->req = NULL;
     api_call_free(c);

@@ -4,6 +4,7 @@
  * completion (that is, after the change is durable).
  */
 #include "api/api_internal.h"
+#include "api/lists.h"
 
 #include "util/alloc.h"
 #include "util/timefmt.h"
@@ -77,11 +78,6 @@ static void deleted(void *ctx, csms_err_t rc, const char *msg)
 
 /* ------------------------------------------------------------ stations */
 
-static int cmp_station(const void *a, const void *b)
-{
-    return strcmp((*(csms_station_t *const *)a)->id, (*(csms_station_t *const *)b)->id);
-}
-
 /* ?label=key:value (or key alone: has the label). */
 static bool label_matches(const csms_station_t *st, const char *label)
 {
@@ -95,6 +91,50 @@ static bool label_matches(const csms_station_t *st, const char *label)
     return v && (!colon || strcmp(v, colon + 1) == 0);
 }
 
+static json_t *station_id_key(const void *x)
+{
+    return json_string(((const csms_station_t *)x)->id);
+}
+
+static json_t *station_site_key(const void *x)
+{
+    const csms_station_t *st = x;
+    return st->site ? json_string(st->site) : json_null();
+}
+
+static json_t *station_created_key(const void *x)
+{
+    return json_integer(((const csms_station_t *)x)->created_at);
+}
+
+static json_t *station_heartbeat_key(const void *x)
+{
+    const csms_station_t *st = x;
+    return st->last_heartbeat_at ? json_integer(st->last_heartbeat_at) : json_null();
+}
+
+static json_t *station_connected_key(const void *x)
+{
+    return json_integer(((const csms_station_t *)x)->link != NULL);
+}
+
+/* Stations without a site, or never heard from, sort first ascending;
+ * connected sorts offline (0) before online (1). */
+static const api_sort_field_t station_sorts[] = {
+    {"id", false, station_id_key},
+    {"site", false, station_site_key},
+    {"created_at", false, station_created_key},
+    {"last_heartbeat_at", false, station_heartbeat_key},
+    {"connected", false, station_connected_key},
+    {NULL, false, NULL},
+};
+static const api_list_t station_list = {station_sorts, "id", true, 1000, 1000};
+
+static json_t *station_item(const void *x)
+{
+    return csms_station_json(x);
+}
+
 void api_stations_list(api_call_t *c)
 {
     csms_t *m = c->api->d.csms;
@@ -104,39 +144,23 @@ void api_stations_list(api_call_t *c)
         return;
     }
     const char *site = api_query(c, "site"), *label = api_query(c, "label");
-    const char *q = api_query(c, "q"), *cur = api_query(c, "cursor");
-    int limit = api_limit(c, 1000, 1000);
-    if (limit < 0) return;
-    char after[256] = "";
-    if (cur && !api_cursor_decode(c, cur, after, sizeof after)) return;
-    /* stable order by id, so cursors stay valid while stations come and go */
+    const char *q = api_query(c, "q");
+    api_page_t page;
+    if (!api_page_read(c, &station_list, &page)) return;
     size_t n = 0, cap = csms_station_count(m);
-    csms_station_t **all = xmalloc((cap ? cap : 1) * sizeof *all);
+    api_page_row_t *rows = xcalloc(cap ? cap : 1, sizeof *rows);
     for (csms_station_t *st = csms_station_first(m); st && n < cap; st = csms_station_next(st)) {
         if (connected && (strcmp(connected, "true") == 0) != (st->link != NULL)) continue;
         if (site && (!st->site || strcmp(site, st->site) != 0)) continue;
         if (label && !label_matches(st, label)) continue;
         if (q && !strcasestr(st->id, q) && !(st->description && strcasestr(st->description, q)))
             continue;
-        all[n++] = st;
+        rows[n].item = st;
+        rows[n++].id = json_string(st->id);
     }
-    qsort(all, n, sizeof *all, cmp_station);
-    json_t *items = json_array();
-    size_t i = 0;
-    while (i < n && after[0] && strcmp(all[i]->id, after) <= 0) i++;
-    size_t total = n;
-    for (; i < n && json_array_size(items) < (size_t)limit; i++)
-        json_array_append_new(items, csms_station_json(all[i]));
-    json_t *next = json_null();
-    if (i < n) {
-        char cbuf[400];
-        api_cursor_encode(all[i - 1]->id, cbuf, sizeof cbuf);
-        json_decref(next);
-        next = json_string(cbuf);
-    }
-    free(all);
-    api_json(c, 200, json_pack("{s:o,s:i,s:o}", "items", items, "total", (int)total,
-                               "next_cursor", next));
+    json_t *body = api_page_of(&page, rows, n, station_item);
+    api_page_clear(&page);
+    api_json(c, 200, body);
 }
 
 static void station_saved(void *ctx, csms_err_t rc, const char *msg)
@@ -280,31 +304,6 @@ static void json_list_done(void *ctx, store_err_t rc, json_t *res)
 
 static bool query_int(api_call_t *c, const char *name, int lo, int hi, int dflt, int *out);
 
-/* A page of sessions (newest first) with next_cursor. */
-static void sessions_page(void *ctx, store_err_t rc, json_t *res)
-{
-    api_call_t *c = ctx;
-    if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        api_problem(c, 503, "Service Unavailable", "the database could not answer; retry");
-        return;
-    }
-    size_t limit = (size_t)c->page_limit;
-    json_t *items = json_array(), *next = json_null();
-    for (size_t i = 0; i < json_array_size(res) && i < limit; i++)
-        json_array_append(items, json_array_get(res, i));
-    if (json_array_size(res) > limit) {
-        char key[32], cbuf[64];
-        snprintf(key, sizeof key, "%lld",
-                 (long long)json_integer_value(
-                     json_object_get(json_array_get(items, limit - 1), "id")));
-        api_cursor_encode(key, cbuf, sizeof cbuf);
-        json_decref(next);
-        next = json_string(cbuf);
-    }
-    api_json(c, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
-}
-
 void api_stations_status_history(api_call_t *c)
 {
     if (!csms_station_find(c->api->d.csms, c->params[0])) {
@@ -375,44 +374,62 @@ void api_commands_send(api_call_t *c)
 
 /* ----------------------------------------------------------- id tokens */
 
-static int cmp_token(const void *a, const void *b)
+static json_t *token_id_key(const void *x)
 {
-    return strcmp((*(csms_id_token_t *const *)a)->id_token,
-                  (*(csms_id_token_t *const *)b)->id_token);
+    return json_string(((const csms_id_token_t *)x)->id_token);
+}
+
+static json_t *token_created_key(const void *x)
+{
+    return json_integer(((const csms_id_token_t *)x)->created_at);
+}
+
+static json_t *token_updated_key(const void *x)
+{
+    return json_integer(((const csms_id_token_t *)x)->updated_at);
+}
+
+static json_t *token_expiry_key(const void *x)
+{
+    const csms_id_token_t *t = x;
+    return t->expiry ? json_integer(t->expiry) : json_null();
+}
+
+/* A token without an expiry never expires: it sorts after every expiry. */
+static const api_sort_field_t token_sorts[] = {
+    {"id_token", false, token_id_key},
+    {"created_at", false, token_created_key},
+    {"updated_at", false, token_updated_key},
+    {"expiry", true, token_expiry_key},
+    {NULL, false, NULL},
+};
+static const api_list_t token_list = {token_sorts, "id_token", true, 1000, 1000};
+
+static json_t *token_item(const void *x)
+{
+    return csms_id_token_json(x);
 }
 
 void api_tokens_list(api_call_t *c)
 {
     const char *status = api_query(c, "status"), *q = api_query(c, "q");
-    const char *cur = api_query(c, "cursor");
-    int limit = api_limit(c, 1000, 1000);
-    if (limit < 0) return;
-    char after[256] = "";
-    if (cur && !api_cursor_decode(c, cur, after, sizeof after)) return;
+    api_page_t page;
+    if (!api_page_read(c, &token_list, &page)) return;
     size_t n = 0, cap = 64;
-    csms_id_token_t **all = xmalloc(cap * sizeof *all);
+    api_page_row_t *rows = xcalloc(cap, sizeof *rows);
     for (csms_id_token_t *t = csms_id_token_first(c->api->d.csms); t; t = t->hh.next) {
         if (status && strcmp(status, t->status) != 0) continue;
         if (q && !strcasestr(t->id_token, q)) continue;
-        if (n == cap) all = xrealloc(all, (cap *= 2) * sizeof *all);
-        all[n++] = t;
+        if (n == cap) {
+            rows = xrealloc(rows, (cap *= 2) * sizeof *rows);
+            memset(rows + n, 0, (cap - n) * sizeof *rows);
+        }
+        rows[n].item = t;
+        rows[n++].id = json_string(t->id_token);
     }
-    qsort(all, n, sizeof *all, cmp_token);
-    json_t *items = json_array();
-    size_t i = 0;
-    while (i < n && after[0] && strcmp(all[i]->id_token, after) <= 0) i++;
-    for (; i < n && json_array_size(items) < (size_t)limit; i++)
-        json_array_append_new(items, csms_id_token_json(all[i]));
-    json_t *next = json_null();
-    if (i < n) {
-        char cbuf[400];
-        api_cursor_encode(all[i - 1]->id_token, cbuf, sizeof cbuf);
-        json_decref(next);
-        next = json_string(cbuf);
-    }
-    free(all);
-    api_json(c, 200, json_pack("{s:o,s:i,s:o}", "items", items, "total", (int)n, "next_cursor",
-                               next));
+    json_t *body = api_page_of(&page, rows, n, token_item);
+    api_page_clear(&page);
+    api_json(c, 200, body);
 }
 
 static void token_saved(void *ctx, csms_err_t rc, const char *msg)
@@ -542,6 +559,15 @@ static bool query_int(api_call_t *c, const char *name, int lo, int hi, int dflt,
     return true;
 }
 
+/* Sorted in the store (store_query.c has the SQL of each key). A running
+ * session sorts after every stop time; an energy not known yet, before
+ * every amount. */
+static const api_sort_field_t session_sorts[] = {
+    {"id", false, NULL},         {"started_at", false, NULL}, {"stopped_at", true, NULL},
+    {"energy_wh", false, NULL},  {"station_id", false, NULL}, {NULL, false, NULL},
+};
+static const api_list_t session_list = {session_sorts, "-id", false, 100, 1000};
+
 void api_sessions_list(api_call_t *c)
 {
     store_session_filter_t f = {.active = -1};
@@ -557,24 +583,15 @@ void api_sessions_list(api_call_t *c)
         }
     }
     if (!query_time(c, "from", &f.from) || !query_time(c, "to", &f.to) ||
-        !query_int(c, "limit", 1, 1000, 100, &f.limit) ||
         !query_int(c, "offset", 0, 100000000, 0, &f.offset))
         return;
     f.site = api_query(c, "site");
-    const char *cur = api_query(c, "cursor");
-    if (cur) {
-        char key[32], *end;
-        if (!api_cursor_decode(c, cur, key, sizeof key)) return;
-        f.before_id = strtoll(key, &end, 10);
-        if (*end || f.before_id <= 0) {
-            api_problem(c, 400, "Bad Request", "cursor is not one this server gave out");
-            return;
-        }
-    }
-    c->page_limit = f.limit;
-    f.limit++;           /* one more tells whether there is a next page */
-    api_hold(c);
-    store_query_sessions(c->api->d.store, &f, sessions_page, c);
+    api_page_t page;
+    if (!api_page_read(c, &session_list, &page)) return;
+    store_page_t sp = api_page_store(&page);
+    f.page = &sp;
+    f.limit = sp.limit;
+    store_query_sessions(c->api->d.store, &f, api_page_done, api_page_hold(c, &page, NULL));
 }
 
 static void session_done(void *ctx, store_err_t rc, json_t *res)

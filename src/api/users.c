@@ -7,6 +7,7 @@
  * never on the event loop. Failed logins are limited per client address.
  */
 #include "api/api_internal.h"
+#include "api/lists.h"
 
 #include "store/store_accounts.h"
 #include "util/alloc.h"
@@ -450,25 +451,26 @@ void api_auth_password(api_call_t *c)
 
 /* -------------------------------------------------------------- users */
 
-static void users_listed(void *ctx, store_err_t rc, json_t *res)
+/* Someone who never logged in sorts before every login time. */
+static const api_sort_field_t user_sorts[] = {
+    {"username", false, NULL},
+    {"created_at", false, NULL},
+    {"last_login_at", false, NULL},
+    {NULL, false, NULL},
+};
+static const api_list_t user_list = {user_sorts, "username", false, 1000, 1000};
+
+static json_t *user_item(json_t *row)
 {
-    api_call_t *c = ctx;
-    if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        store_failed(c, rc, "users");
-        return;
-    }
-    json_t *items = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach(json_array_get(res, 0), i, row) json_array_append_new(items, user_json(row));
-    api_json(c, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", json_null()));
+    return user_json(row);
 }
 
 void api_users_list(api_call_t *c)
 {
-    api_hold(c);
-    store_users_list(c->api->d.store, users_listed, c);
+    api_page_t page;
+    if (!api_page_read(c, &user_list, &page)) return;
+    store_page_t sp = api_page_store(&page);
+    store_users_list(c->api->d.store, &sp, api_page_done, api_page_hold(c, &page, user_item));
 }
 
 static void user_answer(void *ctx, store_err_t rc, json_t *res)
@@ -619,26 +621,26 @@ void api_users_delete(api_call_t *c)
 
 /* --------------------------------------------------------- API tokens */
 
-static void tokens_listed(void *ctx, store_err_t rc, json_t *res)
+/* A token that never expires sorts after every expiry; one never used,
+ * before every use. */
+static const api_sort_field_t token_sorts[] = {
+    {"id", false, NULL},         {"name", false, NULL},         {"created_at", false, NULL},
+    {"expires_at", true, NULL},  {"last_used_at", false, NULL}, {NULL, false, NULL},
+};
+static const api_list_t token_list = {token_sorts, "id", false, 1000, 1000};
+
+static json_t *token_item(json_t *row)
 {
-    api_call_t *c = ctx;
-    if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        store_failed(c, rc, "API tokens");
-        return;
-    }
-    json_t *items = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach(json_array_get(res, 0), i, row)
-        json_array_append_new(items, token_json(row));
-    api_json(c, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", json_null()));
+    return token_json(row);
 }
 
 void api_api_tokens_list(api_call_t *c)
 {
-    api_hold(c);
-    store_api_tokens_list(c->api->d.store, tokens_listed, c);
+    api_page_t page;
+    if (!api_page_read(c, &token_list, &page)) return;
+    store_page_t sp = api_page_store(&page);
+    store_api_tokens_list(c->api->d.store, &sp, api_page_done,
+                          api_page_hold(c, &page, token_item));
 }
 
 static void token_created(void *ctx, store_err_t rc, json_t *res)

@@ -29,6 +29,7 @@
 #include "api/webhooks.h"
 
 #include "api/api_internal.h"
+#include "api/lists.h"
 #include "net/http_out.h"
 #include "store/store_webhooks.h"
 #include "util/alloc.h"
@@ -66,6 +67,8 @@ enum {
     EV_CONNECTOR_FAULT,
     EV_SESSION_STARTED,
     EV_SESSION_ENDED,
+    EV_ALERT_RAISED,
+    EV_ALERT_RESOLVED,
     EV_COUNT_
 };
 #define EV_ALL ((1u << EV_COUNT_) - 1)
@@ -78,6 +81,8 @@ static const char *const ev_names[EV_COUNT_] = {
     [EV_CONNECTOR_FAULT] = "connector.fault",
     [EV_SESSION_STARTED] = "session.started",
     [EV_SESSION_ENDED] = "session.ended",
+    [EV_ALERT_RAISED] = "alert.raised",
+    [EV_ALERT_RESOLVED] = "alert.resolved",
 };
 
 /* Domain event -> webhook event (connector.fault is derived below). */
@@ -91,6 +96,8 @@ static const struct {
     {"connector.status", EV_CONNECTOR_STATUS},
     {"transaction.started", EV_SESSION_STARTED},
     {"transaction.ended", EV_SESSION_ENDED},
+    {"alert.raised", EV_ALERT_RAISED},
+    {"alert.resolved", EV_ALERT_RESOLVED},
 };
 
 static int ev_parse(const char *s)
@@ -170,6 +177,7 @@ struct api_webhooks {
     uv_timer_t timer, sweep;
     int64_t last_prune;
     bool pruning;
+    api_webhook_stats_t stats; /* for /metrics; pending counted from the load on */
 };
 
 typedef struct send_ctx {
@@ -260,6 +268,13 @@ static void record_attempt(api_webhooks_t *wh, hook_t *h, const send_ctx_t *s, i
     int attempts = s->attempts + 1;
     bool ok = !error && status >= 200 && status < 300;
     const char *state = ok ? "succeeded" : attempts >= wh->cfg.max_attempts ? "failed" : "pending";
+    if (state[0] == 'p') {
+        wh->stats.retried++;
+    } else {
+        if (ok) wh->stats.succeeded++;
+        else wh->stats.failed++;
+        if (wh->stats.pending > 0) wh->stats.pending--;
+    }
     int64_t now = time_now_ms(), next = 0;
     if (!ok && attempts < wh->cfg.max_attempts) {
         int ra = (status == 429 || status == 503) ? retry_after : -1;
@@ -437,6 +452,7 @@ static void added_cb(void *ctx, store_err_t rc)
     added_ctx_t *ac = ctx;
     api_webhooks_t *wh = ac->wh;
     if (rc != STORE_OK) log_error("webhook deliveries could not be stored", "count=%zu", ac->n);
+    else wh->stats.pending += (int64_t)ac->n;
     int64_t now = time_now_ms();
     for (size_t i = 0; i < ac->n; i++) {
         hook_t *h = hook_find(wh, ac->ids[i]);
@@ -590,6 +606,7 @@ static void loaded_cb(void *ctx, store_err_t rc, json_t *res)
     size_t i;
     json_t *o;
     json_array_foreach(json_object_get(res, "items"), i, o) hook_insert(wh, hook_from_json(o));
+    wh->stats.pending = json_integer_value(json_object_get(res, "pending"));
     wh->loaded = true;
     for (buffered_t *b = wh->buf_head; b; b = b->next)
         handle_event(wh, b->type, b->data);
@@ -643,6 +660,12 @@ void api_webhooks_shutdown(api_t *a)
     uv_close((uv_handle_t *)&wh->sweep, NULL);
     http_out_destroy(wh->http); /* in-flight attempts go back to pending, untried */
     wh->http = NULL;
+}
+
+void api_webhooks_stats(const api_t *a, api_webhook_stats_t *out)
+{
+    const api_webhooks_t *wh = a->webhooks;
+    *out = wh ? wh->stats : (api_webhook_stats_t){0};
 }
 
 void api_webhooks_free(api_t *a)
@@ -1035,11 +1058,15 @@ typedef struct del_ctx {
     json_t *before;
 } del_ctx_t;
 
-static void deleted_cb(void *ctx, store_err_t rc)
+static void deleted_cb(void *ctx, store_err_t rc, json_t *res)
 {
     del_ctx_t *d = ctx;
     api_call_t *c = d->call;
     api_webhooks_t *wh = c->api->webhooks;
+    if (rc == STORE_OK) {
+        wh->stats.pending -= json_integer_value(json_object_get(res, "pending"));
+        if (wh->stats.pending < 0) wh->stats.pending = 0;
+    }
     if (rc == STORE_OK || rc == STORE_ERR_NOT_FOUND) {
         hook_t *h = hook_find(wh, d->id);
         if (h) {
@@ -1086,6 +1113,7 @@ static void queued_cb(void *ctx, store_err_t rc, json_t *res)
     api_call_t *c = q->call;
     api_webhooks_t *wh = c->api->webhooks;
     hook_t *h = hook_find(wh, q->hook_id);
+    if (rc == STORE_OK) wh->stats.pending++;
     if (rc == STORE_OK && h) {
         hook_due(wh, h, time_now_ms());
         schedule(wh);
@@ -1139,47 +1167,59 @@ void api_webhooks_redeliver(api_call_t *c)
     store_delivery_redeliver(c->api->d.store, h->id, did, time_now_ms(), queued_cb, q);
 }
 
-static void deliveries_cb(void *ctx, store_err_t rc, json_t *res)
-{
-    api_call_t *c = ctx;
-    if (!api_alive(c)) return;
-    if (rc != STORE_OK) {
-        api_problem(c, 503, "Service Unavailable", "the deliveries could not be read; retry");
-        return;
-    }
-    json_int_t next = json_integer_value(json_object_get(res, "next"));
-    char key[32], cursor[96];
-    snprintf(key, sizeof key, "%lld", (long long)next);
-    api_cursor_encode(key, cursor, sizeof cursor);
-    api_json(c, 200,
-             json_pack("{s:O,s:o}", "items", json_object_get(res, "items"), "next_cursor",
-                       next ? json_string(cursor) : json_null()));
-}
+/* A delivery never attempted sorts before every attempt time. */
+static const api_sort_field_t delivery_sorts[] = {
+    {"id", false, NULL},
+    {"created_at", false, NULL},
+    {"last_attempt_at", false, NULL},
+    {"attempts", false, NULL},
+    {NULL, false, NULL},
+};
+static const api_list_t delivery_list = {delivery_sorts, "-id", false, 50, 500};
 
 void api_webhooks_deliveries(api_call_t *c)
 {
-    const char *cursor = api_query(c, "cursor"), *state = api_query(c, "state");
-    int limit = api_limit(c, 50, 500);
-    if (limit < 0) return;
-    int64_t before = 0;
-    if (cursor) {
-        char key[64];
-        if (!api_cursor_decode(c, cursor, key, sizeof key)) return;
-        before = parse_id(key);
-        if (!before) {
-            api_problem(c, 400, "Bad Request",
-                        "cursor is not one this server gave out; use next_cursor from the last "
-                        "page");
-            return;
-        }
-    }
+    const char *state = api_query(c, "state");
     if (state && strcmp(state, "pending") && strcmp(state, "sending") &&
         strcmp(state, "succeeded") && strcmp(state, "failed")) {
         api_problem(c, 400, "Bad Request", "state must be pending, sending, succeeded or failed");
         return;
     }
+    api_page_t page;
+    if (!api_page_read(c, &delivery_list, &page)) return;
+    hook_t *h = find_or_404(c);
+    if (!h) {
+        api_page_clear(&page);
+        return;
+    }
+    store_page_t sp = api_page_store(&page);
+    store_deliveries_query(c->api->d.store, h->id, state, &sp, api_page_done,
+                           api_page_hold(c, &page, NULL));
+}
+
+static void delivery_cb(void *ctx, store_err_t rc, json_t *res)
+{
+    api_call_t *c = ctx;
+    if (!api_alive(c)) return;
+    if (rc == STORE_ERR_NOT_FOUND)
+        api_problem(c, 404, "Not Found", "webhook %.64s has no delivery '%.64s'", c->params[0],
+                    c->params[1]);
+    else if (rc != STORE_OK)
+        api_problem(c, 503, "Service Unavailable", "the delivery could not be read; retry");
+    else
+        api_json(c, 200, json_incref(res));
+}
+
+void api_webhooks_delivery_get(api_call_t *c)
+{
     hook_t *h = find_or_404(c);
     if (!h) return;
+    int64_t did = parse_id(c->params[1]);
+    if (!did) {
+        api_problem(c, 404, "Not Found", "webhook %.64s has no delivery '%.64s'", c->params[0],
+                    c->params[1]);
+        return;
+    }
     api_hold(c);
-    store_deliveries_query(c->api->d.store, h->id, state, before, limit, deliveries_cb, c);
+    store_delivery_get(c->api->d.store, h->id, did, delivery_cb, c);
 }

@@ -226,6 +226,38 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX transactions_stopped ON transactions(stopped_at);"
     "CREATE INDEX status_history_connector ON status_history(station_id, evse_id,"
     " connector_id, timestamp);",
+    /* 4: NEVI uptime: station connectivity, the server's last sign of life,
+     * failed session starts per port, excluded time (store_uptime.c) */
+    "CREATE TABLE station_connectivity(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " connected_at INTEGER NOT NULL, disconnected_at INTEGER, end_reason TEXT);"
+    "CREATE INDEX station_connectivity_station ON station_connectivity(station_id,"
+    " connected_at);"
+    "CREATE INDEX station_connectivity_open ON station_connectivity(station_id)"
+    " WHERE disconnected_at IS NULL;"
+    "CREATE TABLE uptime_server(id INTEGER PRIMARY KEY CHECK(id = 1),"
+    " started_at INTEGER NOT NULL, alive_at INTEGER NOT NULL);"
+    "CREATE TABLE failed_starts(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " evse_id INTEGER NOT NULL, connector_id INTEGER, at INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " reason TEXT, error_code TEXT, session_id INTEGER, recovered_at INTEGER,"
+    " recovered_by TEXT);"
+    "CREATE INDEX failed_starts_port ON failed_starts(station_id, evse_id, at);"
+    "CREATE INDEX failed_starts_open ON failed_starts(station_id) WHERE recovered_at IS NULL;"
+    "CREATE TABLE uptime_exclusions(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " evse_id INTEGER, reason TEXT NOT NULL, starts_at INTEGER NOT NULL,"
+    " ends_at INTEGER NOT NULL, note TEXT, created_by TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, updated_by TEXT, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX uptime_exclusions_station ON uptime_exclusions(station_id, starts_at);",
+    /* 5: alerts from the fault-detection rules (store_alerts.c); the open ones
+     * are loaded at every start */
+    "CREATE TABLE alerts(id INTEGER PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL,"
+    " station_id TEXT NOT NULL, evse_id INTEGER, connector_id INTEGER, title TEXT NOT NULL,"
+    " details TEXT, state TEXT NOT NULL, first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL, count INTEGER NOT NULL, acknowledged_by TEXT,"
+    " acknowledged_at INTEGER, ack_note TEXT, resolved_by TEXT, resolved_at INTEGER,"
+    " resolve_note TEXT, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX alerts_open ON alerts(state) WHERE state<>'resolved';"
+    "CREATE INDEX alerts_station ON alerts(station_id, id);"
+    "CREATE INDEX alerts_updated ON alerts(updated_at);",
 };
 
 sqlite3 *store_db(store_t *s)

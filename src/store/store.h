@@ -34,7 +34,7 @@ typedef enum store_err {
     STORE_ERR_SCHEMA,    /* schema newer than this build */
 } store_err_t;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct store_station {
     const char *id;
@@ -121,6 +121,8 @@ typedef struct store_session_filter {
     int limit, offset;
     int64_t before_id;              /* cursor: sessions with a smaller id, 0 = newest */
     const char *site;               /* stations of this site, NULL = any */
+    const struct store_page *page;  /* sort and position (store_page.h); NULL = newest
+                                     * first from before_id. limit/offset apply either way */
 } store_session_filter_t;
 
 typedef struct store_stats {
@@ -207,7 +209,9 @@ void store_meter_values(store_t *s, const char *station_id, int evse_id, int con
 void store_station_event(store_t *s, const char *station_id, const char *kind,
                          const json_t *detail, store_done_cb cb, void *ctx);
 
-/* Queries answered as JSON (API shapes). */
+/* Queries answered as JSON (API shapes). A page of sessions: an array of
+ * them, each with sort_key and sort_id (store_page.h); sorts by id, started_at,
+ * stopped_at, energy_wh, station_id. */
 void store_query_sessions(store_t *s, const store_session_filter_t *f, store_json_cb cb,
                           void *ctx);
 /* A session with its meter values; NOT_FOUND when absent. */

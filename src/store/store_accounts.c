@@ -4,7 +4,9 @@
  */
 #include "store/store_accounts.h"
 
+#include "store/store_page.h"
 #include "store/store_sql.h"
+#include "util/strbuf.h"
 #include "util/timefmt.h"
 
 #include <string.h>
@@ -19,9 +21,18 @@ static json_t *str_or_null(const char *s)
 
 /* ---------------------------------------------------------------- users */
 
-void store_users_list(store_t *s, store_json_cb cb, void *ctx)
+/* Someone who never logged in sorts before every login time. */
+static const store_sort_t user_sorts[] = {
+    {"username", "username", false, false},
+    {"created_at", "created_at", false, false},
+    {"last_login_at", "last_login_at", true, false},
+    {NULL, NULL, false, false},
+};
+static const store_list_t user_list = {USER_COLS, "users", "id", user_sorts, NULL};
+
+void store_users_list(store_t *s, const store_page_t *p, store_json_cb cb, void *ctx)
 {
-    store_sql1(s, "SELECT " USER_COLS " FROM users ORDER BY username", NULL, 0, cb, ctx);
+    store_page_query(s, &user_list, NULL, NULL, p, cb, ctx);
 }
 
 void store_user_get(store_t *s, const char *username, store_json_cb cb, void *ctx)
@@ -135,9 +146,21 @@ void store_session_touch(store_t *s, const char *digest, int64_t at)
 
 /* ----------------------------------------------------------- API tokens */
 
-void store_api_tokens_list(store_t *s, store_json_cb cb, void *ctx)
+/* A token that never expires sorts after every expiry; one never used,
+ * before every use. */
+static const store_sort_t token_sorts[] = {
+    {"id", "id", false, false},
+    {"name", "name", false, false},
+    {"created_at", "created_at", false, false},
+    {"expires_at", "expires_at", true, true},
+    {"last_used_at", "last_used_at", true, false},
+    {NULL, NULL, false, false},
+};
+static const store_list_t token_list = {TOKEN_COLS, "api_tokens", "id", token_sorts, NULL};
+
+void store_api_tokens_list(store_t *s, const store_page_t *p, store_json_cb cb, void *ctx)
 {
-    store_sql1(s, "SELECT " TOKEN_COLS " FROM api_tokens ORDER BY id", NULL, 0, cb, ctx);
+    store_page_query(s, &token_list, NULL, NULL, p, cb, ctx);
 }
 
 void store_api_token_create(store_t *s, const char *name, const char *role, const char *digest,
@@ -198,6 +221,15 @@ void store_audit_insert(store_t *s, const store_audit_t *a, store_json_cb cb, vo
                p, 0, cb, ctx);
 }
 
+static const store_sort_t audit_sorts[] = {
+    {"id", "id", false, false},
+    {"at", "at", false, false},
+    {NULL, NULL, false, false},
+};
+static const store_list_t audit_list = {
+    "id,at,actor,actor_kind,role,ip,method,path,action,target_type,target_id,status,before,after",
+    "audit_log", "id", audit_sorts, NULL};
+
 void store_audit_list(store_t *s, const store_audit_filter_t *f, store_json_cb cb, void *ctx)
 {
     /* a trailing '*' in the action filter is a prefix match */
@@ -207,14 +239,29 @@ void store_audit_list(store_t *s, const store_audit_filter_t *f, store_json_cb c
         if (n && f->action[n - 1] == '*') action = json_sprintf("%.*s%%", (int)n - 1, f->action);
         else action = json_string(f->action);
     }
-    json_t *p = json_pack("[I,I,I,o,o,o,o,i]", (json_int_t)f->before_id, (json_int_t)f->from,
-                          (json_int_t)f->to, str_or_null(f->actor), action,
-                          str_or_null(f->target_type), str_or_null(f->target_id), f->limit);
-    store_sql1(s,
-               "SELECT id,at,actor,actor_kind,role,ip,method,path,action,target_type,target_id,"
-               "status,before,after FROM audit_log WHERE (?1=0 OR id<?1) AND (?2=0 OR at>=?2)"
-               " AND (?3=0 OR at<?3) AND (?4 IS NULL OR actor=?4) AND (?5 IS NULL OR action LIKE ?5"
-               " ESCAPE '\\') AND (?6 IS NULL OR target_type=?6) AND (?7 IS NULL OR target_id=?7)"
-               " ORDER BY id DESC LIMIT ?8",
-               p, 0, cb, ctx);
+    /* only the filters that are set, so the planner can use the index that
+     * fits them (parameter numbers stay fixed) */
+    strbuf_t w = {0};
+    strbuf_printf(&w, "1");
+    if (f->from) strbuf_printf(&w, " AND at>=?1");
+    if (f->to) strbuf_printf(&w, " AND at<?2");
+    if (f->actor) strbuf_printf(&w, " AND actor=?3");
+    if (f->action) strbuf_printf(&w, " AND action LIKE ?4 ESCAPE '\\'");
+    if (f->target_type) strbuf_printf(&w, " AND target_type=?5");
+    if (f->target_id) strbuf_printf(&w, " AND target_id=?6");
+    json_t *p = json_pack("[I,I,o,o,o,o]", (json_int_t)f->from, (json_int_t)f->to,
+                          str_or_null(f->actor), action, str_or_null(f->target_type),
+                          str_or_null(f->target_id));
+    store_page_t page = {.sort = "id", .desc = true}; /* newest first, after before_id */
+    json_t *before = NULL;
+    if (f->page) {
+        page = *f->page;
+    } else if (f->before_id > 0) {
+        before = json_integer(f->before_id);
+        page.after_key = page.after_id = before;
+    }
+    page.limit = f->limit;
+    store_page_query(s, &audit_list, w.data, p, &page, cb, ctx);
+    json_decref(before);
+    strbuf_free(&w);
 }

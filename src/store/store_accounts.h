@@ -8,10 +8,12 @@
 #define AMPGRID_STORE_ACCOUNTS_H
 
 #include "store/store.h"
+#include "store/store_page.h"
 
 /* Users. Rows: id, username, password_hash, role, disabled, created_at,
- * updated_at, last_login_at. */
-void store_users_list(store_t *s, store_json_cb cb, void *ctx);         /* rows */
+ * updated_at, last_login_at. A page of them (an array of rows with sort_key
+ * and sort_id), sorted by username, created_at or last_login_at. */
+void store_users_list(store_t *s, const store_page_t *p, store_json_cb cb, void *ctx);
 void store_user_get(store_t *s, const char *username, store_json_cb cb, void *ctx); /* row */
 void store_user_create(store_t *s, const char *username, const char *hash, const char *role,
                        store_json_cb cb, void *ctx);                    /* row */
@@ -33,8 +35,9 @@ void store_session_delete(store_t *s, const char *digest, store_json_cb cb, void
 void store_session_touch(store_t *s, const char *digest, int64_t at);
 
 /* API tokens. Rows: id, name, role, created_at, expires_at, revoked_at,
- * last_used_at, created_by. */
-void store_api_tokens_list(store_t *s, store_json_cb cb, void *ctx);
+ * last_used_at, created_by. A page of them as for users, sorted by id, name,
+ * created_at, expires_at or last_used_at. */
+void store_api_tokens_list(store_t *s, const store_page_t *p, store_json_cb cb, void *ctx);
 void store_api_token_create(store_t *s, const char *name, const char *role, const char *digest,
                             int64_t expires_at, const char *created_by, store_json_cb cb,
                             void *ctx);                                /* row */
@@ -57,7 +60,10 @@ typedef struct store_audit_filter {
     int64_t from, to;               /* at range; 0 = open */
     const char *actor, *action, *target_type, *target_id; /* NULL = any; action may end in '*' */
     int limit;
+    const store_page_t *page;       /* sort (id, at) and position; NULL = newest first from
+                                     * before_id. limit applies either way */
 } store_audit_filter_t;
+/* A page of entries: an array of rows with sort_key and sort_id. */
 void store_audit_list(store_t *s, const store_audit_filter_t *f, store_json_cb cb, void *ctx);
 
 #endif

@@ -285,9 +285,90 @@ static void add_state(calc_t *k, group_t *g, analytics_state_t s, int64_t a, int
         g->cells[i].state_ms[s] += analytics_overlap(a, b, k->bounds[i], k->bounds[i + 1]);
 }
 
+/* Spans [a, b) of one connector, sorted. */
+typedef struct spans {
+    int64_t (*v)[2];
+    size_t n, cap;
+} spans_t;
+
+static void spans_add(spans_t *s, int64_t a, int64_t b, int64_t lo, int64_t hi)
+{
+    if (a < lo) a = lo;
+    if (b > hi) b = hi;
+    if (b <= a) return;
+    if (s->n == s->cap) s->v = xrealloc(s->v, (s->cap = s->cap ? s->cap * 2 : 8) * sizeof *s->v);
+    s->v[s->n][0] = a;
+    s->v[s->n++][1] = b;
+}
+
+static int span_cmp(const void *x, const void *y)
+{
+    const int64_t *a = x, *b = y;
+    return (a[0] > b[0]) - (a[0] < b[0]);
+}
+
+/* When a connector's transactions were charging, from their TransactionEvents'
+ * chargingState (OCPP 2.0.1 stations report the connector as Occupied while
+ * charging; the transaction says whether energy flows). A state holds until
+ * an event changes it; Ended ends it; a transaction still running charges
+ * until `end` if it last said Charging. Clipped to [from, end), sorted. */
+static store_err_t charging_spans(calc_t *k, sqlite3_stmt *tx, const char *station, int evse,
+                                  int conn, int64_t end, spans_t *out)
+{
+    out->n = 0;
+    sqlite3_reset(tx);
+    store_bind_text(tx, 1, station);
+    sqlite3_bind_int(tx, 2, evse);
+    sqlite3_bind_int(tx, 3, conn);
+    sqlite3_bind_int64(tx, 4, k->q->from);
+    sqlite3_bind_int64(tx, 5, end);
+    int64_t cur = -1, since = -1, stop = end;
+    int rc;
+    while ((rc = sqlite3_step(tx)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(tx, 0), ts = sqlite3_column_int64(tx, 1);
+        if (id != cur) { /* the previous transaction ends where it stopped */
+            if (since >= 0) spans_add(out, since, stop, k->q->from, end);
+            cur = id;
+            since = -1;
+            stop = sqlite3_column_type(tx, 4) == SQLITE_NULL ? end : sqlite3_column_int64(tx, 4);
+        }
+        const char *type = store_col_text(tx, 2), *state = store_col_text(tx, 3);
+        bool charging = state ? strcmp(state, "Charging") == 0 : since >= 0;
+        if (type && strcmp(type, "Ended") == 0) charging = false;
+        if (charging && since < 0) since = ts;
+        if (!charging && since >= 0) {
+            spans_add(out, since, ts, k->q->from, end);
+            since = -1;
+        }
+    }
+    if (since >= 0) spans_add(out, since, stop, k->q->from, end);
+    if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, span_cmp);
+    return store_check(k->s, rc, "analytics charging state");
+}
+
+/* Adds [a, b) in state s; Occupied time inside a charging span is Charging. */
+static void add_time(calc_t *k, group_t *g, analytics_state_t s, int64_t a, int64_t b,
+                     const spans_t *charging)
+{
+    if (s != ANALYTICS_OCCUPIED) {
+        add_state(k, g, s, a, b);
+        return;
+    }
+    for (size_t i = 0; i < charging->n && a < b; i++) {
+        int64_t c0 = charging->v[i][0] > a ? charging->v[i][0] : a;
+        int64_t c1 = charging->v[i][1] < b ? charging->v[i][1] : b;
+        if (c1 <= c0) continue;
+        add_state(k, g, ANALYTICS_OCCUPIED, a, c0);
+        add_state(k, g, ANALYTICS_CHARGING, c0, c1);
+        a = c1;
+    }
+    add_state(k, g, ANALYTICS_OCCUPIED, a, b);
+}
+
 /* Each connector's status over [from, min(to, now)): the last status before
  * the range, then every change inside it; time before any status is known
- * is "unknown". Changes are placed at the station's timestamp. */
+ * is "unknown". Changes are placed at the station's timestamp. Occupied time
+ * while a transaction on the connector was charging (2.0.1) is charging. */
 static store_err_t calc_utilization(calc_t *k)
 {
     const store_analytics_query_t *q = k->q;
@@ -305,8 +386,15 @@ static store_err_t calc_utilization(calc_t *k)
     sqlite3_stmt *during = prepare(
         k, "SELECT status,timestamp FROM status_history WHERE station_id=?1 AND evse_id=?2 AND "
            "connector_id=?3 AND timestamp>?4 AND timestamp<?5 ORDER BY timestamp,id");
+    sqlite3_stmt *tx = prepare(
+        k, "SELECT e.transaction_id,e.timestamp,e.event_type,"
+           "json_extract(e.detail,'$.transactionInfo.chargingState'),t.stopped_at "
+           "FROM transactions t JOIN tx_events e ON e.transaction_id=t.id WHERE t.station_id=?1 "
+           "AND t.evse_id=?2 AND t.connector_id=?3 AND t.started_at<?5 AND "
+           "(t.stopped_at IS NULL OR t.stopped_at>?4) ORDER BY t.id,e.timestamp,e.seq_no");
+    spans_t charging = {0};
     store_err_t err = STORE_ERR_IO;
-    if (!st || !before || !during) goto fail;
+    if (!st || !before || !during || !tx) goto fail;
     bind_filters(st, q);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -329,6 +417,9 @@ static store_err_t calc_utilization(calc_t *k)
             sqlite3_bind_int64(qs[j], 4, q->from);
         }
         sqlite3_bind_int64(during, 5, end);
+        if ((err = charging_spans(k, tx, station, evse, conn, end, &charging)) != STORE_OK)
+            goto fail;
+        err = STORE_ERR_IO;
         if ((rc = sqlite3_step(before)) == SQLITE_ROW)
             cur = analytics_state_of(store_col_text(before, 0));
         else if (rc != SQLITE_DONE)
@@ -336,12 +427,12 @@ static store_err_t calc_utilization(calc_t *k)
         int64_t t = q->from;
         while ((rc = sqlite3_step(during)) == SQLITE_ROW) {
             int64_t ts = sqlite3_column_int64(during, 1);
-            add_state(k, g, cur, t, ts);
+            add_time(k, g, cur, t, ts, &charging);
             cur = analytics_state_of(store_col_text(during, 0));
             t = ts;
         }
         if (rc != SQLITE_DONE) goto step_fail;
-        add_state(k, g, cur, t, end);
+        add_time(k, g, cur, t, end, &charging);
     }
 step_fail:
     err = store_check(k->s, rc, "analytics status history");
@@ -349,6 +440,8 @@ fail:
     sqlite3_finalize(st);
     sqlite3_finalize(before);
     sqlite3_finalize(during);
+    sqlite3_finalize(tx);
+    free(charging.v);
     return err;
 }
 

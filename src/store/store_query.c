@@ -4,8 +4,10 @@
  * write always sees that write.
  */
 #include "store/store_internal.h"
+#include "store/store_page.h"
 
 #include "util/alloc.h"
+#include "util/strbuf.h"
 #include "util/timefmt.h"
 
 #include <stdlib.h>
@@ -20,6 +22,9 @@ typedef struct query_op {
     char *s1, *s2, *s3;
     int64_t id;
     int limit;
+    store_page_t page; /* lists: their sort and position (sort, after_* owned below) */
+    char *sort;
+    json_t *after_key, *after_id;
 } query_op_t;
 
 static void query_done(store_op_t *op)
@@ -30,6 +35,9 @@ static void query_done(store_op_t *op)
     free(q->s1);
     free(q->s2);
     free(q->s3);
+    free(q->sort);
+    json_decref(q->after_key);
+    json_decref(q->after_id);
     free(q);
 }
 
@@ -90,33 +98,49 @@ static json_t *session_json(sqlite3_stmt *st)
     return o;
 }
 
+/* The ways a session list may be sorted (see store_page.h). A running
+ * session has not stopped yet, so it sorts after every stop time; an energy
+ * that is not known yet sorts before every amount. */
+static const store_sort_t session_sorts[] = {
+    {"id", "id", false, false},
+    {"started_at", "started_at", false, false},
+    {"stopped_at", "stopped_at", true, true},
+    {"energy_wh", "COALESCE(meter_stop,last_energy_wh)-meter_start", true, false},
+    {"station_id", "station_id", false, false},
+    {NULL, NULL, false, false},
+};
+
+static const store_list_t session_list = {
+    .cols = SESSION_COLS,
+    .from = "transactions",
+    .id = "id",
+    .sorts = session_sorts,
+    .row = session_json,
+};
+
 static store_err_t exec_sessions(store_t *s, store_op_t *op)
 {
     query_op_t *q = (query_op_t *)op;
-    char sql[1024];
-    /* Bind-only filters: NULL parameters switch a condition off. */
-    snprintf(sql, sizeof sql,
-             "SELECT " SESSION_COLS " FROM transactions WHERE (?1 IS NULL OR station_id=?1) AND "
-             "(?2 IS NULL OR id_token=?2) AND (?3 < 0 OR (?3=1 AND stopped_at IS NULL) OR "
-             "(?3=0 AND stopped_at IS NOT NULL)) AND (?4=0 OR started_at>=?4) AND "
-             "(?5=0 OR started_at<?5) AND (?8=0 OR id<?8) AND (?9 IS NULL OR station_id IN "
-             "(SELECT id FROM stations WHERE site=?9)) ORDER BY id DESC LIMIT ?6 OFFSET ?7");
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) return STORE_ERR_IO;
-    store_bind_text(st, 1, q->s1);
-    store_bind_text(st, 2, q->s2);
-    sqlite3_bind_int(st, 3, q->f.active);
-    sqlite3_bind_int64(st, 4, q->f.from);
-    sqlite3_bind_int64(st, 5, q->f.to);
-    sqlite3_bind_int(st, 6, q->f.limit);
-    sqlite3_bind_int(st, 7, q->f.offset);
-    sqlite3_bind_int64(st, 8, q->f.before_id);
-    store_bind_text(st, 9, q->s3);
+    const store_session_filter_t *f = &q->f;
+    /* only the filters that are set, so the planner can pick the index that
+     * fits them and the sort (parameter numbers stay fixed; gaps are fine) */
+    strbuf_t w = {0};
+    strbuf_printf(&w, "1");
+    if (q->s1) strbuf_printf(&w, " AND station_id=?1");
+    if (q->s2) strbuf_printf(&w, " AND id_token=?2");
+    if (f->active == 1) strbuf_printf(&w, " AND stopped_at IS NULL");
+    if (f->active == 0) strbuf_printf(&w, " AND stopped_at IS NOT NULL");
+    if (f->from) strbuf_printf(&w, " AND started_at>=?3");
+    if (f->to) strbuf_printf(&w, " AND started_at<?4");
+    if (q->s3) strbuf_printf(&w, " AND station_id IN (SELECT id FROM stations WHERE site=?5)");
+    json_t *params = json_pack("[o,o,I,I,o]", q->s1 ? json_string(q->s1) : json_null(),
+                               q->s2 ? json_string(q->s2) : json_null(), (json_int_t)f->from,
+                               (json_int_t)f->to, q->s3 ? json_string(q->s3) : json_null());
     q->result = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(q->result, session_json(st));
-    sqlite3_finalize(st);
-    return store_check(s, rc, "sessions query");
+    store_err_t rc = store_page_run(s, &session_list, w.data, params, &q->page, q->result);
+    json_decref(params);
+    strbuf_free(&w);
+    return rc;
 }
 
 void store_query_sessions(store_t *s, const store_session_filter_t *f, store_json_cb cb,
@@ -124,11 +148,27 @@ void store_query_sessions(store_t *s, const store_session_filter_t *f, store_jso
 {
     query_op_t *q = query_new(exec_sessions, cb, ctx);
     q->f = *f;
+    q->f.page = NULL;
     q->s1 = xstrdup_opt(f->station_id);
     q->s2 = xstrdup_opt(f->id_token);
     q->s3 = xstrdup_opt(f->site);
-    if (q->f.limit <= 0 || q->f.limit > 1001) q->f.limit = 100;
-    if (q->f.offset < 0) q->f.offset = 0;
+    if (f->page) {
+        q->page = *f->page;
+        q->sort = xstrdup_opt(f->page->sort);
+        q->page.sort = q->sort;
+        q->after_key = f->page->after_key ? json_deep_copy(f->page->after_key) : NULL;
+        q->after_id = f->page->after_id ? json_deep_copy(f->page->after_id) : NULL;
+    } else { /* newest first, after before_id */
+        q->page = (store_page_t){.sort = "id", .desc = true};
+        if (f->before_id > 0) {
+            q->after_key = json_integer(f->before_id);
+            q->after_id = json_integer(f->before_id);
+        }
+    }
+    q->page.after_key = q->after_key;
+    q->page.after_id = q->after_id;
+    q->page.limit = f->limit > 0 && f->limit <= 1001 ? f->limit : 100;
+    q->page.offset = f->offset > 0 ? f->offset : 0;
     store_submit(s, &q->op);
 }
 

@@ -9,6 +9,7 @@
 #include "store/store_webhooks.h"
 
 #include "store/store_internal.h"
+#include "store/store_page.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -92,6 +93,21 @@ static store_err_t run(store_t *s, sqlite3_stmt *st, const char *what)
 
 /* ------------------------------------------------------------- webhooks */
 
+/* result["pending"] = deliveries not finished (pending or sending), of one
+ * webhook or (hook 0) of all. */
+static store_err_t count_unfinished(store_t *s, wh_op_t *w, int64_t hook)
+{
+    sqlite3_stmt *st = prep(s, "SELECT count(*) FROM webhook_deliveries WHERE "
+                               "(?1=0 OR webhook_id=?1) AND state IN ('pending','sending')");
+    if (!st) return STORE_ERR_IO;
+    sqlite3_bind_int64(st, 1, hook);
+    int rc = sqlite3_step(st);
+    if (!w->result) w->result = json_object();
+    json_object_set_new(w->result, "pending", json_integer(sqlite3_column_int64(st, 0)));
+    sqlite3_finalize(st);
+    return store_check(s, rc, "unfinished deliveries");
+}
+
 static store_err_t exec_load(store_t *s, store_op_t *op)
 {
     wh_op_t *w = (wh_op_t *)op;
@@ -119,7 +135,9 @@ static store_err_t exec_load(store_t *s, store_op_t *op)
     }
     sqlite3_finalize(st);
     w->result = json_pack("{s:o}", "items", items);
-    return store_check(s, src, "webhooks load");
+    rc = store_check(s, src, "webhooks load");
+    if (rc) return rc;
+    return count_unfinished(s, w, 0);
 }
 
 void store_webhooks_load(store_t *s, store_json_cb cb, void *ctx)
@@ -172,10 +190,12 @@ void store_webhook_save(store_t *s, const store_webhook_t *wh, store_json_cb cb,
 static store_err_t exec_delete(store_t *s, store_op_t *op)
 {
     wh_op_t *w = (wh_op_t *)op;
+    store_err_t rc = count_unfinished(s, w, w->id);
+    if (rc) return rc;
     /* explicitly, whether or not foreign keys cascade on this connection */
     sqlite3_stmt *st = prep(s, "DELETE FROM webhook_deliveries WHERE webhook_id=?1");
     if (st) sqlite3_bind_int64(st, 1, w->id);
-    store_err_t rc = run(s, st, "webhook deliveries delete");
+    rc = run(s, st, "webhook deliveries delete");
     if (rc) return rc;
     st = prep(s, "DELETE FROM webhooks WHERE id=?1");
     if (st) sqlite3_bind_int64(st, 1, w->id);
@@ -184,10 +204,10 @@ static store_err_t exec_delete(store_t *s, store_op_t *op)
     return sqlite3_changes(store_db(s)) ? STORE_OK : STORE_ERR_NOT_FOUND;
 }
 
-void store_webhook_delete(store_t *s, int64_t id, store_done_cb cb, void *ctx)
+void store_webhook_delete(store_t *s, int64_t id, store_json_cb cb, void *ctx)
 {
     wh_op_t *w = wh_new(exec_delete, ctx);
-    w->dcb = cb;
+    w->jcb = cb;
     w->id = id;
     store_submit(s, &w->op);
 }
@@ -431,45 +451,43 @@ void store_delivery_unclaim(store_t *s, int64_t delivery_id, store_done_cb cb, v
     store_submit(s, &w->op);
 }
 
-static store_err_t exec_query(store_t *s, store_op_t *op)
+/* A delivery never attempted sorts before every attempt time. */
+static const store_sort_t delivery_sorts[] = {
+    {"id", "id", false, false},
+    {"created_at", "created_at", false, false},
+    {"last_attempt_at", "last_attempt_at", true, false},
+    {"attempts", "attempts", false, false},
+    {NULL, NULL, false, false},
+};
+static const store_list_t delivery_list = {DELIVERY_COLS, "webhook_deliveries", "id",
+                                           delivery_sorts, delivery_json};
+
+void store_deliveries_query(store_t *s, int64_t webhook_id, const char *state,
+                            const store_page_t *p, store_json_cb cb, void *ctx)
 {
-    wh_op_t *w = (wh_op_t *)op;
-    /* one row more than asked: whether there is a next page */
-    sqlite3_stmt *st = prep(s, "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE "
-                               "webhook_id=?1 AND (?2 IS NULL OR state=?2) AND (?3=0 OR id<?3) "
-                               "ORDER BY id DESC LIMIT ?4");
-    if (!st) return STORE_ERR_IO;
-    sqlite3_bind_int64(st, 1, w->id);
-    store_bind_text(st, 2, w->s1);
-    sqlite3_bind_int64(st, 3, w->id2);
-    sqlite3_bind_int(st, 4, w->max + 1);
-    json_t *items = json_array();
-    int rc, n = 0;
-    int64_t last = 0;
-    bool more = false;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == w->max) {
-            more = true;
-            break;
-        }
-        last = sqlite3_column_int64(st, 0);
-        json_array_append_new(items, delivery_json(st));
-        n++;
-    }
-    sqlite3_finalize(st);
-    w->result = json_pack("{s:o,s:I}", "items", items, "next", (json_int_t)(more ? last : 0));
-    return rc == SQLITE_ROW ? STORE_OK : store_check(s, rc, "deliveries query");
+    json_t *params = json_pack("[I,o]", (json_int_t)webhook_id,
+                               state ? json_string(state) : json_null());
+    store_page_query(s, &delivery_list, state ? "webhook_id=?1 AND state=?2" : "webhook_id=?1",
+                     params, p, cb, ctx);
 }
 
-void store_deliveries_query(store_t *s, int64_t webhook_id, const char *state, int64_t before_id,
-                            int limit, store_json_cb cb, void *ctx)
+static store_err_t exec_get(store_t *s, store_op_t *op)
 {
-    wh_op_t *w = wh_new(exec_query, ctx);
+    wh_op_t *w = (wh_op_t *)op;
+    store_err_t rc = get_delivery(s, w, w->id2);
+    if (rc == STORE_OK &&
+        json_integer_value(json_object_get(w->result, "webhook_id")) != (json_int_t)w->id)
+        rc = STORE_ERR_NOT_FOUND; /* another webhook's */
+    return rc;
+}
+
+void store_delivery_get(store_t *s, int64_t webhook_id, int64_t delivery_id, store_json_cb cb,
+                        void *ctx)
+{
+    wh_op_t *w = wh_new(exec_get, ctx);
     w->jcb = cb;
     w->id = webhook_id;
-    w->s1 = xstrdup_opt(state);
-    w->id2 = before_id;
-    w->max = limit > 0 ? limit : 50;
+    w->id2 = delivery_id;
     store_submit(s, &w->op);
 }
 

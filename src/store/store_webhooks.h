@@ -13,6 +13,7 @@
 #define AMPGRID_STORE_STORE_WEBHOOKS_H
 
 #include "store/store.h"
+#include "store/store_page.h"
 
 typedef struct store_webhook {
     int64_t id; /* 0 on create */
@@ -33,14 +34,16 @@ typedef struct store_delivery {
 } store_delivery_t;
 
 /* Start-up: every webhook as {"id","url","secret","event_types"(text),"enabled",
- * "description","created_at","updated_at"} in result["items"]; deliveries left
- * "sending" by a previous process go back to "pending". */
+ * "description","created_at","updated_at"} in result["items"], and the number
+ * of unfinished deliveries in result["pending"]; deliveries left "sending" by
+ * a previous process go back to "pending". */
 void store_webhooks_load(store_t *s, store_json_cb cb, void *ctx);
 
 /* Insert (id 0) or update; result {"id": n}. Update of a missing id: NOT_FOUND. */
 void store_webhook_save(store_t *s, const store_webhook_t *w, store_json_cb cb, void *ctx);
-/* Deletes the webhook and its deliveries. */
-void store_webhook_delete(store_t *s, int64_t id, store_done_cb cb, void *ctx);
+/* Deletes the webhook and its deliveries; result {"pending": n}, the
+ * unfinished ones among them. */
+void store_webhook_delete(store_t *s, int64_t id, store_json_cb cb, void *ctx);
 
 /* Queues one delivery of payload (JSON text of the event's data) for each of
  * the n webhooks, due now. */
@@ -76,10 +79,15 @@ void store_delivery_attempt(store_t *s, const store_attempt_t *a, store_done_cb 
 /* Puts a claimed delivery back, untried (shutdown). */
 void store_delivery_unclaim(store_t *s, int64_t delivery_id, store_done_cb cb, void *ctx);
 
-/* A page of a webhook's deliveries, newest first: {"items":[...], "next": id or 0}.
- * before_id 0 = from the newest; state NULL = any. */
-void store_deliveries_query(store_t *s, int64_t webhook_id, const char *state, int64_t before_id,
-                            int limit, store_json_cb cb, void *ctx);
+/* A page of a webhook's deliveries in the API's shape (an array, each with
+ * sort_key and sort_id; see store_page.h), sorted by id, created_at,
+ * last_attempt_at or attempts; state NULL = any. */
+void store_deliveries_query(store_t *s, int64_t webhook_id, const char *state,
+                            const store_page_t *p, store_json_cb cb, void *ctx);
+/* One delivery of a webhook in the API's shape; NOT_FOUND when the webhook
+ * has no such delivery. */
+void store_delivery_get(store_t *s, int64_t webhook_id, int64_t delivery_id, store_json_cb cb,
+                        void *ctx);
 
 /* Deletes up to max finished deliveries created before `before`; result {"deleted": n}. */
 void store_deliveries_prune(store_t *s, int64_t before, int max, store_json_cb cb, void *ctx);

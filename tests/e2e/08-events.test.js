@@ -1,7 +1,8 @@
 // Live events over Server-Sent Events: GET /api/v1/events delivers what
 // happens (connections, boots, status, transactions, meter values, commands)
 // with id/event/data fields, filters by type and station, and replays missed
-// events after Last-Event-ID.
+// events after Last-Event-ID (and announces a gap when more than the retained
+// 8192 were missed).
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert');
@@ -341,6 +342,72 @@ serverSuite('Last-Event-ID replay', (ctx) => {
     st.close();
   });
 });
+
+// ---------------------------------------------------- beyond the retention
+
+// The server keeps the last 8192 events (src/api/events.c). A client that
+// comes back after more than that many gets a stream.gap event naming where
+// the replay resumes, then exactly the retained events, in order.
+const RETAINED = 8192;
+
+serverSuite('Last-Event-ID older than the retention', (ctx) => {
+  it('resuming after more than 8192 events gives stream.gap, then the retained events in order', { timeout: 120000 }, async () => {
+    const s = ctx.s;
+    const first = await openStream(s, '', { ctx });
+    await s.createStation('GAP-OLD');
+    const seen = await first.waitType('station.created', 'GAP-OLD');
+    first.close();
+    // a witness follows everything from here on
+    const witness = await openStream(s, '', { ctx });
+    // Many stations send status changes at once: each is one connector.status
+    // event, and the store commits them in groups.
+    const STATIONS = 16;
+    const PER = Math.ceil((RETAINED + 400) / STATIONS);
+    const cps = [];
+    for (let i = 0; i < STATIONS; i++) {
+      await s.createStation(`GAP-${i}`);
+      cps.push(await s.bootedStation(`GAP-${i}`));
+    }
+    const statuses = ['Available', 'Preparing', 'Charging', 'SuspendedEV', 'Finishing'];
+    await Promise.all(cps.map(async (cp) => {
+      for (let n = 0; n < PER; n++) {
+        await cp.call('StatusNotification', { connectorId: 1 + (n % 2), errorCode: 'NoError', status: statuses[n % statuses.length] });
+      }
+      await cp.close();
+    }));
+    const gone = () => witness.events.filter((x) => x.event === 'station.disconnected').length;
+    await witness.waitFor(() => gone() === STATIONS, { timeout: 30000, what: 'every station.disconnected' });
+    const lastId = Math.max(...witness.events.map((e) => Number(e.id)));
+    assert.ok(lastId - Number(seen.id) > RETAINED + 100, `only ${lastId - Number(seen.id)} events since the old id`);
+
+    const back = await openStream(s, '', { lastEventId: seen.id, ctx });
+    assert.strictEqual(back.status, 200);
+    await back.waitFor((e) => Number(e.id) === lastId, { timeout: 30000, what: `the replay up to ${lastId}` });
+    const [gap, ...replayed] = back.events;
+    assert.strictEqual(gap.event, 'stream.gap', `the replay starts with stream.gap, got ${gap.event}`);
+    assert.strictEqual(gap.id, null, 'the gap event has no id of its own (a resume must not skip past it)');
+    assert.strictEqual(gap.data.last_event_id, seen.id);
+    const from = Number(gap.data.resumed_from);
+    assert.strictEqual(from, lastId - RETAINED + 1, 'the replay resumes at the oldest retained event');
+    const ids = replayed.map((e) => Number(e.id));
+    assert.strictEqual(ids.length, RETAINED, 'every retained event, once');
+    ids.forEach((id, i) => assert.strictEqual(id, from + i, `replayed event ${i} has id ${id}`));
+    // the same events the witness saw live, with the same type and data
+    const live = new Map(witness.events.map((e) => [e.id, e]));
+    for (const e of replayed) {
+      const w = live.get(e.id);
+      assert.ok(w, `event ${e.id} was replayed but never sent live`);
+      assert.strictEqual(e.event, w.event);
+      assert.deepStrictEqual(e.data, w.data);
+    }
+    assert.ok(replayed.filter((e) => e.event === 'connector.status').length > RETAINED - 100);
+    // and the stream is live afterwards
+    await s.createStation('GAP-LATER');
+    await back.waitType('station.created', 'GAP-LATER');
+    back.close();
+    witness.close();
+  });
+}, { config: '[http]\nrate_limit = 0\n' });
 
 // ---------------------------------------------------------- across restarts
 

@@ -596,6 +596,13 @@ test('the OpenAPI document describes the server exactly', async (t) => {
       await call('GET', '/api/v1/sessions?limit=1&site=nowhere', { expect: 200 });
       await call('GET', '/api/v1/id-tokens?limit=1&q=a', { expect: 200 });
       await call('GET', '/api/v1/stations?limit=0', { expect: 400 });
+      // and sort; users and API tokens page too
+      await call('GET', '/api/v1/sessions?sort=-energy_wh&limit=1', { expect: 200 });
+      await call('GET', '/api/v1/stations?sort=-last_heartbeat_at', { expect: 200 });
+      await call('GET', '/api/v1/users?sort=-last_login_at&limit=1', { expect: 200 });
+      await call('GET', '/api/v1/users?sort=password_hash', { expect: 400 });
+      await call('GET', '/api/v1/api-tokens?sort=expires_at&limit=1', { expect: 200 });
+      await call('GET', '/api/v1/api-tokens?limit=0', { expect: 400 });
       // logging out ends the session
       await call('POST', '/api/v1/auth/logout', { ...as({ 'x-csrf-token': csrf }), expect: 204 });
       await call('GET', '/api/v1/auth/me', { ...as(), expect: 401 });
@@ -631,6 +638,9 @@ test('the OpenAPI document describes the server exactly', async (t) => {
       await call('GET', `/api/v1/webhooks/${id}/deliveries`, { expect: 200 });
       await call('GET', `/api/v1/webhooks/${id}/deliveries?limit=1000`, { expect: 400 });
       await call('GET', '/api/v1/webhooks/999999/deliveries', { expect: 404 });
+      await call('GET', `/api/v1/webhooks/${id}/deliveries?sort=-attempts&limit=1`, { expect: 200 });
+      await call('GET', `/api/v1/webhooks/${id}/deliveries/${ping.body.id}`, { expect: 200 });
+      await call('GET', `/api/v1/webhooks/${id}/deliveries/999999`, { expect: 404 });
       await call('POST', `/api/v1/webhooks/${id}/deliveries/${ping.body.id}/redeliver`, { expect: 202 });
       await call('POST', `/api/v1/webhooks/${id}/deliveries/999999/redeliver`, { expect: 404 });
       await call('DELETE', `/api/v1/webhooks/${id}`, { expect: 204 });
@@ -674,6 +684,75 @@ test('the OpenAPI document describes the server exactly', async (t) => {
       await call('GET', '/api/v1/exports/meter-values.csv?session=999999', { expect: 404 });
       const pub = await call('GET', '/api/v1/public/locations', { token: null, expect: 200 });
       assert.ok(pub.body.locations.some((l) => l.id === 'OA-AN'));
+    });
+
+    await t.test('alerts: list, get, acknowledge, resolve, rules', async () => {
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-AL', password: PW }, expect: 201 });
+      const al = await s.bootedStation('OA-AL');
+      stations.push(al);
+      await al.call('StatusNotification', { connectorId: 1, errorCode: 'GroundFailure', vendorErrorCode: 'E1', status: 'Faulted', timestamp: new Date().toISOString() });
+      const found = await waitFor(async () => {
+        const r = await call('GET', '/api/v1/alerts?station=OA-AL&state=open&rule=connector_faulted', { expect: 200 });
+        return r.body.items[0];
+      }, { what: 'the connector_faulted alert' });
+      await call('GET', '/api/v1/alerts', { token: viewer, expect: 200 });
+      await call('GET', `/api/v1/alerts?severity=major,minor&site=nowhere&since=2026-01-01T00:00:00Z&sort=-last_seen&limit=1`, { expect: 200 });
+      await call('GET', '/api/v1/alerts?state=sideways', { expect: 400 });
+      await call('GET', `/api/v1/alerts/${found.id}`, { expect: 200 });
+      await call('GET', '/api/v1/alerts/999999', { expect: 404 });
+      await call('POST', `/api/v1/alerts/${found.id}/acknowledge`, { body: { colour: 'red' }, expect: 400 });
+      await call('POST', `/api/v1/alerts/${found.id}/acknowledge`, { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('POST', `/api/v1/alerts/${found.id}/acknowledge`, { body: { note: 'n'.repeat(MAX_BODY) }, expect: 413 });
+      await call('POST', '/api/v1/alerts/999999/acknowledge', { body: {}, expect: 404 });
+      await call('POST', `/api/v1/alerts/${found.id}/acknowledge`, { body: { note: 'on it' }, expect: 200 });
+      await call('POST', `/api/v1/alerts/${found.id}/acknowledge`, { body: {}, expect: 409 });
+      await call('POST', `/api/v1/alerts/${found.id}/resolve`, { body: { note: null, colour: 1 }, expect: 400 });
+      await call('POST', `/api/v1/alerts/${found.id}/resolve`, { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('POST', `/api/v1/alerts/${found.id}/resolve`, { body: { note: 'r'.repeat(MAX_BODY) }, expect: 413 });
+      await call('POST', '/api/v1/alerts/999999/resolve', { body: {}, expect: 404 });
+      await call('POST', `/api/v1/alerts/${found.id}/resolve`, { body: { note: 'fixed' }, expect: 200 });
+      await call('POST', `/api/v1/alerts/${found.id}/resolve`, { expect: 409 });
+      await call('GET', '/api/v1/alert-rules', { token: viewer, expect: 200 });
+    });
+
+    await t.test('uptime: reports, outages, exclusions and the quarterly NEVI report', async () => {
+      await call('POST', '/api/v1/stations', { body: { id: 'OA-UP', password: PW, site: 'OA site' }, expect: 201 });
+      const up = await s.bootedStation('OA-UP');
+      stations.push(up);
+      const st = (status, errorCode, timestamp) => up.call('StatusNotification', { connectorId: 1, errorCode, status, timestamp });
+      await st('Available', 'NoError', '2026-01-10T00:00:00Z');
+      await st('Faulted', 'GroundFailure', '2026-01-10T10:00:00Z');
+      await st('Available', 'NoError', '2026-01-10T11:00:00Z');
+      const range = 'from=2026-01-10T00:00:00Z&to=2026-01-11T00:00:00Z';
+      const win = { from: '2026-01-10T10:00:00Z', to: '2026-01-10T10:30:00Z' };
+      const ex = await call('POST', '/api/v1/uptime/exclusions', { body: { station_id: 'OA-UP', evse_id: 1, reason: 'grid_outage', ...win, note: 'feeder trip' }, expect: 201 });
+      await call('POST', '/api/v1/uptime/exclusions', { body: { station_id: 'NO-SUCH-STATION', reason: 'vandalism', ...win }, expect: 400 });
+      await call('POST', '/api/v1/uptime/exclusions', { body: { station_id: 'OA-UP', reason: 'vandalism', ...win, colour: 'red' }, expect: 400 });
+      await call('POST', '/api/v1/uptime/exclusions', { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('POST', '/api/v1/uptime/exclusions', { body: { station_id: 'OA-UP', note: 'n'.repeat(MAX_BODY) }, expect: 413 });
+      const r = await call('GET', `/api/v1/uptime?${range}&site=OA%20site`, { token: viewer, expect: 200 });
+      assert.strictEqual(r.body.ports.find((x) => x.station_id === 'OA-UP').counted_outage_minutes, 30);
+      await call('GET', '/api/v1/uptime', { expect: 200 });
+      await call('GET', '/api/v1/uptime?period=2026-Q5', { expect: 400 });
+      await call('GET', `/api/v1/uptime/outages?${range}&station=OA-UP&evse_id=1`, { expect: 200 });
+      await call('GET', '/api/v1/uptime/outages?station=NO-SUCH-STATION', { expect: 400 });
+      await call('GET', '/api/v1/uptime/exclusions?station=OA-UP', { expect: 200 });
+      await call('GET', '/api/v1/uptime/exclusions?sort=colour', { expect: 400 });
+      await call('GET', `/api/v1/uptime/exclusions/${ex.body.id}`, { expect: 200 });
+      await call('GET', '/api/v1/uptime/exclusions/999999', { expect: 404 });
+      await call('PATCH', `/api/v1/uptime/exclusions/${ex.body.id}`, { body: { note: null, to: '2026-01-10T10:45:00Z' }, expect: 200 });
+      await call('PATCH', `/api/v1/uptime/exclusions/${ex.body.id}`, { body: { station_id: 'OTHER' }, expect: 400 });
+      await call('PATCH', '/api/v1/uptime/exclusions/999999', { body: { note: 'x' }, expect: 404 });
+      await call('PATCH', `/api/v1/uptime/exclusions/${ex.body.id}`, { body: 'x', headers: { 'content-type': 'text/plain' }, expect: 415 });
+      await call('PATCH', `/api/v1/uptime/exclusions/${ex.body.id}`, { body: { note: 'n'.repeat(MAX_BODY) }, expect: 413 });
+      await call('GET', '/api/v1/reports/nevi-quarterly?quarter=2026-Q1&station=OA-UP', { expect: 200 });
+      await call('GET', '/api/v1/reports/nevi-quarterly?quarter=2026-Q1&format=csv', { expect: 200 });
+      await call('GET', '/api/v1/reports/nevi-quarterly', { expect: 400 });
+      const csv = await call('GET', '/api/v1/reports/nevi-quarterly.csv?quarter=2026-Q1&site=OA%20site', { token: viewer, expect: 200 });
+      assert.match(csv.text, /^station_id,site,port,/);
+      await call('GET', '/api/v1/reports/nevi-quarterly.csv?quarter=nope', { expect: 400 });
+      await call('DELETE', `/api/v1/uptime/exclusions/${ex.body.id}`, { expect: 204 });
+      await call('DELETE', `/api/v1/uptime/exclusions/${ex.body.id}`, { expect: 404 });
     });
 
     await t.test('every operation in the document was exercised', (tt) => {

@@ -58,6 +58,22 @@ async function deliveries(s, hookId, query = '') {
   return r.body;
 }
 
+// The webhook counters of /metrics.
+async function hookMetrics(s) {
+  const r = await fetch(`${s.httpUrl}/metrics`);
+  assert.strictEqual(r.status, 200);
+  const text = await r.text();
+  const m = {};
+  for (const k of ['pending', 'succeeded_total', 'failed_total', 'retried_total']) {
+    const name = `ampgrid_webhook_deliveries_${k}`;
+    assert.match(text, new RegExp(`^# TYPE ${name} ${k === 'pending' ? 'gauge' : 'counter'}$`, 'm'));
+    const line = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+    assert.ok(line, `${name} is missing from /metrics`);
+    m[k.replace('_total', '')] = Number(line[1]);
+  }
+  return m;
+}
+
 async function createHook(s, body, expect = 201) {
   const r = await s.api('POST', '/api/v1/webhooks', body);
   assert.strictEqual(r.status, expect, JSON.stringify(r.body));
@@ -233,6 +249,7 @@ test('webhooks', async (t) => {
     });
 
     await t.test('a 500 is retried with back-off; history shows attempts and the last status', async () => {
+      const m0 = await hookMetrics(s);
       rx.routes['/flaky'] = (n) => (n === 1 ? 500 : 200);
       const hook = await createHook(s, { url: rx.url('/flaky'), event_types: ['session.ended'] });
       const ping = await s.api('POST', `/api/v1/webhooks/${hook.id}/test`);
@@ -248,6 +265,17 @@ test('webhooks', async (t) => {
       assert.strictEqual(d.last_status, 200);
       assert.strictEqual(d.last_error, null);
       assert.strictEqual(d.id, Number(ping.body.id));
+      // one delivery on its own, as the list shows it
+      const one = await s.api('GET', `/api/v1/webhooks/${hook.id}/deliveries/${d.id}`);
+      assert.strictEqual(one.status, 200, JSON.stringify(one.body));
+      assert.deepStrictEqual(one.body, d);
+      problem(await s.api('GET', `/api/v1/webhooks/${all.id}/deliveries/${d.id}`), 404, /no delivery/);
+      problem(await s.api('GET', `/api/v1/webhooks/${hook.id}/deliveries/abc`), 404);
+      problem(await s.api('GET', `/api/v1/webhooks/999999/deliveries/${d.id}`), 404, /no webhook/);
+      let m = await hookMetrics(s);
+      assert.strictEqual(m.succeeded - m0.succeeded, 1, 'one delivery succeeded');
+      assert.strictEqual(m.retried - m0.retried, 1, 'after one retry');
+      assert.strictEqual(m.failed, m0.failed);
 
       rx.routes['/broken'] = 500;
       const broken = await createHook(s, { url: rx.url('/broken'), event_types: ['*'] });
@@ -259,6 +287,13 @@ test('webhooks', async (t) => {
       assert.match(f.last_error, /HTTP 500/);
       assert.strictEqual(f.last_response, 'no: 500');
       assert.strictEqual(rx.at('/broken').length, 3);
+      m = await hookMetrics(s);
+      assert.strictEqual(m.failed - m0.failed, 1, 'the broken one failed for good');
+      assert.strictEqual(m.retried - m0.retried, 1 + 2, 'after two more retries');
+      const detail = (await s.api('GET', `/api/v1/webhooks/${broken.id}/deliveries/${f.id}`)).body;
+      assert.strictEqual(detail.state, 'failed');
+      assert.strictEqual(detail.last_response, 'no: 500');
+      assert.strictEqual(detail.attempts, 3);
       const gaps = rx.at('/broken').slice(1).map((r, i) => r.at - rx.at('/broken')[i].at);
       assert.ok(gaps[1] >= 900, `the second retry waits longer (back-off doubles): gaps ${gaps}`);
       // redeliver: a new delivery with the same payload
@@ -308,6 +343,13 @@ test('webhooks', async (t) => {
       assert.deepStrictEqual(seen, [...ids].reverse(), 'newest first, each once');
       assert.strictEqual((await deliveries(s, hook.id, '?state=pending')).items.length, 5);
       assert.strictEqual((await deliveries(s, hook.id, '?state=succeeded')).items.length, 0);
+      // the pending gauge counts what the store holds unfinished, across webhooks
+      let unfinished = 0;
+      for (const w of (await s.api('GET', '/api/v1/webhooks')).body.items) {
+        for (const st of ['pending', 'sending']) unfinished += (await deliveries(s, w.id, `?state=${st}&limit=500`)).items.length;
+      }
+      assert.ok(unfinished >= 5);
+      assert.strictEqual((await hookMetrics(s)).pending, unfinished);
       problem(await s.api('GET', `/api/v1/webhooks/${hook.id}/deliveries?limit=0`), 400, /limit/);
       problem(await s.api('GET', `/api/v1/webhooks/${hook.id}/deliveries?limit=501`), 400, /limit/);
       problem(await s.api('GET', `/api/v1/webhooks/${hook.id}/deliveries?cursor=garbage`), 400, /cursor/);
@@ -316,6 +358,7 @@ test('webhooks', async (t) => {
       // enabling sends what waited
       await s.api('PATCH', `/api/v1/webhooks/${hook.id}`, { enabled: true });
       await waitFor(() => rx.at('/pages').length === 5, { what: 'the 5 queued pings after enabling' });
+      await waitFor(async () => (await hookMetrics(s)).pending === unfinished - 5, { what: 'the pending gauge to drop by 5' });
     });
 
     await t.test('a pending delivery survives kill -9 and is delivered after restart', async () => {

@@ -220,6 +220,49 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
     clean('the hostile station'); /* includes: no alert() dialog */
   });
 
+  await t.test('the sessions table and the overview sort through the API, with accessible headers', async () => {
+    const ids = [];
+    for (const wh of [500, 5000]) {
+      const r = await cp.call('StartTransaction', { connectorId: 2, idTag: TAG, meterStart: 0, timestamp: iso() });
+      await cp.call('StopTransaction', { transactionId: r.transactionId, meterStop: wh, timestamp: iso(), reason: 'Local' });
+      ids.push(r.transactionId);
+    }
+    await page.goto(`${server.httpUrl}/#/sessions?station=${STATION}`);
+    await page.getByRole('link', { name: `#${ids[1]}` }).waitFor();
+    const rows = () => page.locator('tr[data-session]').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.session)));
+    const apiOrder = async (sort) => (await server.api('GET', `/api/v1/sessions?station=${STATION}&sort=${sort}`)).body.items.map((x) => x.id);
+    const th = (name) => page.locator('th', { has: page.getByRole('button', { name }) });
+    assert.strictEqual(await th('Session').getAttribute('aria-sort'), 'descending', 'newest first by default');
+    assert.strictEqual(await th('Energy').getAttribute('aria-sort'), 'none');
+    assert.strictEqual(await page.locator('th:has-text("Id token") button').count(), 0, 'only sortable columns have a button');
+    // the first click on Energy sorts the largest first, the second the smallest
+    await page.getByRole('button', { name: /^Energy/ }).click();
+    await page.locator('th[aria-sort="descending"]', { hasText: 'Energy' }).waitFor();
+    await waitFor(async () => (await rows())[0] === ids[1], { what: 'the 5 kWh session first' });
+    assert.deepStrictEqual(await rows(), await apiOrder('-energy_wh'));
+    assert.match(page.url(), /sort=-energy_wh/, 'the sort is in the URL');
+    assert.strictEqual(await th('Session').getAttribute('aria-sort'), 'none');
+    await page.getByRole('button', { name: /^Energy/ }).click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Energy' }).waitFor();
+    await waitFor(async () => (await rows())[0] === ids[0], { what: 'the 500 Wh session first' });
+    assert.deepStrictEqual(await rows(), await apiOrder('energy_wh'));
+    // by keyboard too: the header button takes focus and Enter
+    await page.getByRole('button', { name: /^Station/ }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Station' }).waitFor();
+    const byStation = await apiOrder('station_id');
+    await waitFor(async () => JSON.stringify(await rows()) === JSON.stringify(byStation), { what: `sessions in the order ${byStation}` });
+    await shot(page, 'sessions-sorted');
+    // the overview: station cards in the order the API gives for the chosen sort
+    await page.goto(`${server.httpUrl}/#/`);
+    await page.locator(`[data-station="${STATION}"]`).waitFor();
+    await page.getByLabel('Sort stations').selectOption('-connected');
+    const want = (await server.api('GET', '/api/v1/stations?sort=-connected')).body.items.map((x) => x.id);
+    await waitFor(async () => JSON.stringify(await page.locator('li[data-station]').evaluateAll((li) => li.map((x) => x.dataset.station))) === JSON.stringify(want),
+      { what: `station cards in the order ${want}` });
+    clean('sorting');
+  });
+
   await t.test('sessions, a session with its meter chart, id tokens, users, audit log and analytics load', async () => {
     await page.goto(`${server.httpUrl}/#/sessions?station=${STATION}`);
     await page.getByRole('link', { name: `#${sessionId}` }).waitFor();

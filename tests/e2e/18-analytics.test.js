@@ -420,3 +420,83 @@ test('analytics, exports and public locations', async (t) => {
       `server did not exit cleanly on SIGTERM: ${JSON.stringify(st)}\n--- stderr (tail) ---\n${s.stderr.slice(-6000)}`);
   }
 });
+
+// OCPP 2.0.1 stations report a connector as Occupied for the whole session;
+// whether energy flows is the transaction's chargingState (TransactionEvent).
+// Utilization counts the Occupied time during which the session said
+// Charging as charging time.
+test('utilization of an OCPP 2.0.1 station takes charging time from the transaction\'s chargingState', async (t) => {
+  const s = await new Server().start();
+  let cp;
+  const ok = async (p) => {
+    const r = await s.api('GET', p);
+    assert.strictEqual(r.status, 200, `${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  try {
+    await s.createStation('V2-AN', { site: 'Depot' });
+    await s.createIdToken('V2-AN-TAG');
+    cp = s.station('V2-AN', { protocols: ['ocpp2.0.1'] });
+    await cp.connect();
+    const boot = await cp.call('BootNotification', { reason: 'PowerUp', chargingStation: { vendorName: 'acme', model: 'x201' } });
+    assert.strictEqual(boot.status, 'Accepted');
+    const status = (evseId, st, ts) => cp.call('StatusNotification', { timestamp: ts, connectorStatus: st, evseId, connectorId: 1 });
+    let seq = 0;
+    const tx = (eventType, transactionId, ts, chargingState, extra = {}) => cp.call('TransactionEvent', {
+      eventType, timestamp: ts, seqNo: seq++, triggerReason: eventType === 'Started' ? 'Authorized' : eventType === 'Ended' ? 'StopAuthorized' : 'ChargingStateChanged',
+      transactionInfo: { transactionId, ...(chargingState ? { chargingState } : {}), ...(eventType === 'Ended' ? { stoppedReason: 'Local' } : {}) },
+      ...extra,
+    });
+    // EVSE 1: Available 09:00; Occupied 10:00-12:30 with a session that
+    // charges 10:15-11:00 and 11:30-12:00 (EVConnected, then SuspendedEV in
+    // between, and an event without chargingState that changes nothing).
+    await status(1, 'Available', at('09:00'));
+    await status(1, 'Occupied', at('10:00'));
+    const started = await tx('Started', 'V2-T1', at('10:00'), 'EVConnected', { evse: { id: 1, connectorId: 1 }, idToken: { idToken: 'V2-AN-TAG', type: 'ISO14443' } });
+    assert.strictEqual(started.idTokenInfo.status, 'Accepted');
+    await tx('Updated', 'V2-T1', at('10:15'), 'Charging');
+    await tx('Updated', 'V2-T1', at('10:40'), null, { triggerReason: 'MeterValuePeriodic' });
+    await tx('Updated', 'V2-T1', at('11:00'), 'SuspendedEV');
+    await tx('Updated', 'V2-T1', at('11:30'), 'Charging');
+    await tx('Ended', 'V2-T1', at('12:00'), 'EVConnected');
+    await status(1, 'Available', at('12:30'));
+    // EVSE 2: Occupied from 13:00 with a session charging from its start and still running.
+    await status(2, 'Occupied', at('13:00'));
+    await tx('Started', 'V2-T2', at('13:00'), 'Charging', { evse: { id: 2, connectorId: 1 }, idToken: { idToken: 'V2-AN-TAG', type: 'ISO14443' } });
+
+    const range = `from=${at('09:00')}&to=${at('14:00')}`;
+    await t.test('per connector: the charging part of Occupied counts as charging', async () => {
+      const r = await ok(`/api/v1/analytics/utilization?${range}&station=V2-AN&group_by=connector`);
+      const [c1, c2] = r.groups;
+      assert.deepStrictEqual(c1.group, { station_id: 'V2-AN', site: 'Depot', evse_id: 1, connector_id: 1 });
+      // 10:15-11:00 and 11:30-12:00 charging (75 min) inside 2.5 h Occupied; 2.5 h Available
+      assert.deepStrictEqual(c1.totals, {
+        period_s: 18000, charging_s: 4500, occupied_s: 9000, available_s: 9000, reserved_s: 0,
+        unavailable_s: 0, faulted_s: 0, unknown_s: 0, charging_share: 0.25, occupied_share: 0.5,
+      });
+      // unknown until 13:00, then Occupied and charging until the end of the range
+      assert.strictEqual(c2.group.evse_id, 2);
+      assert.deepStrictEqual([c2.totals.unknown_s, c2.totals.occupied_s, c2.totals.charging_s], [14400, 3600, 3600]);
+    });
+
+    await t.test('per hour: each bucket gets the charging time inside it', async () => {
+      const r = await ok(`/api/v1/analytics/utilization?${range}&station=V2-AN&group_by=connector&bucket=hour`);
+      const c1 = r.groups[0].series.map((b) => [b.start.slice(11, 16), b.charging_s, b.occupied_s]);
+      assert.deepStrictEqual(c1, [['09:00', 0, 0], ['10:00', 2700, 3600], ['11:00', 1800, 3600], ['12:00', 0, 1800], ['13:00', 0, 0]]);
+    });
+
+    await t.test('the summary shows the station\'s charging share', async () => {
+      const r = await ok(`/api/v1/analytics/summary?${range}&station=V2-AN&group_by=station`);
+      const [g] = r.groups;
+      assert.strictEqual(g.connectors, 2);
+      assert.strictEqual(g.charging_share, (4500 + 3600) / 36000);
+      assert.strictEqual(g.occupied_share, (9000 + 3600) / 36000);
+    });
+  } finally {
+    if (cp) await cp.close().catch(() => {});
+    const st = await s.stop();
+    s.cleanup();
+    assert.deepStrictEqual(st, { code: 0, signal: null },
+      `server did not exit cleanly on SIGTERM: ${JSON.stringify(st)}\n--- stderr (tail) ---\n${s.stderr.slice(-6000)}`);
+  }
+});

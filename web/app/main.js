@@ -13,6 +13,8 @@ import { UsersPage } from './users.js';
 import { AuditPage } from './audit.js';
 import { AnalyticsPage } from './analytics.js';
 import { AccountPage } from './account.js';
+import { AlertsPage, AlertCount } from './alerts.js';
+import { UptimePage } from './uptime.js';
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -33,9 +35,11 @@ function useRoute() {
 
 const NAV = [
   { href: '#/', label: 'Overview', key: '' },
+  { href: '#/alerts', label: 'Alerts', key: 'alerts', count: AlertCount },
   { href: '#/sessions', label: 'Sessions', key: 'sessions' },
   { href: '#/id-tokens', label: 'Id tokens', key: 'id-tokens' },
   { href: '#/analytics', label: 'Analytics', key: 'analytics' },
+  { href: '#/uptime', label: 'Uptime', key: 'uptime' },
   { href: '#/users', label: 'Users & API tokens', key: 'users', admin: true },
   { href: '#/audit', label: 'Audit log', key: 'audit', admin: true },
 ];
@@ -56,7 +60,7 @@ function Shell({ user, onLogout, route, children }) {
     <button class="menu-btn" aria-expanded=${menu} aria-controls="nav" onClick=${() => setMenu(!menu)}>Menu</button>
     <nav id="nav" class=${menu ? 'open' : ''} aria-label="Main">
       ${NAV.filter((n) => !n.admin || isAdmin(user)).map((n) => html`<a href=${n.href}
-        aria-current=${n.key === top ? 'page' : undefined} onClick=${() => setMenu(false)}>${n.label}</a>`)}
+        aria-current=${n.key === top ? 'page' : undefined} onClick=${() => setMenu(false)}>${n.label}${n.count ? html`<${n.count} />` : null}</a>`)}
     </nav>
     <div class="who"><${LiveDot} />
       <a class="user" href="#/account" title="Your account">${user.username} (${user.role})</a>
@@ -105,10 +109,12 @@ function Page({ route, user, onPasswordChanged }) {
   if (a === 'stations' && b) return html`<${StationPage} id=${b} user=${user} key=${b} />`;
   if (a === 'sessions' && b) return html`<${SessionPage} id=${b} key=${b} />`;
   if (a === 'sessions') return html`<${SessionsPage} query=${route.query} />`;
+  if (a === 'alerts') return html`<${AlertsPage} user=${user} query=${route.query} key=${JSON.stringify(route.query)} />`;
   if (a === 'id-tokens') return html`<${TokensPage} user=${user} />`;
   if (a === 'users') return html`<${UsersPage} user=${user} />`;
   if (a === 'audit') return html`<${AuditPage} />`;
   if (a === 'analytics') return html`<${AnalyticsPage} />`;
+  if (a === 'uptime') return html`<${UptimePage} user=${user} />`;
   if (a === 'account') return html`<${AccountPage} user=${user} onPasswordChanged=${onPasswordChanged} />`;
   return html`<section class="card"><h1>Not found</h1><p>There is no page here. <a href="#/">Back to the overview</a></p></section>`;
 }

@@ -1,10 +1,21 @@
 // The network at a glance: every station with its connectors' live status
 // (connector.status and station.* events patch the list in place), counts by
 // status, energy today and the active sessions. Operators add stations here.
+// The stations and the active sessions are sorted by the API (?sort=); live
+// changes patch the list in place, and the next reload sorts again.
 import { html, useState, useEffect, useMemo } from './vendor.js';
 import { api, get, withQuery, enc } from './api.js';
 import { subscribe } from './live.js';
-import { useLoad, Badge, ErrorNote, Loading, Table, Section, Input, Result, useAction, fmtTime, fmtWh, startOfToday, canOperate } from './ui.js';
+import { useLoad, Badge, ErrorNote, Loading, Section, Input, Result, useAction, fmtTime, fmtWh, startOfToday, canOperate } from './ui.js';
+import { SortTable } from './sessions.js';
+
+// How the station cards can be ordered: API sorts.
+const STATION_SORTS = [{ value: 'id', label: 'Id' }, { value: 'site', label: 'Site' },
+  { value: '-connected', label: 'Online first' }, { value: '-last_heartbeat_at', label: 'Last heard from' },
+  { value: '-created_at', label: 'Newest' }];
+const ACTIVE_COLS = [{ label: 'Session', key: 'id', desc: true }, { label: 'Station', key: 'station_id' },
+  { label: 'Connector' }, { label: 'Id token' }, { label: 'Started', key: 'started_at', desc: true },
+  { label: 'Energy', key: 'energy_wh', desc: true }];
 
 // A station's connectors that stand for charging points (connector 0 is the
 // whole station, shown only when it is all there is).
@@ -68,8 +79,10 @@ function AddStation({ onDone }) {
 }
 
 export function Overview({ user }) {
-  const stations = useLoad(() => get('/api/v1/stations'), []);
-  const active = useLoad(() => get(withQuery('/api/v1/sessions', { active: 'true', limit: 1000 })), []);
+  const [stationSort, setStationSort] = useState('id');
+  const [activeSort, setActiveSort] = useState('-id');
+  const stations = useLoad(() => get(withQuery('/api/v1/stations', { sort: stationSort })), [stationSort]);
+  const active = useLoad(() => get(withQuery('/api/v1/sessions', { active: 'true', limit: 1000, sort: activeSort })), [activeSort]);
   const today = useLoad(() => get(withQuery('/api/v1/sessions', { from: startOfToday(), limit: 1000 })), []);
   const [filter, setFilter] = useState('');
 
@@ -91,8 +104,8 @@ export function Overview({ user }) {
       }), () => {});
     }
   }), []);
-  useEffect(() => subscribe(['transaction.started', 'transaction.ended'], () => { active.reload(); today.reload(); }), []);
-  useEffect(() => subscribe(['stream.gap'], () => { stations.reload(); active.reload(); today.reload(); }), []);
+  useEffect(() => subscribe(['transaction.started', 'transaction.ended'], () => { active.reload(); today.reload(); }), [active.reload]);
+  useEffect(() => subscribe(['stream.gap'], () => { stations.reload(); active.reload(); today.reload(); }), [stations.reload, active.reload]);
   useEffect(() => subscribe(['meter.values'], (type, d) => {
     if (!d.session_id) return;
     const reg = (d.samples || []).filter((s) => (s.measurand || 'Energy.Active.Import.Register') === 'Energy.Active.Import.Register' && !s.phase).pop();
@@ -133,7 +146,10 @@ export function Overview({ user }) {
   </div>
   ${canOperate(user) ? html`<${AddStation} onDone=${stations.reload} />` : null}
   <${Section} title="Stations" id="stations-h" actions=${html`<label class="inline"><span class="sr-only">Filter stations</span>
-      <input type="search" placeholder="Filter stations" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></label>`}>
+      <input type="search" placeholder="Filter stations" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></label>
+      <label class="inline"><span class="sr-only">Sort stations</span>
+      <select name="station-sort" value=${stationSort} onChange=${(e) => setStationSort(e.target.value)}>
+        ${STATION_SORTS.map((o) => html`<option value=${o.value}>Sort: ${o.label}</option>`)}</select></label>`}>
     <${Loading} loading=${stations.loading && !stations.data} />
     <${ErrorNote} error=${stations.error} />
     <ul class="station-list" aria-label="Stations">
@@ -154,7 +170,7 @@ export function Overview({ user }) {
   <//>
   <${Section} title="Active sessions" id="active-h">
     <${ErrorNote} error=${active.error} />
-    <${Table} label="Active sessions" head=${['Session', 'Station', 'Connector', 'Id token', 'Started', 'Energy']}
+    <${SortTable} label="Active sessions" cols=${ACTIVE_COLS} sort=${activeSort} onSort=${setActiveSort}
       empty="No session is running." rows=${activeItems.map((s) => html`<tr key=${s.id}>
         <td><a href=${`#/sessions/${s.id}`}>#${s.id}</a></td>
         <td><a href=${`#/stations/${enc(s.station_id)}`}>${s.station_id}</a></td>

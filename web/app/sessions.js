@@ -1,5 +1,7 @@
-// Sessions: a filtered, paged list (filters live in the URL fragment, so a
-// filtered view can be bookmarked) and one session with its meter values.
+// Sessions: a filtered, sorted, paged list (filters and sort live in the URL
+// fragment, so a view can be bookmarked) and one session with its meter
+// values. SortTable, a table whose column headers sort through the API's
+// ?sort=, is shared with the overview.
 import { html, useState, useEffect } from './vendor.js';
 import { get, withQuery, enc } from './api.js';
 import { subscribe } from './live.js';
@@ -9,16 +11,41 @@ import { useLoad, Badge, ErrorNote, Loading, Section, Table, Input, fmtTime, fmt
 const PAGE = 50;
 const toIso = (local) => (local ? new Date(local).toISOString() : '');
 
+// A table with sortable columns. cols: [{ label, key?, desc? }]: a column
+// with a key sorts by that API field; the first click sorts it descending
+// when desc is set (times, amounts), ascending otherwise, the next click
+// turns it around. sort is the API's sort ("-started_at"); each sortable
+// header is a button in its <th>, and the <th> carries aria-sort.
+export function SortTable({ label, cols, sort, onSort, rows, empty = 'Nothing here yet.' }) {
+  const field = sort.replace(/^-/, '');
+  const desc = sort.startsWith('-');
+  const head = cols.map((c) => {
+    if (!c.key) return html`<th scope="col">${c.label}</th>`;
+    const on = c.key === field;
+    const next = on ? (desc ? c.key : `-${c.key}`) : (c.desc ? `-${c.key}` : c.key);
+    return html`<th scope="col" aria-sort=${on ? (desc ? 'descending' : 'ascending') : 'none'}>
+      <button type="button" class="sort" data-sort=${c.key} onClick=${() => onSort(next)}>${c.label}<span class="sort-mark" aria-hidden="true">${on ? (desc ? ' ▼' : ' ▲') : ' ↕'}</span></button></th>`;
+  });
+  return html`<div class="table-wrap" role="region" aria-label=${label} tabindex="0">
+    <table><thead><tr>${head}</tr></thead>
+    <tbody>${rows.length ? rows : html`<tr><td colspan=${cols.length} class="muted">${empty}</td></tr>`}</tbody></table></div>`;
+}
+
+export const SESSION_COLS = [{ label: 'Session', key: 'id', desc: true }, { label: 'Station', key: 'station_id' },
+  { label: 'EVSE' }, { label: 'Id token' }, { label: 'Started', key: 'started_at', desc: true },
+  { label: 'Stopped', key: 'stopped_at', desc: true }, { label: 'Energy', key: 'energy_wh', desc: true }, { label: 'State' }];
+
 export function SessionsPage({ query }) {
   const [f, set] = useState({ station: query.station || '', id_token: query.id_token || '', active: query.active || '', from: query.from || '', to: query.to || '' });
   const offset = Number(query.offset || 0);
+  const sort = query.sort || '-id';
   const list = useLoad(() => get(withQuery('/api/v1/sessions', {
     station: query.station, id_token: query.id_token, active: query.active,
-    from: toIso(query.from), to: toIso(query.to), limit: PAGE, offset,
+    from: toIso(query.from), to: toIso(query.to), limit: PAGE, offset, sort: query.sort,
   })), [JSON.stringify(query)]);
   useEffect(() => subscribe(['transaction.started', 'transaction.ended'], () => list.reload()), [JSON.stringify(query)]);
   const go = (q) => { location.hash = withQuery('#/sessions', q); };
-  const apply = (e) => { e.preventDefault(); go({ ...f }); };
+  const apply = (e) => { e.preventDefault(); go({ ...f, sort: query.sort }); };
   const items = list.data ? list.data.items : [];
   return html`<h1>Sessions</h1>
     <form class="card grid-form filters" onSubmit=${apply} aria-label="Filter sessions">
@@ -28,21 +55,22 @@ export function SessionsPage({ query }) {
       <${Input} form=${f} set=${set} name="from" label="Started from" type="datetime-local" />
       <${Input} form=${f} set=${set} name="to" label="Started before" type="datetime-local" />
       <div class="form-actions"><button class="primary">Apply</button>
-        <button type="button" onClick=${() => { set({ station: '', id_token: '', active: '', from: '', to: '' }); go({}); }}>Clear</button></div>
+        <button type="button" onClick=${() => { set({ station: '', id_token: '', active: '', from: '', to: '' }); go({ sort: query.sort }); }}>Clear</button></div>
     </form>
     <${ErrorNote} error=${list.error} />
     <${Loading} loading=${list.loading && !list.data} />
-    <${Table} label="Sessions" head=${['Session', 'Station', 'EVSE', 'Id token', 'Started', 'Stopped', 'Energy', 'State']}
-      empty="No session matches." rows=${items.map((s) => html`<tr key=${s.id}>
+    <${SortTable} label="Sessions" cols=${SESSION_COLS} sort=${sort}
+      onSort=${(next) => go({ ...query, sort: next === '-id' ? '' : next, offset: '' })}
+      empty="No session matches." rows=${items.map((s) => html`<tr key=${s.id} data-session=${s.id}>
         <td><a href=${`#/sessions/${s.id}`}>#${s.id}</a></td>
         <td><a href=${`#/stations/${enc(s.station_id)}`}>${s.station_id}</a></td>
         <td>${s.evse_id}</td><td>${s.id_token}</td><td>${fmtTime(s.started_at)}</td>
         <td>${s.stopped_at ? fmtTime(s.stopped_at) : '—'}${s.stop_reason ? html`<div class="small muted">${s.stop_reason}</div>` : null}</td>
         <td>${fmtWh(s.energy_wh)}</td><td><${Badge} status=${s.active ? 'Active' : 'Ended'} /></td></tr>`)} />
     <div class="pager">
-      <button disabled=${offset === 0} onClick=${() => go({ ...query, offset: Math.max(0, offset - PAGE) || '' })}>Newer</button>
+      <button disabled=${offset === 0} onClick=${() => go({ ...query, offset: Math.max(0, offset - PAGE) || '' })}>Previous</button>
       <span class="muted">${items.length ? `${offset + 1}–${offset + items.length}` : ''}</span>
-      <button disabled=${items.length < PAGE} onClick=${() => go({ ...query, offset: offset + PAGE })}>Older</button>
+      <button disabled=${items.length < PAGE} onClick=${() => go({ ...query, offset: offset + PAGE })}>Next</button>
     </div>`;
 }
 

@@ -5,6 +5,7 @@
 import { html, useState, useEffect, useRef } from './vendor.js';
 import { api, get, withQuery, enc } from './api.js';
 import { subscribe } from './live.js';
+import { StationAlerts } from './alerts.js';
 import { Chart, meterSeries } from './chart.js';
 import { applyStationEvent, points } from './overview.js';
 import { useLoad, useAction, Badge, ErrorNote, Loading, Result, Section, Table, Input, fmtTime, fmtWh, fmtW, json, canOperate, canStations } from './ui.js';
@@ -277,6 +278,7 @@ export function StationPage({ id, user }) {
       <${Connectors} st=${st} sessions=${active} user=${user} onStop=${onStop} />
       <${Result} result=${stop.result} />
     <//>
+    <${StationAlerts} id=${st.id} user=${user} />
     <${Section} title="Live session" id="live-h">
       ${active.length ? active.map((s) => html`<${LiveChart} session=${s} key=${s.id} />`) : html`<p class="muted">No session is running.</p>`}
     <//>
