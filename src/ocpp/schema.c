@@ -280,22 +280,38 @@ static const char *enum_list(char *out, size_t cap, const char *const *values)
 
 /* ---- field path ------------------------------------------------------------------------ */
 
+/* The path is built on every field of every message (errors need it), so it
+ * is appended with memcpy rather than snprintf; a path too long is cut. */
+static void path_append(vctx_t *c, const char *s, size_t n)
+{
+    size_t room = sizeof(c->path) - 1 - c->path_len;
+    if (n > room) n = room;
+    memcpy(c->path + c->path_len, s, n);
+    c->path_len += n;
+    c->path[c->path_len] = '\0';
+}
+
 static size_t path_push_name(vctx_t *c, const char *name)
 {
     size_t old = c->path_len;
     if (name == NULL) return old;
-    int n = snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old > 0 ? "." : "", name);
-    c->path_len = n < 0 ? old : old + (size_t)n;
-    if (c->path_len >= sizeof(c->path)) c->path_len = sizeof(c->path) - 1;
+    if (old > 0) path_append(c, ".", 1);
+    path_append(c, name, strlen(name));
     return old;
 }
 
 static size_t path_push_index(vctx_t *c, size_t index)
 {
     size_t old = c->path_len;
-    int n = snprintf(c->path + old, sizeof(c->path) - old, "[%zu]", index);
-    c->path_len = n < 0 ? old : old + (size_t)n;
-    if (c->path_len >= sizeof(c->path)) c->path_len = sizeof(c->path) - 1;
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index > 0 && n < sizeof digits - 2);
+    digits[sizeof digits - 1 - n++] = '[';
+    path_append(c, digits + sizeof digits - n, n);
+    path_append(c, "]", 1);
     return old;
 }
 

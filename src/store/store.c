@@ -57,6 +57,12 @@ static const char *const stmt_sql[SQL_COUNT_] = {
         "rotation_status=?20,last_boot_at=?21,last_heartbeat_at=?22,updated_at=?24",
     [SQL_STATION_DELETE] = "DELETE FROM stations WHERE id=?1",
     [SQL_STATION_HEARTBEAT] = "UPDATE stations SET last_heartbeat_at=?2 WHERE id=?1",
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_SAVEPOINT] = "SAVEPOINT op",
+    [SQL_SAVEPOINT_ROLLBACK] = "ROLLBACK TO op",
+    [SQL_SAVEPOINT_RELEASE] = "RELEASE op",
     [SQL_CONNECTOR_UPSERT] =
         "INSERT INTO connectors(station_id,evse_id,connector_id,status,error_code,info,"
         "vendor_id,vendor_error_code,timestamp,received_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
@@ -394,27 +400,38 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Steps a prepared transaction-control statement; 0 or -1 with the message. */
+static int txn_step(store_t *s, enum store_stmt_id id, char *err, size_t err_len)
+{
+    sqlite3_stmt *st = store_stmt(s, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return 0;
+    snprintf(err, err_len, "%s", sqlite3_errmsg(s->db));
+    return -1;
+}
+
 /* Runs one batch in one transaction; each op in its own savepoint. */
 static void run_batch(store_t *s, store_op_t *batch)
 {
     int64_t t0 = mono_us();
     char err[256];
-    bool ok = exec_sql(s->db, "BEGIN IMMEDIATE", err, sizeof err) == 0;
+    bool ok = txn_step(s, SQL_BEGIN, err, sizeof err) == 0;
     for (store_op_t *op = batch; op; op = op->next) {
         if (!ok) {
             op->rc = STORE_ERR_IO;
             continue;
         }
-        exec_sql(s->db, "SAVEPOINT op", err, sizeof err);
+        txn_step(s, SQL_SAVEPOINT, err, sizeof err);
         op->rc = op->exec(s, op);
         if (op->rc != STORE_OK && op->rc != STORE_ERR_NOT_FOUND)
-            exec_sql(s->db, "ROLLBACK TO op", err, sizeof err);
-        exec_sql(s->db, "RELEASE op", err, sizeof err);
+            txn_step(s, SQL_SAVEPOINT_ROLLBACK, err, sizeof err);
+        txn_step(s, SQL_SAVEPOINT_RELEASE, err, sizeof err);
     }
-    if (ok && exec_sql(s->db, "COMMIT", err, sizeof err) != 0) {
+    if (ok && txn_step(s, SQL_COMMIT, err, sizeof err) != 0) {
         char q[300];
         log_error("commit failed", "error=%s", log_quote(err, q, sizeof q));
-        exec_sql(s->db, "ROLLBACK", err, sizeof err);
+        txn_step(s, SQL_ROLLBACK, err, sizeof err);
         ok = false;
     }
     if (!ok) {

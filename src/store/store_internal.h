@@ -44,6 +44,13 @@ enum store_stmt_id {
     SQL_TX_FIX_START,
     SQL_TX_EV_INFO,
     SQL_STATION_HEARTBEAT,
+    /* transaction control, prepared once (sqlite3_exec would parse per op) */
+    SQL_BEGIN,
+    SQL_COMMIT,
+    SQL_ROLLBACK,
+    SQL_SAVEPOINT,
+    SQL_SAVEPOINT_ROLLBACK,
+    SQL_SAVEPOINT_RELEASE,
     SQL_COUNT_
 };
 
