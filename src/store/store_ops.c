@@ -51,17 +51,7 @@ static void rec_done(store_op_t *op)
     if (o->cb) o->cb(o->ctx, op->rc);
     if (o->tx_cb) o->tx_cb(o->ctx, op->rc, o->id_out, o->existed);
     for (int i = 0; i < o->nstrs; i++) free(o->strs[i]);
-    for (size_t i = 0; i < o->nsamples; i++) {
-        store_sample_t *sm = &o->samples[i];
-        free((char *)sm->value);
-        free((char *)sm->measurand);
-        free((char *)sm->phase);
-        free((char *)sm->unit);
-        free((char *)sm->context);
-        free((char *)sm->location);
-        free((char *)sm->format);
-    }
-    free(o->samples);
+    free(o->samples); /* the samples' strings live in the same block */
     free(o->key);
     free(o->detail);
     free(o);
@@ -448,17 +438,34 @@ void store_meter_values(store_t *s, const char *station_id, int evse_id, int con
     o->r.conn.evse_id = evse_id;
     o->r.conn.connector_id = connector_id;
     o->id_out = tx_db_id;
-    o->samples = xcalloc(n ? n : 1, sizeof *o->samples);
-    o->nsamples = n;
+    /* One block holds the samples and all their strings: a meter value of a
+     * three-phase charger has ~60 of them, and this runs for every message. */
+    size_t bytes = (n ? n : 1) * sizeof *o->samples;
     for (size_t i = 0; i < n; i++) {
-        o->samples[i].timestamp = samples[i].timestamp;
-        o->samples[i].value = xstrdup(samples[i].value ? samples[i].value : "");
-        o->samples[i].measurand = xstrdup_opt(samples[i].measurand);
-        o->samples[i].phase = xstrdup_opt(samples[i].phase);
-        o->samples[i].unit = xstrdup_opt(samples[i].unit);
-        o->samples[i].context = xstrdup_opt(samples[i].context);
-        o->samples[i].location = xstrdup_opt(samples[i].location);
-        o->samples[i].format = xstrdup_opt(samples[i].format);
+        const store_sample_t *in = &samples[i];
+        const char *f[] = {in->value ? in->value : "", in->measurand, in->phase, in->unit,
+                           in->context, in->location, in->format};
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+            if (f[k]) bytes += strlen(f[k]) + 1;
+    }
+    o->samples = xcalloc(1, bytes);
+    o->nsamples = n;
+    char *p = (char *)(o->samples + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        const store_sample_t *in = &samples[i];
+        store_sample_t *out = &o->samples[i];
+        out->timestamp = in->timestamp;
+        const char *src[] = {in->value ? in->value : "", in->measurand, in->phase, in->unit,
+                             in->context, in->location, in->format};
+        const char **dst[] = {&out->value, &out->measurand, &out->phase, &out->unit,
+                              &out->context, &out->location, &out->format};
+        for (size_t k = 0; k < sizeof src / sizeof src[0]; k++) {
+            if (!src[k]) continue;
+            size_t len = strlen(src[k]) + 1;
+            memcpy(p, src[k], len);
+            *dst[k] = p;
+            p += len;
+        }
     }
     store_submit(s, &o->op);
 }
