@@ -163,8 +163,10 @@ int store_load_active_txs(store_t *s, store_tx_row_cb cb, void *ctx);
 /* Asynchronous operations; cb may be NULL. Records are copied. */
 void store_station_save(store_t *s, const store_station_t *st, store_done_cb cb, void *ctx);
 void store_station_delete(store_t *s, const char *id, store_done_cb cb, void *ctx);
-/* Records a heartbeat: only last_heartbeat_at changes (the hot path of an idle network). */
-void store_station_heartbeat(store_t *s, const char *id, int64_t at, store_done_cb cb, void *ctx);
+/* Records heartbeat times: only last_heartbeat_at changes, for n stations in one operation
+ * (the hot path of an idle network is batched in memory, see csms_flush_heartbeats). */
+void store_station_heartbeats(store_t *s, const char *const *ids, const int64_t *at, size_t n,
+                              store_done_cb cb, void *ctx);
 void store_connector_status(store_t *s, const store_connector_t *c, store_done_cb cb, void *ctx);
 void store_id_token_save(store_t *s, const store_id_token_t *t, store_done_cb cb, void *ctx);
 void store_id_token_delete(store_t *s, const char *id_token, store_done_cb cb, void *ctx);

@@ -154,20 +154,53 @@ static store_err_t exec_station_delete(store_t *s, store_op_t *op)
     return STORE_OK;
 }
 
-static store_err_t exec_station_heartbeat(store_t *s, store_op_t *op)
+typedef struct heartbeats_op {
+    store_op_t op;
+    store_done_cb cb;
+    void *ctx;
+    size_t n;
+    int64_t *at;
+    char **ids;
+} heartbeats_op_t;
+
+static store_err_t exec_station_heartbeats(store_t *s, store_op_t *op)
 {
-    rec_op_t *o = (rec_op_t *)op;
-    sqlite3_stmt *st = store_stmt(s, SQL_STATION_HEARTBEAT);
-    store_bind_text(st, 1, o->key);
-    sqlite3_bind_int64(st, 2, o->id_out);
-    return step_done(s, st, "station heartbeat");
+    heartbeats_op_t *o = (heartbeats_op_t *)op;
+    for (size_t i = 0; i < o->n; i++) {
+        sqlite3_stmt *st = store_stmt(s, SQL_STATION_HEARTBEAT);
+        store_bind_text(st, 1, o->ids[i]);
+        sqlite3_bind_int64(st, 2, o->at[i]);
+        store_err_t e = step_done(s, st, "station heartbeat");
+        if (e != STORE_OK && e != STORE_ERR_NOT_FOUND) return e; /* a station deleted meanwhile */
+    }
+    return STORE_OK;
 }
 
-void store_station_heartbeat(store_t *s, const char *id, int64_t at, store_done_cb cb, void *ctx)
+static void heartbeats_done(store_op_t *op)
 {
-    rec_op_t *o = rec_new(exec_station_heartbeat, cb, ctx);
-    o->key = xstrdup(id);
-    o->id_out = at;
+    heartbeats_op_t *o = (heartbeats_op_t *)op;
+    if (o->cb) o->cb(o->ctx, op->rc);
+    for (size_t i = 0; i < o->n; i++) free(o->ids[i]);
+    free(o->ids);
+    free(o->at);
+    free(o);
+}
+
+void store_station_heartbeats(store_t *s, const char *const *ids, const int64_t *at, size_t n,
+                              store_done_cb cb, void *ctx)
+{
+    heartbeats_op_t *o = xcalloc(1, sizeof *o);
+    o->op.exec = exec_station_heartbeats;
+    o->op.done = heartbeats_done;
+    o->cb = cb;
+    o->ctx = ctx;
+    o->n = n;
+    o->ids = xcalloc(n ? n : 1, sizeof *o->ids);
+    o->at = xcalloc(n ? n : 1, sizeof *o->at);
+    for (size_t i = 0; i < n; i++) {
+        o->ids[i] = xstrdup(ids[i]);
+        o->at[i] = at[i];
+    }
     store_submit(s, &o->op);
 }
 
