@@ -57,6 +57,8 @@ static const char *const stmt_sql[SQL_COUNT_] = {
         "rotation_status=?20,last_boot_at=?21,last_heartbeat_at=?22,updated_at=?24",
     [SQL_STATION_DELETE] = "DELETE FROM stations WHERE id=?1",
     [SQL_STATION_HEARTBEAT] = "UPDATE stations SET last_heartbeat_at=?2 WHERE id=?1",
+    [SQL_TX_PROGRESS] = "UPDATE transactions SET last_soc=?2,last_energy_wh=?3,last_soc_at=?4,"
+                        "last_energy_at=?5 WHERE id=?1",
     [SQL_BEGIN] = "BEGIN IMMEDIATE",
     [SQL_COMMIT] = "COMMIT",
     [SQL_ROLLBACK] = "ROLLBACK",

@@ -204,6 +204,16 @@ void store_tx_update(store_t *s, const store_tx_t *tx, store_done_cb cb, void *c
 void store_meter_values(store_t *s, const char *station_id, int evse_id, int connector_id,
                         int64_t tx_db_id, const store_sample_t *samples, size_t n,
                         store_done_cb cb, void *ctx);
+/* A session's latest readings, written with its meter values in the same operation. */
+typedef struct store_tx_progress {
+    double last_soc;                /* < 0 = none */
+    int64_t last_energy_wh;         /* < 0 = none */
+    int64_t last_soc_at, last_energy_at;
+} store_tx_progress_t;
+/* store_meter_values that also updates transaction tx_db_id's latest readings. */
+void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int connector_id,
+                           int64_t tx_db_id, const store_sample_t *samples, size_t n,
+                           const store_tx_progress_t *progress, store_done_cb cb, void *ctx);
 /* Appends to a station's event log (data transfers, firmware/diagnostics status,
  * command outcomes). detail is copied (serialized). */
 void store_station_event(store_t *s, const char *station_id, const char *kind,

@@ -44,6 +44,7 @@ enum store_stmt_id {
     SQL_TX_FIX_START,
     SQL_TX_EV_INFO,
     SQL_STATION_HEARTBEAT,
+    SQL_TX_PROGRESS,
     /* transaction control, prepared once (sqlite3_exec would parse per op) */
     SQL_BEGIN,
     SQL_COMMIT,

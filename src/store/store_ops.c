@@ -32,6 +32,8 @@ typedef struct rec_op {
     /* meter values */
     store_sample_t *samples;
     size_t nsamples;
+    bool has_progress;
+    store_tx_progress_t progress;
     char *key;      /* delete key / event kind */
     char *detail;
 } rec_op_t;
@@ -459,6 +461,17 @@ static store_err_t exec_meter_values(store_t *s, store_op_t *op)
         store_err_t e = step_done(s, st, "meter value");
         if (e != STORE_OK) return e;
     }
+    if (o->has_progress && o->id_out > 0) {
+        const store_tx_progress_t *p = &o->progress;
+        sqlite3_stmt *st = store_stmt(s, SQL_TX_PROGRESS);
+        sqlite3_bind_int64(st, 1, o->id_out);
+        if (p->last_soc >= 0) sqlite3_bind_double(st, 2, p->last_soc);
+        if (p->last_energy_wh >= 0) sqlite3_bind_int64(st, 3, p->last_energy_wh);
+        sqlite3_bind_int64(st, 4, p->last_soc_at);
+        sqlite3_bind_int64(st, 5, p->last_energy_at);
+        store_err_t e = step_done(s, st, "tx progress");
+        if (e != STORE_OK) return e;
+    }
     return STORE_OK;
 }
 
@@ -466,7 +479,19 @@ void store_meter_values(store_t *s, const char *station_id, int evse_id, int con
                         int64_t tx_db_id, const store_sample_t *samples, size_t n,
                         store_done_cb cb, void *ctx)
 {
+    store_meter_values_tx(s, station_id, evse_id, connector_id, tx_db_id, samples, n, NULL, cb,
+                          ctx);
+}
+
+void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int connector_id,
+                           int64_t tx_db_id, const store_sample_t *samples, size_t n,
+                           const store_tx_progress_t *progress, store_done_cb cb, void *ctx)
+{
     rec_op_t *o = rec_new(exec_meter_values, cb, ctx);
+    if (progress) {
+        o->has_progress = true;
+        o->progress = *progress;
+    }
     o->r.conn.station_id = own(o, station_id);
     o->r.conn.evse_id = evse_id;
     o->r.conn.connector_id = connector_id;
