@@ -273,6 +273,12 @@ void store_bind_text(sqlite3_stmt *st, int idx, const char *v)
     else sqlite3_bind_null(st, idx);
 }
 
+void store_bind_text_static(sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v) sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, idx);
+}
+
 const char *store_col_text(sqlite3_stmt *st, int idx)
 {
     return (const char *)sqlite3_column_text(st, idx);
@@ -355,6 +361,10 @@ store_t *store_open(const char *dir, bool sync_full, char *err, size_t err_len)
     }
     snprintf(path, sizeof path, "%s/ampgrid.db", dir);
     store_t *s = xcalloc(1, sizeof *s);
+    /* No allocation statistics: they take a global mutex around every
+     * allocation (measured: ~8 % of the writer's instructions). Only
+     * possible before SQLite initializes; later calls fail harmlessly. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, err_len, "cannot open %s: %s", path, sqlite3_errmsg(s->db));

@@ -65,6 +65,8 @@ store_err_t store_check(store_t *s, int rc, const char *what);
 
 /* Binding helpers: NULL strings bind as SQL NULL. */
 void store_bind_text(sqlite3_stmt *st, int idx, const char *v);
+/* Without a copy: v must outlive the statement's next step (op-owned strings do). */
+void store_bind_text_static(sqlite3_stmt *st, int idx, const char *v);
 /* Column text or NULL. */
 const char *store_col_text(sqlite3_stmt *st, int idx);
 /* Adds column idx to obj under key: text, integer, real or null as stored. */

@@ -446,18 +446,18 @@ static store_err_t exec_meter_values(store_t *s, store_op_t *op)
     for (size_t i = 0; i < o->nsamples; i++) {
         const store_sample_t *sm = &o->samples[i];
         sqlite3_stmt *st = store_stmt(s, SQL_METER_INSERT);
-        store_bind_text(st, 1, c->station_id);
+        store_bind_text_static(st, 1, c->station_id);
         sqlite3_bind_int(st, 2, c->evse_id);
         sqlite3_bind_int(st, 3, c->connector_id);
         if (o->id_out > 0) sqlite3_bind_int64(st, 4, o->id_out);
         sqlite3_bind_int64(st, 5, sm->timestamp);
-        store_bind_text(st, 6, sm->value);
-        store_bind_text(st, 7, sm->measurand);
-        store_bind_text(st, 8, sm->phase);
-        store_bind_text(st, 9, sm->unit);
-        store_bind_text(st, 10, sm->context);
-        store_bind_text(st, 11, sm->location);
-        store_bind_text(st, 12, sm->format);
+        store_bind_text_static(st, 6, sm->value);
+        store_bind_text_static(st, 7, sm->measurand);
+        store_bind_text_static(st, 8, sm->phase);
+        store_bind_text_static(st, 9, sm->unit);
+        store_bind_text_static(st, 10, sm->context);
+        store_bind_text_static(st, 11, sm->location);
+        store_bind_text_static(st, 12, sm->format);
         store_err_t e = step_done(s, st, "meter value");
         if (e != STORE_OK) return e;
     }
