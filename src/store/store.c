@@ -5,6 +5,8 @@
  */
 #include "store/store_internal.h"
 
+#include "store/store_checkpoint.h"
+
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -26,6 +28,7 @@ const double store_commit_bucket_bounds_us[12] = {250,    500,    1000,    2500,
 
 struct store {
     sqlite3 *db;
+    store_checkpointer_t *checkpointer; /* NULL: SQLite's own checkpoints */
     sqlite3_stmt *stmts[SQL_COUNT_];
     pthread_t thread;
     bool thread_running;
@@ -382,6 +385,13 @@ store_t *store_open(const char *dir, bool sync_full, char *err, size_t err_len)
         exec_sql(s->db, "PRAGMA mmap_size=268435456", err, err_len))
         goto fail;
     if (migrate(s->db, err, err_len)) goto fail;
+    char cerr[300];
+    s->checkpointer = store_checkpointer_start(s->db, path, cerr, sizeof cerr);
+    if (!s->checkpointer) {
+        char q[400];
+        log_warn("checkpoints stay on the writer thread", "reason=%s",
+                 log_quote(cerr, q, sizeof q));
+    }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     return s;
@@ -495,6 +505,7 @@ static void *writer_main(void *arg)
         tail->next = NULL;
         pthread_mutex_unlock(&s->mu);
         run_batch(s, batch);
+        if (s->checkpointer) store_checkpointer_after_batch(s->checkpointer, s->db);
     }
     return NULL;
 }
@@ -552,6 +563,7 @@ void store_close(store_t *s)
         uv_close((uv_handle_t *)&s->async, NULL);
         uv_run(s->loop, UV_RUN_NOWAIT);
     }
+    store_checkpointer_stop(s->checkpointer, s->db);
     for (int i = 0; i < SQL_COUNT_; i++) sqlite3_finalize(s->stmts[i]);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
