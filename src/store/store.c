@@ -548,6 +548,12 @@ void store_get_stats(store_t *s, store_stats_t *out)
     *out = s->stats;
     pthread_mutex_unlock(&s->mu);
     out->queue_depth = atomic_load(&s->queue_depth);
+    if (s->checkpointer) {
+        unsigned long ck = 0, rs = 0;
+        store_checkpointer_stats(s->checkpointer, &ck, &rs);
+        out->checkpoints = ck;
+        out->wal_restarts = rs;
+    }
 }
 
 void store_close(store_t *s)

@@ -128,6 +128,8 @@ typedef struct store_stats {
     uint64_t commits, ops, failures;
     uint64_t commit_us_buckets[12]; /* histogram, see store_commit_bucket_bounds_us */
     uint64_t commit_us_sum;
+    uint64_t checkpoints;           /* background WAL checkpoints run */
+    uint64_t wal_restarts;          /* times the writer caught up so the WAL started over */
 } store_stats_t;
 
 extern const double store_commit_bucket_bounds_us[12];
