@@ -34,6 +34,12 @@ const HOLD = Number(opt('hold', 20));
 const THROUGHPUT_S = Number(opt('throughput', 30));
 const MIXED_S = Number(opt('mixed', 60));
 const SOURCES = opt('sources', '127.0.0.2-127.0.0.9');
+// Throughput runs on this many of the stations, one MeterValues in flight each:
+// with every station of a 19k run in flight, latency would only measure the
+// queue (Little's law), not the server.
+const THROUGHPUT_STATIONS = Number(opt('throughput-stations', 200));
+// --tls: stations connect with wss:// (ECDSA P-256 certificate made for the run).
+const TLS = argv.includes('--tls');
 const SIM = path.join(path.dirname(BIN), 'ampgrid-sim');
 const PASSWORD = 'bench-password-0123456789';
 const TICK = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
@@ -73,7 +79,8 @@ async function runScenario(server, n, name, extra, measure = 'run') {
   const pid = server.proc.pid;
   let from = null;
   let to = null;
-  const r = await sim(['--url', server.ocppUrl, '--stations', String(n), '--password', PASSWORD,
+  const url = TLS ? `wss://127.0.0.1:${server.tlsPort}/ocpp` : server.ocppUrl;
+  const r = await sim(['--url', url, ...(TLS ? ['--insecure'] : []), '--stations', String(n), '--password', PASSWORD,
     '--source-ips', SOURCES, '--scenario', name, '--json', json, ...extra], (phase) => {
     if (phase === measure && !from) from = sample(pid);
     if (from && !to && phase !== measure) to = sample(pid);
@@ -91,7 +98,10 @@ async function startServer(opts) {
   for (let attempt = 0; ; attempt++) {
     const ocppPort = 20000 + Math.floor(Math.random() * 5000);
     try {
-      return await new Server({ ...opts, ocppPort, httpPort: ocppPort + 5000 }).start();
+      const config = opts.config && opts.config.replace('TLSPORT', String(ocppPort + 10000));
+      const s = await new Server({ ...opts, config, ocppPort, httpPort: ocppPort + 5000 }).start();
+      s.tlsPort = ocppPort + 10000;
+      return s;
     } catch (e) {
       if (attempt >= 4) throw e;
     }
@@ -101,10 +111,20 @@ async function startServer(opts) {
 const lat = (rep, action) => (rep.actions[action] || {}).latency_ms || {};
 const fmt = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
 
+function makeCert() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ampgrid-bench-tls-'));
+  require('node:child_process').execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+    'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'ec.key'), '-out',
+    path.join(dir, 'ec.crt'), '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  return dir;
+}
+
 async function benchSize(n) {
-  let server = await startServer({
-    config: '[security]\nauth_fail_limit = 0\n[ocpp]\nheartbeat_interval = 60\n',
-  });
+  const certDir = TLS ? makeCert() : null;
+  const tlsConfig = TLS ? `[server]\ntls_port = TLSPORT\n[tls]\ncert_ecdsa = ${certDir}/ec.crt\n` +
+    `key_ecdsa = ${certDir}/ec.key\n` : '';
+  const config = '[security]\nauth_fail_limit = 0\n[ocpp]\nheartbeat_interval = 60\n' + tlsConfig;
+  let server = await startServer({ config });
   const out = { stations: n };
   try {
     const t0 = Date.now();
@@ -114,7 +134,7 @@ async function benchSize(n) {
     out.register_s = (Date.now() - t0) / 1000;
     // The idle baseline: a fresh process with the N stations loaded, none connected.
     await server.stop();
-    server = await startServer(server.restartOptions());
+    server = await startServer({ ...server.restartOptions(), config }); // the port placeholder again
     await new Promise((r) => setTimeout(r, 2000));
     const idle = sample(server.proc.pid);
     out.rss_idle_kib = idle.rss;
@@ -135,7 +155,8 @@ async function benchSize(n) {
       refused: s.connect.refused, refused_by_status: s.connect.refused_by_status,
       boot_p99_ms: lat(s, 'BootNotification').p99, server_cpu_s: s.server && s.server.cpu_s };
 
-    const t = await runScenario(server, n, 'throughput', ['--duration', String(THROUGHPUT_S), '--inflight', '1']);
+    const t = await runScenario(server, Math.min(n, THROUGHPUT_STATIONS), 'throughput',
+      ['--duration', String(THROUGHPUT_S), '--inflight', '1']);
     const ml = lat(t, 'MeterValues');
     out.throughput = { seconds: t.run.seconds, meter_values_per_s: t.run.meter_values_per_s,
       messages: t.run.meter_values_ok, p50_ms: ml.p50, p90_ms: ml.p90, p99_ms: ml.p99,
@@ -153,6 +174,7 @@ async function benchSize(n) {
   } finally {
     await server.stop();
     server.cleanup();
+    if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
   }
   return out;
 }
@@ -165,7 +187,7 @@ function table(results) {
     ['server RSS per connection', (r) => r.hold ? `${fmt(r.hold.rss_per_conn_kib, 2)} KiB` : '-'],
     ['server CPU idle with heartbeats', (r) => r.hold ? `${fmt(r.hold.server_cpu_pct, 2)} %` : '-'],
     ['storm recovery (all reconnect+boot)', (r) => `${fmt(r.storm.recovery_s, 2)} s (${r.storm.recovered}/${r.storm.dropped})`],
-    ['durable MeterValues/s (1 in flight each)', (r) => fmt(r.throughput.meter_values_per_s, 0)],
+    [`durable MeterValues/s (${THROUGHPUT_STATIONS} stations, 1 in flight each)`, (r) => fmt(r.throughput.meter_values_per_s, 0)],
     ['MeterValues p50 / p99 / p99.9', (r) => `${fmt(r.throughput.p50_ms)} / ${fmt(r.throughput.p99_ms)} / ${fmt(r.throughput.p999_ms)} ms`],
     ['server CPU s per 10k MeterValues', (r) => fmt(r.throughput.server_cpu_s_per_10k, 3)],
     ['mixed day: server CPU', (r) => `${fmt(r.mixed.server_cpu_pct, 1)} % (${fmt(r.mixed.messages_per_s, 0)} msg/s)`],
@@ -193,9 +215,10 @@ async function main() {
     results.push(await benchSize(n));
     // after every size, so a long run that is stopped keeps what it measured
     fs.writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), sizes: SIZES,
-      hold_s: HOLD, throughput_s: THROUGHPUT_S, mixed_s: MIXED_S, results }, null, 2));
+      hold_s: HOLD, throughput_s: THROUGHPUT_S, throughput_stations: THROUGHPUT_STATIONS, tls: TLS,
+      mixed_s: MIXED_S, results }, null, 2));
   }
-  console.log(`ampgrid benchmark on ${machine}`);
+  console.log(`ampgrid benchmark on ${machine}${TLS ? ', stations over TLS (wss)' : ''}`);
   console.log(table(results));
   console.log(`  (written to ${path.relative(process.cwd(), file)})`);
 }

@@ -61,6 +61,7 @@ typedef struct app {
     uptime_recorder_t *uptime;
     net_t *net;
     uv_timer_t drain;
+    uv_timer_t housekeeping;        /* writes heartbeat times every minute */
     int drain_ticks;
     bool stopping;
 } app_t;
@@ -259,11 +260,20 @@ static void drain_cb(uv_timer_t *t)
     if (store_idle(a->store) || ++a->drain_ticks >= 100) close_connections(a);
 }
 
+static void housekeeping_cb(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    csms_flush_heartbeats(a->csms);
+}
+
 static void shutdown_app(app_t *a)
 {
     if (a->stopping) return;
     a->stopping = true;
     log_info("shutting down: draining", NULL);
+    uv_timer_stop(&a->housekeeping);
+    uv_close((uv_handle_t *)&a->housekeeping, NULL);
+    csms_flush_heartbeats(a->csms); /* drained with everything else queued */
     uv_signal_stop(&a->sigterm);
     uv_signal_stop(&a->sigint);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -532,6 +542,9 @@ static int cmd_serve(int argc, char **argv)
         store_user_create(a->store, "admin", hash, "admin", first_done, fs);
     }
 
+    uv_timer_init(&a->loop, &a->housekeeping);
+    a->housekeeping.data = a;
+    uv_timer_start(&a->housekeeping, housekeeping_cb, 60000, 60000);
     uv_signal_init(&a->loop, &a->sigterm);
     uv_signal_init(&a->loop, &a->sigint);
     a->sigterm.data = a->sigint.data = a;

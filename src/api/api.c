@@ -665,7 +665,10 @@ void api_destroy(api_t *a)
         HASH_DEL(a->buckets, b); // NOLINT(clang-analyzer-unix.Malloc): uthash's HASH_DEL unlinks first
         free(b);
     }
-    for (size_t i = 0; i < sizeof a->ring / sizeof a->ring[0]; i++) free(a->ring[i].frame);
+    for (size_t i = 0; i < sizeof a->ring / sizeof a->ring[0]; i++) {
+        free(a->ring[i].frame);
+        json_decref(a->ring[i].data);
+    }
     api_webhooks_free(a);
     free(a);
 }

@@ -88,10 +88,14 @@ struct api {
     uint64_t recorded;        /* events put in the ring since start */
     bool subscribed;          /* to the domain's events: while streams exist, and a while after */
     int64_t streams_gone_at;  /* when the last stream closed */
-    /* recent events for Last-Event-ID resumption */
+    /* recent events for Last-Event-ID resumption; the frame text is made only
+     * when a stream sends the event (most events are never sent) */
     struct {
         uint64_t id;
-        char *frame;
+        char type[48];
+        json_t *data;  /* a reference to the event's data */
+        char *frame;   /* "id: ..\nevent: ..\ndata: ..\n\n", or NULL until needed */
+        size_t frame_len;
     } ring[8192];
 };
 

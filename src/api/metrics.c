@@ -73,6 +73,8 @@ void api_metrics(api_call_t *c)
     gauge(&b, "ampgrid_store_commits_total", "counter", "Store transactions committed", (double)s.commits);
     gauge(&b, "ampgrid_store_ops_total", "counter", "Store operations executed", (double)s.ops);
     gauge(&b, "ampgrid_store_failures_total", "counter", "Store operations that failed", (double)s.failures);
+    gauge(&b, "ampgrid_store_checkpoints_total", "counter", "WAL checkpoints run by the checkpoint thread", (double)s.checkpoints);
+    gauge(&b, "ampgrid_store_wal_restarts_total", "counter", "Times the WAL was caught up and started over", (double)s.wal_restarts);
     uint64_t total = 0;
     for (int i = 0; i < 12; i++) total += s.commit_us_buckets[i];
     histogram(&b, "ampgrid_store_commit_seconds", "Duration of one group commit",

@@ -69,9 +69,35 @@ void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms
 
 void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx)
 {
+    (void)c;
+    /* Measured at 19,000 stations: a commit per heartbeat was most of an idle
+     * network's CPU. The time is liveness bookkeeping, written in bulk. */
     st->last_heartbeat_at = time_now_ms();
-    store_station_heartbeat(c->store, st->id, st->last_heartbeat_at, csms_store_done,
-                            csms_done_wrap(cb, ctx));
+    st->heartbeat_dirty = true;
+    if (cb) cb(ctx, CSMS_OK, NULL);
+}
+
+size_t csms_flush_heartbeats(csms_t *c)
+{
+    size_t n = 0, cap = 0;
+    const char **ids = NULL;
+    int64_t *at = NULL;
+    for (csms_station_t *st = c->stations; st; st = st->hh.next) {
+        if (!st->heartbeat_dirty) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            ids = xrealloc(ids, cap * sizeof *ids);
+            at = xrealloc(at, cap * sizeof *at);
+        }
+        ids[n] = st->id;
+        at[n] = st->last_heartbeat_at;
+        n++;
+        st->heartbeat_dirty = false;
+    }
+    if (n > 0) store_station_heartbeats(c->store, ids, at, n, NULL, NULL);
+    free(ids);
+    free(at);
+    return n;
 }
 
 /* ----------------------------------------------------------- status */
@@ -515,18 +541,25 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
 {
     csms_tx_t *t = tx_id ? csms_tx_find(c, tx_id) : NULL;
     if (t && strcmp(t->station_id, st->id) != 0) t = NULL;
+    store_tx_progress_t progress = {0};
+    bool has_progress = false;
     if (t) {
         double soc = t->last_soc;
         int64_t energy = t->last_energy_wh;
         csms_track_samples(t, samples, n);
         if (soc != t->last_soc || energy != t->last_energy_wh) {
-            store_tx_t rec = csms_tx_record(t);
-            store_tx_update(c->store, &rec, NULL, NULL);
+            progress = (store_tx_progress_t){.last_soc = t->last_soc,
+                                             .last_energy_wh = t->last_energy_wh,
+                                             .last_soc_at = t->last_soc_at,
+                                             .last_energy_at = t->last_energy_at};
+            has_progress = true;
         }
     }
-    /* Samples for an unknown transaction are kept too, without the link. */
-    store_meter_values(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
-                       csms_store_done, csms_done_wrap(cb, ctx));
+    /* Samples for an unknown transaction are kept too, without the link. The
+     * session's latest readings go in the same operation (one op per message). */
+    store_meter_values_tx(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
+                          has_progress ? &progress : NULL, csms_store_done,
+                          csms_done_wrap(cb, ctx));
     if (!csms_listening(c)) return; /* the hottest event: build it only for a listener */
     json_t *d = json_object();
     json_object_set_new(d, "station_id", json_string(st->id));

@@ -126,6 +126,7 @@ struct csms_station {
     /* password verification cache: keyed hash of the last verified password */
     unsigned char pw_cache[32];
     bool pw_cache_valid;
+    bool heartbeat_dirty;           /* last_heartbeat_at not yet written to the store */
     char *pending_password;         /* rotation in flight */
     UT_hash_handle hh;
 };
@@ -214,7 +215,12 @@ typedef struct csms_boot_result {
 typedef void (*csms_boot_cb)(void *ctx, csms_err_t rc, const csms_boot_result_t *r);
 void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms_boot_cb cb,
                void *ctx);
+/* A heartbeat changes nothing a station is told was stored: its time is kept
+ * in memory and answered at once; csms_flush_heartbeats writes the times that
+ * changed (the server calls it every minute and when it stops). */
 void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx);
+/* Queues one store operation with every heartbeat time not yet written; returns how many. */
+size_t csms_flush_heartbeats(csms_t *c);
 
 typedef struct csms_status_report {
     int evse_id, connector_id;

@@ -841,6 +841,9 @@ static void on_http_closed(struct http_pss *pss)
 static int load_extra_certs(net_t *n, SSL_CTX *ssl)
 {
     SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+    /* An idle station's connection then holds no 16 KiB read/write buffers:
+     * OpenSSL allocates them per record and frees them when drained. */
+    SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     if (!n->tls_cert_ecdsa) return 0;
     if (SSL_CTX_use_certificate_chain_file(ssl, n->tls_cert_ecdsa) != 1 ||
         SSL_CTX_use_PrivateKey_file(ssl, n->tls_key_ecdsa, SSL_FILETYPE_PEM) != 1 ||

@@ -141,8 +141,28 @@ char *ocpp_frame_call(const char *id, const char *action, const json_t *payload)
     return dump(json_pack("[issO]", 2, id, action, (json_t *)payload));
 }
 
+/* True when id needs no JSON escaping (the usual UUID or counter). */
+static bool plain_id(const char *id, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') return false;
+    }
+    return true;
+}
+
 char *ocpp_frame_result(const char *id, const json_t *payload)
 {
+    /* The commonest answer ({} to MeterValues and StatusNotification) is
+     * written directly; everything else goes through jansson. */
+    size_t len = strlen(id);
+    if (json_is_object(payload) && json_object_size(payload) == 0 && plain_id(id, len)) {
+        char *out = xmalloc(len + 10);
+        memcpy(out, "[3,\"", 4);
+        memcpy(out + 4, id, len);
+        memcpy(out + 4 + len, "\",{}]", 6);
+        return out;
+    }
     return dump(json_pack("[isO]", 3, id, (json_t *)payload));
 }
 

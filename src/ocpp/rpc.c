@@ -67,7 +67,13 @@ const char *const *ocpp_subprotocols(void)
 static void count(ocpp_server_t *s, const char *dir, const char *action, const char *result)
 {
     char key[96];
-    snprintf(key, sizeof key, "%s|%s|%s", dir, action, result);
+    size_t dl = strlen(dir), al = strlen(action), rl = strlen(result);
+    if (dl + al + rl + 3 > sizeof key) return; /* actions and results are short, fixed names */
+    memcpy(key, dir, dl);
+    key[dl] = '|';
+    memcpy(key + dl + 1, action, al);
+    key[dl + 1 + al] = '|';
+    memcpy(key + dl + al + 2, result, rl + 1); /* with the NUL */
     counter_t *c = NULL;
     HASH_FIND_STR(s->counters, key, c);
     if (!c) {

@@ -280,22 +280,38 @@ static const char *enum_list(char *out, size_t cap, const char *const *values)
 
 /* ---- field path ------------------------------------------------------------------------ */
 
+/* The path is built on every field of every message (errors need it), so it
+ * is appended with memcpy rather than snprintf; a path too long is cut. */
+static void path_append(vctx_t *c, const char *s, size_t n)
+{
+    size_t room = sizeof(c->path) - 1 - c->path_len;
+    if (n > room) n = room;
+    memcpy(c->path + c->path_len, s, n);
+    c->path_len += n;
+    c->path[c->path_len] = '\0';
+}
+
 static size_t path_push_name(vctx_t *c, const char *name)
 {
     size_t old = c->path_len;
     if (name == NULL) return old;
-    int n = snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old > 0 ? "." : "", name);
-    c->path_len = n < 0 ? old : old + (size_t)n;
-    if (c->path_len >= sizeof(c->path)) c->path_len = sizeof(c->path) - 1;
+    if (old > 0) path_append(c, ".", 1);
+    path_append(c, name, strlen(name));
     return old;
 }
 
 static size_t path_push_index(vctx_t *c, size_t index)
 {
     size_t old = c->path_len;
-    int n = snprintf(c->path + old, sizeof(c->path) - old, "[%zu]", index);
-    c->path_len = n < 0 ? old : old + (size_t)n;
-    if (c->path_len >= sizeof(c->path)) c->path_len = sizeof(c->path) - 1;
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index > 0 && n < sizeof digits - 2);
+    digits[sizeof digits - 1 - n++] = '[';
+    path_append(c, digits + sizeof digits - n, n);
+    path_append(c, "]", 1);
     return old;
 }
 
@@ -373,20 +389,29 @@ static const char *format_real(char *out, size_t cap, double d)
     return out;
 }
 
+/* The value as it was sent, for an error message (made only on failure). */
+static const char *shown_number(const json_t *v, char *out, size_t cap)
+{
+    if (json_is_integer(v)) {
+        snprintf(out, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return out;
+    }
+    return format_real(out, cap, json_number_value(v));
+}
+
 static ocpp_err_t check_number(vctx_t *c, const ocpp_field_t *f, const json_t *v)
 {
     double d = json_number_value(v);
     char shown[48];
-    if (json_is_integer(v))
-        snprintf(shown, sizeof(shown), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else
-        format_real(shown, sizeof(shown), d);
     if (f->has_min && d < f->min)
-        return fail(c, OCPP_ERR_PROPERTY, "%s is less than the minimum %.15g", shown, f->min);
+        return fail(c, OCPP_ERR_PROPERTY, "%s is less than the minimum %.15g",
+                    shown_number(v, shown, sizeof shown), f->min);
     if (f->has_max && d > f->max)
-        return fail(c, OCPP_ERR_PROPERTY, "%s is greater than the maximum %.15g", shown, f->max);
+        return fail(c, OCPP_ERR_PROPERTY, "%s is greater than the maximum %.15g",
+                    shown_number(v, shown, sizeof shown), f->max);
     if (f->multiple_of > 0 && !is_multiple_of(d, f->multiple_of))
-        return fail(c, OCPP_ERR_PROPERTY, "%s is not a multiple of %g", shown, f->multiple_of);
+        return fail(c, OCPP_ERR_PROPERTY, "%s is not a multiple of %g",
+                    shown_number(v, shown, sizeof shown), f->multiple_of);
     return OCPP_OK;
 }
 
@@ -417,8 +442,18 @@ static const ocpp_field_t *find_field(const ocpp_field_t *fields, const char *ke
     return NULL;
 }
 
+/* The first required field obj lacks, or NULL. */
+static const ocpp_field_t *missing_required(const ocpp_field_t *fields, const json_t *obj)
+{
+    for (const ocpp_field_t *f = fields; f->name != NULL; f++)
+        if (f->required && json_object_get(obj, f->name) == NULL) return f;
+    return NULL;
+}
+
 /* `open`: additional properties are allowed (2.0.1 customData); the listed
- * fields are still checked. */
+ * fields are still checked. The object's own keys are walked (a hash lookup
+ * per defined field cost more than the rest of the check); unknown fields are
+ * reported first, then values in the order sent, then a missing field. */
 static ocpp_err_t validate_object(vctx_t *c, const ocpp_field_t *fields, bool open,
                                   const json_t *obj, int depth)
 {
@@ -429,8 +464,8 @@ static ocpp_err_t validate_object(vctx_t *c, const ocpp_field_t *fields, bool op
     size_t key_len;
     json_t *value;
     char q[SCHEMA_QUOTE_CHARS * 4 + 8];
-    /* The cast only drops const for jansson's iteration macro; nothing is modified. */
     if (!open) {
+        /* The cast only drops const for jansson's iteration macro; nothing is modified. */
         json_object_keylen_foreach((json_t *)obj, key, key_len, value)
         {
             if (find_field(fields, key, key_len) == NULL)
@@ -438,16 +473,26 @@ static ocpp_err_t validate_object(vctx_t *c, const ocpp_field_t *fields, bool op
                             quote(q, sizeof(q), key, key_len));
         }
     }
-    for (const ocpp_field_t *f = fields; f->name != NULL; f++) {
-        const json_t *v = json_object_get(obj, f->name);
+    size_t required = 0, required_seen = 0;
+    for (const ocpp_field_t *f = fields; f->name != NULL; f++) required += f->required;
+    json_object_keylen_foreach((json_t *)obj, key, key_len, value)
+    {
+        const ocpp_field_t *f = find_field(fields, key, key_len);
+        if (f == NULL) continue; /* open object: not ours to check */
+        required_seen += f->required;
         size_t old = path_push_name(c, f->name);
-        ocpp_err_t err = OCPP_OK;
-        if (v == NULL && f->required)
-            err = fail(c, OCPP_ERR_OCCURRENCE, "required field is missing");
-        else if (v != NULL)
-            err = validate_value(c, f, v, depth + 1);
+        ocpp_err_t err = validate_value(c, f, value, depth + 1);
         path_pop(c, old);
         if (err != OCPP_OK) return err;
+    }
+    if (required_seen < required) {
+        const ocpp_field_t *f = missing_required(fields, obj);
+        if (f != NULL) {
+            size_t old = path_push_name(c, f->name);
+            ocpp_err_t err = fail(c, OCPP_ERR_OCCURRENCE, "required field is missing");
+            path_pop(c, old);
+            return err;
+        }
     }
     return OCPP_OK;
 }

@@ -130,6 +130,8 @@ typedef struct store_stats {
     uint64_t commits, ops, failures;
     uint64_t commit_us_buckets[12]; /* histogram, see store_commit_bucket_bounds_us */
     uint64_t commit_us_sum;
+    uint64_t checkpoints;           /* background WAL checkpoints run */
+    uint64_t wal_restarts;          /* times the writer caught up so the WAL started over */
 } store_stats_t;
 
 extern const double store_commit_bucket_bounds_us[12];
@@ -165,8 +167,10 @@ int store_load_active_txs(store_t *s, store_tx_row_cb cb, void *ctx);
 /* Asynchronous operations; cb may be NULL. Records are copied. */
 void store_station_save(store_t *s, const store_station_t *st, store_done_cb cb, void *ctx);
 void store_station_delete(store_t *s, const char *id, store_done_cb cb, void *ctx);
-/* Records a heartbeat: only last_heartbeat_at changes (the hot path of an idle network). */
-void store_station_heartbeat(store_t *s, const char *id, int64_t at, store_done_cb cb, void *ctx);
+/* Records heartbeat times: only last_heartbeat_at changes, for n stations in one operation
+ * (the hot path of an idle network is batched in memory, see csms_flush_heartbeats). */
+void store_station_heartbeats(store_t *s, const char *const *ids, const int64_t *at, size_t n,
+                              store_done_cb cb, void *ctx);
 void store_connector_status(store_t *s, const store_connector_t *c, store_done_cb cb, void *ctx);
 void store_id_token_save(store_t *s, const store_id_token_t *t, store_done_cb cb, void *ctx);
 void store_id_token_delete(store_t *s, const char *id_token, store_done_cb cb, void *ctx);
@@ -204,6 +208,16 @@ void store_tx_update(store_t *s, const store_tx_t *tx, store_done_cb cb, void *c
 void store_meter_values(store_t *s, const char *station_id, int evse_id, int connector_id,
                         int64_t tx_db_id, const store_sample_t *samples, size_t n,
                         store_done_cb cb, void *ctx);
+/* A session's latest readings, written with its meter values in the same operation. */
+typedef struct store_tx_progress {
+    double last_soc;                /* < 0 = none */
+    int64_t last_energy_wh;         /* < 0 = none */
+    int64_t last_soc_at, last_energy_at;
+} store_tx_progress_t;
+/* store_meter_values that also updates transaction tx_db_id's latest readings. */
+void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int connector_id,
+                           int64_t tx_db_id, const store_sample_t *samples, size_t n,
+                           const store_tx_progress_t *progress, store_done_cb cb, void *ctx);
 /* Appends to a station's event log (data transfers, firmware/diagnostics status,
  * command outcomes). detail is copied (serialized). */
 void store_station_event(store_t *s, const char *station_id, const char *kind,

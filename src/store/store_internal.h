@@ -44,6 +44,14 @@ enum store_stmt_id {
     SQL_TX_FIX_START,
     SQL_TX_EV_INFO,
     SQL_STATION_HEARTBEAT,
+    SQL_TX_PROGRESS,
+    /* transaction control, prepared once (sqlite3_exec would parse per op) */
+    SQL_BEGIN,
+    SQL_COMMIT,
+    SQL_ROLLBACK,
+    SQL_SAVEPOINT,
+    SQL_SAVEPOINT_ROLLBACK,
+    SQL_SAVEPOINT_RELEASE,
     SQL_COUNT_
 };
 
@@ -57,6 +65,8 @@ store_err_t store_check(store_t *s, int rc, const char *what);
 
 /* Binding helpers: NULL strings bind as SQL NULL. */
 void store_bind_text(sqlite3_stmt *st, int idx, const char *v);
+/* Without a copy: v must outlive the statement's next step (op-owned strings do). */
+void store_bind_text_static(sqlite3_stmt *st, int idx, const char *v);
 /* Column text or NULL. */
 const char *store_col_text(sqlite3_stmt *st, int idx);
 /* Adds column idx to obj under key: text, integer, real or null as stored. */

@@ -32,6 +32,8 @@ typedef struct rec_op {
     /* meter values */
     store_sample_t *samples;
     size_t nsamples;
+    bool has_progress;
+    store_tx_progress_t progress;
     char *key;      /* delete key / event kind */
     char *detail;
 } rec_op_t;
@@ -51,17 +53,7 @@ static void rec_done(store_op_t *op)
     if (o->cb) o->cb(o->ctx, op->rc);
     if (o->tx_cb) o->tx_cb(o->ctx, op->rc, o->id_out, o->existed);
     for (int i = 0; i < o->nstrs; i++) free(o->strs[i]);
-    for (size_t i = 0; i < o->nsamples; i++) {
-        store_sample_t *sm = &o->samples[i];
-        free((char *)sm->value);
-        free((char *)sm->measurand);
-        free((char *)sm->phase);
-        free((char *)sm->unit);
-        free((char *)sm->context);
-        free((char *)sm->location);
-        free((char *)sm->format);
-    }
-    free(o->samples);
+    free(o->samples); /* the samples' strings live in the same block */
     free(o->key);
     free(o->detail);
     free(o);
@@ -164,20 +156,53 @@ static store_err_t exec_station_delete(store_t *s, store_op_t *op)
     return STORE_OK;
 }
 
-static store_err_t exec_station_heartbeat(store_t *s, store_op_t *op)
+typedef struct heartbeats_op {
+    store_op_t op;
+    store_done_cb cb;
+    void *ctx;
+    size_t n;
+    int64_t *at;
+    char **ids;
+} heartbeats_op_t;
+
+static store_err_t exec_station_heartbeats(store_t *s, store_op_t *op)
 {
-    rec_op_t *o = (rec_op_t *)op;
-    sqlite3_stmt *st = store_stmt(s, SQL_STATION_HEARTBEAT);
-    store_bind_text(st, 1, o->key);
-    sqlite3_bind_int64(st, 2, o->id_out);
-    return step_done(s, st, "station heartbeat");
+    heartbeats_op_t *o = (heartbeats_op_t *)op;
+    for (size_t i = 0; i < o->n; i++) {
+        sqlite3_stmt *st = store_stmt(s, SQL_STATION_HEARTBEAT);
+        store_bind_text(st, 1, o->ids[i]);
+        sqlite3_bind_int64(st, 2, o->at[i]);
+        store_err_t e = step_done(s, st, "station heartbeat");
+        if (e != STORE_OK && e != STORE_ERR_NOT_FOUND) return e; /* a station deleted meanwhile */
+    }
+    return STORE_OK;
 }
 
-void store_station_heartbeat(store_t *s, const char *id, int64_t at, store_done_cb cb, void *ctx)
+static void heartbeats_done(store_op_t *op)
 {
-    rec_op_t *o = rec_new(exec_station_heartbeat, cb, ctx);
-    o->key = xstrdup(id);
-    o->id_out = at;
+    heartbeats_op_t *o = (heartbeats_op_t *)op;
+    if (o->cb) o->cb(o->ctx, op->rc);
+    for (size_t i = 0; i < o->n; i++) free(o->ids[i]);
+    free(o->ids);
+    free(o->at);
+    free(o);
+}
+
+void store_station_heartbeats(store_t *s, const char *const *ids, const int64_t *at, size_t n,
+                              store_done_cb cb, void *ctx)
+{
+    heartbeats_op_t *o = xcalloc(1, sizeof *o);
+    o->op.exec = exec_station_heartbeats;
+    o->op.done = heartbeats_done;
+    o->cb = cb;
+    o->ctx = ctx;
+    o->n = n;
+    o->ids = xcalloc(n ? n : 1, sizeof *o->ids);
+    o->at = xcalloc(n ? n : 1, sizeof *o->at);
+    for (size_t i = 0; i < n; i++) {
+        o->ids[i] = xstrdup(ids[i]);
+        o->at[i] = at[i];
+    }
     store_submit(s, &o->op);
 }
 
@@ -421,19 +446,30 @@ static store_err_t exec_meter_values(store_t *s, store_op_t *op)
     for (size_t i = 0; i < o->nsamples; i++) {
         const store_sample_t *sm = &o->samples[i];
         sqlite3_stmt *st = store_stmt(s, SQL_METER_INSERT);
-        store_bind_text(st, 1, c->station_id);
+        store_bind_text_static(st, 1, c->station_id);
         sqlite3_bind_int(st, 2, c->evse_id);
         sqlite3_bind_int(st, 3, c->connector_id);
         if (o->id_out > 0) sqlite3_bind_int64(st, 4, o->id_out);
         sqlite3_bind_int64(st, 5, sm->timestamp);
-        store_bind_text(st, 6, sm->value);
-        store_bind_text(st, 7, sm->measurand);
-        store_bind_text(st, 8, sm->phase);
-        store_bind_text(st, 9, sm->unit);
-        store_bind_text(st, 10, sm->context);
-        store_bind_text(st, 11, sm->location);
-        store_bind_text(st, 12, sm->format);
+        store_bind_text_static(st, 6, sm->value);
+        store_bind_text_static(st, 7, sm->measurand);
+        store_bind_text_static(st, 8, sm->phase);
+        store_bind_text_static(st, 9, sm->unit);
+        store_bind_text_static(st, 10, sm->context);
+        store_bind_text_static(st, 11, sm->location);
+        store_bind_text_static(st, 12, sm->format);
         store_err_t e = step_done(s, st, "meter value");
+        if (e != STORE_OK) return e;
+    }
+    if (o->has_progress && o->id_out > 0) {
+        const store_tx_progress_t *p = &o->progress;
+        sqlite3_stmt *st = store_stmt(s, SQL_TX_PROGRESS);
+        sqlite3_bind_int64(st, 1, o->id_out);
+        if (p->last_soc >= 0) sqlite3_bind_double(st, 2, p->last_soc);
+        if (p->last_energy_wh >= 0) sqlite3_bind_int64(st, 3, p->last_energy_wh);
+        sqlite3_bind_int64(st, 4, p->last_soc_at);
+        sqlite3_bind_int64(st, 5, p->last_energy_at);
+        store_err_t e = step_done(s, st, "tx progress");
         if (e != STORE_OK) return e;
     }
     return STORE_OK;
@@ -443,22 +479,51 @@ void store_meter_values(store_t *s, const char *station_id, int evse_id, int con
                         int64_t tx_db_id, const store_sample_t *samples, size_t n,
                         store_done_cb cb, void *ctx)
 {
+    store_meter_values_tx(s, station_id, evse_id, connector_id, tx_db_id, samples, n, NULL, cb,
+                          ctx);
+}
+
+void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int connector_id,
+                           int64_t tx_db_id, const store_sample_t *samples, size_t n,
+                           const store_tx_progress_t *progress, store_done_cb cb, void *ctx)
+{
     rec_op_t *o = rec_new(exec_meter_values, cb, ctx);
+    if (progress) {
+        o->has_progress = true;
+        o->progress = *progress;
+    }
     o->r.conn.station_id = own(o, station_id);
     o->r.conn.evse_id = evse_id;
     o->r.conn.connector_id = connector_id;
     o->id_out = tx_db_id;
-    o->samples = xcalloc(n ? n : 1, sizeof *o->samples);
-    o->nsamples = n;
+    /* One block holds the samples and all their strings: a meter value of a
+     * three-phase charger has ~60 of them, and this runs for every message. */
+    size_t bytes = (n ? n : 1) * sizeof *o->samples;
     for (size_t i = 0; i < n; i++) {
-        o->samples[i].timestamp = samples[i].timestamp;
-        o->samples[i].value = xstrdup(samples[i].value ? samples[i].value : "");
-        o->samples[i].measurand = xstrdup_opt(samples[i].measurand);
-        o->samples[i].phase = xstrdup_opt(samples[i].phase);
-        o->samples[i].unit = xstrdup_opt(samples[i].unit);
-        o->samples[i].context = xstrdup_opt(samples[i].context);
-        o->samples[i].location = xstrdup_opt(samples[i].location);
-        o->samples[i].format = xstrdup_opt(samples[i].format);
+        const store_sample_t *in = &samples[i];
+        const char *f[] = {in->value ? in->value : "", in->measurand, in->phase, in->unit,
+                           in->context, in->location, in->format};
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+            if (f[k]) bytes += strlen(f[k]) + 1;
+    }
+    o->samples = xcalloc(1, bytes);
+    o->nsamples = n;
+    char *p = (char *)(o->samples + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        const store_sample_t *in = &samples[i];
+        store_sample_t *out = &o->samples[i];
+        out->timestamp = in->timestamp;
+        const char *src[] = {in->value ? in->value : "", in->measurand, in->phase, in->unit,
+                             in->context, in->location, in->format};
+        const char **dst[] = {&out->value, &out->measurand, &out->phase, &out->unit,
+                              &out->context, &out->location, &out->format};
+        for (size_t k = 0; k < sizeof src / sizeof src[0]; k++) {
+            if (!src[k]) continue;
+            size_t len = strlen(src[k]) + 1;
+            memcpy(p, src[k], len);
+            *dst[k] = p;
+            p += len;
+        }
     }
     store_submit(s, &o->op);
 }
