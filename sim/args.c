@@ -8,6 +8,7 @@
  */
 #include "sim/args.h"
 
+#include "sim/firmware.h"
 #include "sim/proto.h"
 #include "sim/scenario.h"
 
@@ -65,6 +66,25 @@ const char sim_usage[] =
     "  --register            create the stations (and one id token per connector) through\n"
     "                        the API first; existing ones are kept\n"
     "  --register-concurrency N   API requests in flight while registering (16)\n"
+    "\n"
+    "The stations answer every call the server may send. UpdateFirmware: at the\n"
+    "retrieve time they download the file (HTTP GET; loopback http/https URLs only,\n"
+    "others end in DownloadFailed), retry a failed download as the request says,\n"
+    "install, reboot and boot with the new firmwareVersion, then report Installed.\n"
+    "GetDiagnostics/GetLog: they upload a small log file with HTTP PUT (multipart\n"
+    "POST if the receiver answers 405) to the URL (a directory URL ending in / gets\n"
+    "the file name appended). https uses --insecure and --ca like wss.\n"
+    "  --firmware-fail RATE[:signature]\n"
+    "                        share of firmware installs that fail, 0-1 (0): they\n"
+    "                        end in InstallationFailed; with :signature, signed\n"
+    "                        2.0.1 updates fail as InvalidSignature instead\n"
+    "  --firmware-version-from RULE\n"
+    "                        the version a station reports after an update, from\n"
+    "                        the file's URL: name (the file name without its\n"
+    "                        extension: fw-2.1.0.bin -> fw-2.1.0), version (the\n"
+    "                        first dotted number in it: 2.1.0) or sha256\n"
+    "                        (sha256-<first 12 hex digits of the file's digest>)\n"
+    "                        (default name)\n"
     "  --help, --version\n";
 
 static bool loopback(const char *addr)
@@ -240,6 +260,8 @@ enum {
     O_REG_CONC,
     O_TAGS,
     O_MAXCONN,
+    O_FW_FAIL,
+    O_FW_VERSION,
     O_HELP,
     O_VERSION,
 };
@@ -280,9 +302,27 @@ static const struct option opts[] = {{"url", 1, 0, O_URL},
                                      {"register-concurrency", 1, 0, O_REG_CONC},
                                      {"tag-prefix", 1, 0, O_TAGS},
                                      {"max-connecting", 1, 0, O_MAXCONN},
+                                     {"firmware-fail", 1, 0, O_FW_FAIL},
+                                     {"firmware-version-from", 1, 0, O_FW_VERSION},
                                      {"help", 0, 0, O_HELP},
                                      {"version", 0, 0, O_VERSION},
                                      {0, 0, 0, 0}};
+
+/* RATE or RATE:signature. */
+static int firmware_fail(const char *v, sim_config_t *c, char *err, size_t el)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s", v);
+    char *colon = strchr(buf, ':');
+    c->firmware_fail_signature = false;
+    if (colon) {
+        *colon = '\0';
+        if (strcmp(colon + 1, "signature") != 0)
+            return fail(err, el, "--firmware-fail: RATE or RATE:signature");
+        c->firmware_fail_signature = true;
+    }
+    return num("--firmware-fail", buf, 0, 1, &c->firmware_fail, err, el);
+}
 
 /* One flag; returns 0, or -1 with err set. */
 static int apply(int o, const char *v, sim_config_t *c, char *err, size_t el)
@@ -393,6 +433,14 @@ static int apply(int o, const char *v, sim_config_t *c, char *err, size_t el)
         if (num("--register-concurrency", v, 1, 256, &d, err, el)) return -1;
         c->register_concurrency = (unsigned)d;
         return 0;
+    case O_FW_FAIL:
+        return firmware_fail(v, c, err, el);
+    case O_FW_VERSION: {
+        int r = sim_firmware_parse_rule(v);
+        if (r < 0) return fail(err, el, "--firmware-version-from: name, version or sha256");
+        c->firmware_version_from = r;
+        return 0;
+    }
     }
     return fail(err, el, "unknown option (see --help)");
 }
@@ -400,7 +448,7 @@ static int apply(int o, const char *v, sim_config_t *c, char *err, size_t el)
 /* Every offered subprotocol must be one the simulator speaks. */
 static int check_protocols(const char *list, char *err, size_t el)
 {
-    char buf[sizeof ((sim_config_t *)0)->protocols];
+    char buf[sizeof((sim_config_t *)0)->protocols];
     snprintf(buf, sizeof buf, "%s", list);
     int n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {

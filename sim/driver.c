@@ -6,11 +6,14 @@
  * loop ends when the scenario is done and every connection has closed.
  *
  * Also here: the process limits a 20,000-station run needs (open files), the
- * optional registration step, progress lines and the final report.
+ * optional registration step, progress lines and the final report, and the
+ * stations' HTTP transfers (firmware downloads, log uploads) through the
+ * simulator's own client (http.h) on the same loop.
  */
 #include "sim/driver.h"
 
 #include "net/net_client.h"
+#include "sim/http.h"
 #include "sim/register.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
@@ -31,6 +34,7 @@ typedef struct driver {
     uv_timer_t tick, scenario_tick;
     uv_signal_t sigint, sigterm;
     net_client_t *nc;
+    sim_http_t *http;
     sim_t *sim;
     sim_register_t *reg;
     sim_report_extra_t extra;
@@ -89,6 +93,57 @@ static bool tr_send(void *ud, sim_station_t *st, const char *data, size_t len)
 static void tr_close(void *ud, sim_station_t *st, int code)
 {
     if (st->conn) net_client_close(st->conn, code, code ? "station going offline" : "");
+}
+
+/* One transfer in flight: whose, and which attempt. */
+typedef struct transfer_ctx {
+    driver_t *d;
+    sim_station_t *st;
+    sim_job_t job;
+    uint32_t seq;
+} transfer_ctx_t;
+
+static void sync_clock(driver_t *d);
+
+static void transfer_done(void *ud, const sim_http_result_t *r)
+{
+    transfer_ctx_t *t = ud;
+    if (t->d->sim) {
+        sync_clock(t->d);
+        sim_transfer_result_t res = {.job = t->job,
+                                     .seq = t->seq,
+                                     .status = r->status,
+                                     .error = r->error,
+                                     .cancelled = r->cancelled,
+                                     .bytes = r->bytes};
+        memcpy(res.sha256, r->sha256, sizeof res.sha256);
+        if (r->error && !r->cancelled)
+            log_debug("transfer failed", "station=%s method=%s error=\"%s\"", t->st->id, r->method,
+                      r->error);
+        sim_station_on_transfer(t->st, &res);
+    }
+    free(t);
+}
+
+#define MAX_FIRMWARE_BYTES (256ull << 20)
+#define TRANSFER_TIMEOUT_MS 120000
+
+static int tr_transfer(void *ud, sim_station_t *st, const sim_transfer_t *t)
+{
+    driver_t *d = ud;
+    char err[200];
+    if (!d->http || d->closing) return -1;
+    transfer_ctx_t *ctx = xcalloc(1, sizeof *ctx);
+    *ctx = (transfer_ctx_t){.d = d, .st = st, .job = t->job, .seq = t->seq};
+    int rc = t->body ? sim_http_upload(d->http, t->url, t->file_name, t->body, t->len,
+                                       TRANSFER_TIMEOUT_MS, transfer_done, ctx, err, sizeof err)
+                     : sim_http_get(d->http, t->url, MAX_FIRMWARE_BYTES, TRANSFER_TIMEOUT_MS,
+                                    transfer_done, ctx, err, sizeof err);
+    if (rc != 0) {
+        log_debug("cannot start a transfer", "station=%s error=\"%s\"", st->id, err);
+        free(ctx);
+    }
+    return rc;
 }
 
 static void sync_clock(driver_t *d)
@@ -153,6 +208,8 @@ static void close_all(driver_t *d)
     uv_signal_stop(&d->sigterm);
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
+    sim_http_destroy(d->http); /* transfers in flight end as cancelled */
+    d->http = NULL;
     net_client_destroy(d->nc);
 }
 
@@ -291,7 +348,14 @@ static int setup(driver_t *d, char *err, size_t len)
         .ud = d, .ws_open = on_open, .ws_message = on_message, .ws_close = on_close};
     d->nc = net_client_create(&d->loop, &nc, &cbs, err, len);
     if (!d->nc) return -1;
-    sim_transport_t tr = {.ud = d, .connect = tr_connect, .send = tr_send, .close = tr_close};
+    sim_http_config_t hc = {.insecure = d->cfg.insecure,
+                            .ca_file = d->cfg.ca_file[0] ? d->cfg.ca_file : NULL};
+    d->http = sim_http_create(&d->loop, &hc);
+    sim_transport_t tr = {.ud = d,
+                          .connect = tr_connect,
+                          .send = tr_send,
+                          .close = tr_close,
+                          .transfer = tr_transfer};
     d->sim = sim_create(&d->cfg, &tr);
     return 0;
 }

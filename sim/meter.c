@@ -21,7 +21,7 @@ double sim_meter_power(const sim_connector_t *k)
     double p = k->max_power_w;
     if (k->soc >= 100.0) return 0.0;
     if (k->soc > 80.0) p *= 1.0 - 0.9 * (k->soc - 80.0) / 20.0; /* CV phase taper */
-    if (k->limit_w > 0 && p > k->limit_w) p = k->limit_w;
+    if (k->limit_w >= 0 && p > k->limit_w) p = k->limit_w;      /* < 0: no profile applies */
     return p;
 }
 

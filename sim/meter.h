@@ -1,9 +1,10 @@
 /*
  * The electrical model behind a simulated session: an EV with a battery of a
  * random size and state of charge, charging on three-phase AC at up to 11 or
- * 22 kW, tapering above 80 % SoC, capped by any charging-profile limit the
- * server set. Advancing it integrates energy; sampling it gives what a real
- * meter reports (energy register, power, current and voltage per phase, SoC),
+ * 22 kW, tapering above 80 % SoC, capped by the limit the server's charging
+ * profiles set now (the connector's limit_w, from profiles.h; negative =
+ * none). Advancing it integrates energy; sampling it gives what a real meter
+ * reports (energy register, power, current and voltage per phase, SoC),
  * so the server's storage and parsing see realistic, consistent numbers
  * (power = sum of V x I x pf over the phases; the register never goes back).
  */

@@ -6,10 +6,12 @@
  * Why a table: the station's behaviour (boot, heartbeat, sessions, back-off)
  * is the same in every version; only payloads differ. 1.6 lives in
  * proto_v16.c, 2.0.1 in proto_v201.c.
- * Every server call a version defines gets a valid answer: specific handlers
- * for the calls that change the station (remote start/stop, reset,
- * configuration), and for the rest the smallest payload the response
- * definition accepts (sim_proto_minimal), "Accepted" where there is a status.
+ * Every server call a version defines gets a valid answer: a handler per
+ * action (each version's table), with the behaviour shared by both versions
+ * in firmware.h, diagnostics.h, profiles.h, availability.h and local_list.h;
+ * features a station may lack are answered as a station without them
+ * answers. Should a version grow an action no table names, the smallest
+ * payload its response definition accepts (sim_proto_minimal) answers it.
  */
 #ifndef AMPGRID_SIM_PROTO_H
 #define AMPGRID_SIM_PROTO_H

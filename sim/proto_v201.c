@@ -15,8 +15,19 @@
  * writes the Started event, and numbers the events of a transaction from
  * seqNo 0. Payloads are printf-written like 1.6's (see proto_v16.c for why);
  * the unit tests validate every kind against the 2.0.1 definitions.
+ *
+ * The server's calls are answered from a table (action -> handler), with the
+ * version-neutral behaviour in firmware.c, diagnostics.c, profiles.c,
+ * availability.c and local_list.c; features the simulator does not have
+ * (certificates, display messages, monitoring, network profiles, local
+ * firmware publishing) are answered as a station without them answers.
  */
+#include "sim/availability.h"
+#include "sim/diagnostics.h"
+#include "sim/firmware.h"
+#include "sim/local_list.h"
 #include "sim/meter.h"
+#include "sim/profiles.h"
 #include "sim/proto.h"
 
 #include "util/alloc.h"
@@ -27,10 +38,24 @@
 #include <string.h>
 
 static const char *const actions[SIM_MSG_COUNT] = {
-    [SIM_MSG_BOOT] = "BootNotification",     [SIM_MSG_HEARTBEAT] = "Heartbeat",
-    [SIM_MSG_STATUS] = "StatusNotification", [SIM_MSG_AUTHORIZE] = "Authorize",
-    [SIM_MSG_TX_START] = "TransactionEvent", [SIM_MSG_METER] = "TransactionEvent",
+    [SIM_MSG_BOOT] = "BootNotification",
+    [SIM_MSG_HEARTBEAT] = "Heartbeat",
+    [SIM_MSG_STATUS] = "StatusNotification",
+    [SIM_MSG_AUTHORIZE] = "Authorize",
+    [SIM_MSG_TX_START] = "TransactionEvent",
+    [SIM_MSG_METER] = "TransactionEvent",
     [SIM_MSG_TX_STOP] = "TransactionEvent",
+    [SIM_MSG_FW_STATUS] = "FirmwareStatusNotification",
+    [SIM_MSG_LOG_STATUS] = "LogStatusNotification",
+    [SIM_MSG_RESERVATION] = "ReservationStatusUpdate",
+    [SIM_MSG_PROFILES] = "ReportChargingProfiles",
+};
+
+static const char *const log_status_names[SIM_LOG_STATUS_COUNT] = {
+    [SIM_LOG_IDLE] = "Idle",
+    [SIM_LOG_UPLOADING] = "Uploading",
+    [SIM_LOG_UPLOADED] = "Uploaded",
+    [SIM_LOG_UPLOAD_FAILED] = "UploadFailure",
 };
 
 static const char *action_v201(sim_msg_t kind)
@@ -47,6 +72,8 @@ static const char *status_name(int cs)
         return "Occupied";
     case SIM_CS_UNAVAILABLE:
         return "Unavailable";
+    case SIM_CS_RESERVED:
+        return "Reserved";
     default:
         return "Available";
     }
@@ -63,6 +90,10 @@ static const char *stopped_reason(int r)
         return "Reboot";
     case SIM_STOP_HARD_RESET:
         return "ImmediateReset";
+    case SIM_STOP_UNLOCK:
+        return "Other"; /* 2.0.1 has no stop reason for it; the trigger says */
+    case SIM_STOP_REBOOT:
+        return "Reboot";
     default:
         return "Local";
     }
@@ -77,7 +108,10 @@ static const char *stop_trigger(int r)
         return "EVDeparted";
     case SIM_STOP_SOFT_RESET:
     case SIM_STOP_HARD_RESET:
+    case SIM_STOP_REBOOT:
         return "ResetCommand";
+    case SIM_STOP_UNLOCK:
+        return "UnlockCommand";
     default:
         return "StopAuthorized";
     }
@@ -85,8 +119,7 @@ static const char *stop_trigger(int r)
 
 /* One sampled value: numeric value, unitOfMeasure object. */
 static void sample(strbuf_t *b, bool first, const char *fmt_value, double v, const char *ctx,
-                   const char *measurand, const char *phase, const char *location,
-                   const char *unit)
+                   const char *measurand, const char *phase, const char *location, const char *unit)
 {
     char num[48];
     snprintf(num, sizeof num, fmt_value, v);
@@ -169,6 +202,8 @@ static void tx_event(sim_station_t *st, const sim_call_t *call, sim_connector_t 
     if (call->kind == SIM_MSG_TX_START && k->remote && k->has_remote_start_id)
         strbuf_printf(b, ",\"remoteStartId\":%d", (int)k->remote_start_id);
     strbuf_append(b, "}", 1);
+    if (call->kind == SIM_MSG_TX_START && k->has_tx_reservation)
+        strbuf_printf(b, ",\"reservationId\":%d", (int)k->reservation_id);
     if (call->kind != SIM_MSG_METER)
         strbuf_printf(b, ",\"idToken\":{\"idToken\":\"%s\",\"type\":\"%s\"}", k->tag,
                       token_type(k));
@@ -176,10 +211,8 @@ static void tx_event(sim_station_t *st, const sim_call_t *call, sim_connector_t 
     if (call->kind == SIM_MSG_METER)
         meter_value_full(st, k, ts, b);
     else
-        meter_value_register(k, ts,
-                             call->kind == SIM_MSG_TX_START ? "Transaction.Begin"
-                                                            : "Transaction.End",
-                             b);
+        meter_value_register(
+            k, ts, call->kind == SIM_MSG_TX_START ? "Transaction.Begin" : "Transaction.End", b);
     strbuf_append(b, "}", 1);
 }
 
@@ -190,11 +223,14 @@ static void payload_v201(sim_station_t *st, const sim_call_t *call, strbuf_t *b)
     sim_connector_t *k = call->connector > 0 ? &st->conn_[call->connector - 1] : NULL;
     switch (call->kind) {
     case SIM_MSG_BOOT:
+        /* the version is ours or a firmware file's name: [A-Za-z0-9._+- ] */
         strbuf_printf(b,
                       "{\"chargingStation\":{\"model\":\"sim-%uc\",\"vendorName\":\"ampgrid\","
-                      "\"serialNumber\":\"SIM%u\",\"firmwareVersion\":\"ampgrid-sim " AMPGRID_VERSION
-                      "\"},\"reason\":\"%s\"}",
-                      st->nconn, st->index, st->ever_booted ? "RemoteReset" : "PowerUp");
+                      "\"serialNumber\":\"SIM%u\",\"firmwareVersion\":\"%s\"},\"reason\":\"%s\"}",
+                      st->nconn, st->index, sim_firmware_version(st),
+                      sim_firmware_rebooting(st) ? "FirmwareUpdate"
+                      : st->ever_booted          ? "RemoteReset"
+                                                 : "PowerUp");
         break;
     case SIM_MSG_HEARTBEAT:
         strbuf_append(b, "{}", 2);
@@ -215,6 +251,26 @@ static void payload_v201(sim_station_t *st, const sim_call_t *call, strbuf_t *b)
     case SIM_MSG_TX_STOP:
         tx_event(st, call, k, ts, b);
         break;
+    case SIM_MSG_FW_STATUS:
+        strbuf_printf(b, "{\"status\":\"%s\"", sim_fw_status_names[call->arg]);
+        if (call->has_ref) strbuf_printf(b, ",\"requestId\":%d", (int)call->ref);
+        strbuf_append(b, "}", 1);
+        break;
+    case SIM_MSG_LOG_STATUS:
+        strbuf_printf(b, "{\"status\":\"%s\"", log_status_names[call->arg]);
+        if (call->has_ref) strbuf_printf(b, ",\"requestId\":%d", (int)call->ref);
+        strbuf_append(b, "}", 1);
+        break;
+    case SIM_MSG_RESERVATION:
+        strbuf_printf(b, "{\"reservationId\":%d,\"reservationUpdateStatus\":\"%s\"}",
+                      (int)call->ref, call->arg ? "Removed" : "Expired");
+        break;
+    case SIM_MSG_PROFILES: /* written when queued */
+        if (call->body)
+            strbuf_append(b, call->body, strlen(call->body));
+        else
+            strbuf_append(b, "{}", 2);
+        break;
     case SIM_MSG_COUNT:
         break;
     }
@@ -229,7 +285,8 @@ static void read_answer_v201(sim_msg_t kind, const json_t *p, sim_answer_t *out)
         out->interval = (int)json_integer_value(json_object_get(p, "interval"));
         break;
     case SIM_MSG_AUTHORIZE:
-        out->status = json_string_value(json_object_get(json_object_get(p, "idTokenInfo"), "status"));
+        out->status =
+            json_string_value(json_object_get(json_object_get(p, "idTokenInfo"), "status"));
         break;
     case SIM_MSG_TX_START:
     case SIM_MSG_TX_STOP: {
@@ -384,15 +441,31 @@ static json_t *status(const char *s)
     return json_pack("{s:s}", "status", s);
 }
 
+static int int_of(const json_t *req, const char *key, int fallback)
+{
+    const json_t *v = json_object_get(req, key);
+    return v ? (int)json_integer_value(v) : fallback;
+}
+
+static int64_t time_of(const json_t *req, const char *key)
+{
+    int64_t ms = 0;
+    const char *s = json_string_value(json_object_get(req, key));
+    return s && time_parse_rfc3339(s, &ms) ? ms : 0;
+}
+
 static json_t *request_start(sim_station_t *st, const json_t *req)
 {
     json_t *evse = json_object_get(req, "evseId");
-    const char *tag = json_string_value(json_object_get(json_object_get(req, "idToken"), "idToken"));
+    const char *tag =
+        json_string_value(json_object_get(json_object_get(req, "idToken"), "idToken"));
     if (tag && strlen(tag) > SIM_TAG_MAX) return status("Rejected");
     for (unsigned i = 0; i < st->nconn; i++) {
         sim_connector_t *k = &st->conn_[i];
         if (evse && json_integer_value(evse) != k->id) continue;
-        if (k->state != SIM_CS_AVAILABLE) {
+        bool free_for_tag = k->state == SIM_CS_AVAILABLE || (k->state == SIM_CS_RESERVED && tag &&
+                                                             strcmp(tag, k->reserve_tag) == 0);
+        if (!free_for_tag) {
             if (evse) break;
             continue; /* no EVSE named: the first free one */
         }
@@ -408,15 +481,28 @@ static json_t *request_start(sim_station_t *st, const json_t *req)
     return status("Rejected");
 }
 
+/* A 2.0.1 transaction id as the simulator writes them (decimal); 0 = not one. */
+static int64_t tx_id_of(const char *id)
+{
+    char *end;
+    long long tx = id && *id ? strtoll(id, &end, 10) : 0;
+    return id && *id && !*end && tx > 0 ? (int64_t)tx : 0;
+}
+
 static json_t *request_stop(sim_station_t *st, const json_t *req)
 {
-    const char *id = json_string_value(json_object_get(req, "transactionId"));
-    char *end;
-    long long tx = id ? strtoll(id, &end, 10) : 0;
-    if (!id || !*id || *end || tx <= 0) return status("Rejected");
-    sim_connector_t *k = sim_session_find_tx(st, (int64_t)tx);
+    int64_t tx = tx_id_of(json_string_value(json_object_get(req, "transactionId")));
+    sim_connector_t *k = tx ? sim_session_find_tx(st, tx) : NULL;
     if (!k) return status("Rejected");
     sim_session_stop(k, SIM_STOP_REMOTE);
+    return status("Accepted");
+}
+
+static json_t *reset(sim_station_t *st, const json_t *req)
+{
+    if (json_object_get(req, "evseId")) return status("Rejected"); /* whole station only */
+    const char *type = json_string_value(json_object_get(req, "type"));
+    sim_station_reset(st, type && strcmp(type, "Immediate") == 0);
     return status("Accepted");
 }
 
@@ -444,51 +530,345 @@ static json_t *trigger(sim_station_t *st, const json_t *req)
             }
         }
         if (!any) return status("Rejected");
+    } else if (strcmp(what, "FirmwareStatusNotification") == 0) {
+        sim_firmware_trigger(st);
+    } else if (strcmp(what, "LogStatusNotification") == 0) {
+        sim_diagnostics_trigger(st);
     } else {
         return status("NotImplemented");
     }
     return status("Accepted");
 }
 
+/* ---------------------------------------------------- smart charging */
+
 static json_t *set_profile(sim_station_t *st, const json_t *req)
 {
-    int e = (int)json_integer_value(json_object_get(req, "evseId"));
-    json_t *sched =
-        json_array_get(json_object_get(json_object_get(req, "chargingProfile"), "chargingSchedule"), 0);
-    const char *unit = json_string_value(json_object_get(sched, "chargingRateUnit"));
-    json_t *first = json_array_get(json_object_get(sched, "chargingSchedulePeriod"), 0);
-    double limit = json_number_value(json_object_get(first, "limit"));
-    if (unit && strcmp(unit, "A") == 0) limit *= 3 * 230.0; /* three phases */
-    for (unsigned i = 0; i < st->nconn; i++)
-        if (e == 0 || e == st->conn_[i].id) st->conn_[i].limit_w = limit > 0 ? limit : 0;
+    sim_profile_t p;
+    char why[120];
+    if (!sim_profile_parse(json_object_get(req, "chargingProfile"), int_of(req, "evseId", 0),
+                           sim_wall_ms(st->sim), &p, why, sizeof why) ||
+        !sim_profiles_set(st, &p, why, sizeof why))
+        return json_pack("{s:s,s:{s:s,s:s}}", "status", "Rejected", "statusInfo", "reasonCode",
+                         "InvalidProfile", "additionalInfo", why);
     return status("Accepted");
 }
 
+static int purpose_of(const char *s)
+{
+    if (!s) return -1;
+    if (strcmp(s, "ChargingStationMaxProfile") == 0) return SIM_CP_STATION_MAX;
+    if (strcmp(s, "TxDefaultProfile") == 0) return SIM_CP_TX_DEFAULT;
+    if (strcmp(s, "TxProfile") == 0) return SIM_CP_TX;
+    return SIM_CP_EXTERNAL;
+}
+
+static json_t *clear_profile(sim_station_t *st, const json_t *req)
+{
+    const json_t *c = json_object_get(req, "chargingProfileCriteria");
+    sim_cp_filter_t f = {
+        .has_id = json_object_get(req, "chargingProfileId") != NULL,
+        .id = int_of(req, "chargingProfileId", 0),
+        .connector = int_of(c, "evseId", -1),
+        .purpose = purpose_of(json_string_value(json_object_get(c, "chargingProfilePurpose"))),
+        .stack_level = int_of(c, "stackLevel", -1),
+    };
+    return status(sim_profiles_clear(st, &f) ? "Accepted" : "Unknown");
+}
+
+static json_t *composite(sim_station_t *st, const json_t *req)
+{
+    int e = int_of(req, "evseId", 0);
+    if (e < 0 || e > st->nconn) return status("Rejected");
+    const char *unit = json_string_value(json_object_get(req, "chargingRateUnit"));
+    bool amps = unit && strcmp(unit, "A") == 0;
+    sim_composite_t cs;
+    sim_profiles_composite(st, e, sim_wall_ms(st->sim), int_of(req, "duration", 0), amps, &cs);
+    json_t *periods = json_array();
+    for (unsigned i = 0; i < cs.n; i++)
+        json_array_append_new(periods, json_pack("{s:i,s:f}", "startPeriod", cs.periods[i].start_s,
+                                                 "limit", cs.periods[i].limit));
+    char start[TIME_RFC3339_LEN];
+    time_format_rfc3339(cs.start_ms, start);
+    json_t *r = json_pack("{s:s,s:{s:i,s:i,s:s,s:s,s:o}}", "status", "Accepted", "schedule",
+                          "evseId", e, "duration", (int)cs.duration_s, "scheduleStart", start,
+                          "chargingRateUnit", amps ? "A" : "W", "chargingSchedulePeriod", periods);
+    sim_composite_free(&cs);
+    return r;
+}
+
+static bool int_listed(const json_t *arr, json_int_t v)
+{
+    size_t i;
+    const json_t *x;
+    if (!arr) return true;
+    json_array_foreach(arr, i, x) if (json_integer_value(x) == v) return true;
+    return false;
+}
+
+static bool cso_listed(const json_t *arr)
+{
+    size_t i;
+    const json_t *x;
+    if (!arr) return true;
+    json_array_foreach(arr, i, x) if (strcmp(json_string_value(x), "CSO") == 0) return true;
+    return false;
+}
+
+/* Whether profile p meets GetChargingProfiles' criterion for evse (-1 = any). */
+static bool profile_wanted(const sim_profile_t *p, int evse, const json_t *crit)
+{
+    const char *purpose = json_string_value(json_object_get(crit, "chargingProfilePurpose"));
+    return (evse < 0 || p->connector == evse) &&
+           (!purpose || purpose_of(purpose) == (int)p->purpose) &&
+           int_of(crit, "stackLevel", p->stack_level) == p->stack_level &&
+           int_listed(json_object_get(crit, "chargingProfileId"), p->id) &&
+           cso_listed(json_object_get(crit, "chargingLimitSource")); /* all set by the CSMS */
+}
+
+/* Answers with the profiles in ReportChargingProfiles, one per EVSE. */
+static json_t *get_profiles(sim_station_t *st, const json_t *req)
+{
+    const json_t *crit = json_object_get(req, "chargingProfile");
+    int evse = int_of(req, "evseId", -1), reports = 0;
+    json_t *per[SIM_MAX_CONNECTORS + 1] = {NULL};
+    for (unsigned i = 0; st->profiles && i < st->profiles->n; i++) {
+        const sim_profile_t *p = &st->profiles->p[i];
+        if (!profile_wanted(p, evse, crit)) continue;
+        if (!per[p->connector]) {
+            per[p->connector] = json_array();
+            reports++;
+        }
+        json_array_append(per[p->connector], p->json);
+    }
+    if (!reports) return status("NoProfiles");
+    for (int c = 0; c <= SIM_MAX_CONNECTORS; c++) {
+        if (!per[c]) continue;
+        json_t *r = json_pack("{s:i,s:s,s:i,s:o}", "requestId", int_of(req, "requestId", 0),
+                              "chargingLimitSource", "CSO", "evseId", c, "chargingProfile", per[c]);
+        if (--reports) json_object_set_new(r, "tbc", json_true());
+        sim_station_call_ref(st, SIM_MSG_PROFILES, 0, 0, false, 0, json_dumps(r, JSON_COMPACT));
+        json_decref(r);
+    }
+    return status("Accepted");
+}
+
+/* ------------------------------------------- availability, reservations */
+
+static json_t *change_availability(sim_station_t *st, const json_t *req)
+{
+    static const char *const names[] = {"Accepted", "Rejected", "Scheduled"};
+    const json_t *evse = json_object_get(req, "evse");
+    const char *op = json_string_value(json_object_get(req, "operationalStatus"));
+    int e = evse ? int_of(evse, "id", -1) : 0;
+    /* each EVSE has one connector, number 1 */
+    if (evse && int_of(evse, "connectorId", 1) != 1) return status("Rejected");
+    return status(names[sim_avail_change(st, e, op && strcmp(op, "Operative") == 0)]);
+}
+
+static json_t *unlock(sim_station_t *st, const json_t *req)
+{
+    static const char *const names[] = {"Unlocked", "UnknownConnector",
+                                        "OngoingAuthorizedTransaction"};
+    if (int_of(req, "connectorId", 0) != 1) return status("UnknownConnector");
+    return status(names[sim_unlock(st, int_of(req, "evseId", 0), false)]);
+}
+
+static json_t *reserve_now(sim_station_t *st, const json_t *req)
+{
+    static const char *const names[] = {"Accepted", "Faulted", "Occupied", "Rejected",
+                                        "Unavailable"};
+    /* no evseId: any EVSE (the simulator holds the first free one) */
+    const char *tag =
+        json_string_value(json_object_get(json_object_get(req, "idToken"), "idToken"));
+    return status(names[sim_reserve(st, int_of(req, "evseId", 0), int_of(req, "id", 0), tag,
+                                    time_of(req, "expiryDateTime"))]);
+}
+
+static json_t *cancel_reservation(sim_station_t *st, const json_t *req)
+{
+    return status(sim_reserve_cancel(st, int_of(req, "reservationId", 0)) ? "Accepted"
+                                                                          : "Rejected");
+}
+
+static json_t *send_local_list(sim_station_t *st, const json_t *req)
+{
+    static const char *const names[] = {"Accepted", "Failed", "VersionMismatch"};
+    const json_t *list = json_object_get(req, "localAuthorizationList");
+    size_t n = json_array_size(list);
+    sim_ll_entry_t *e = xcalloc(n ? n : 1, sizeof *e);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(list, i);
+        e[i].token = json_string_value(json_object_get(json_object_get(it, "idToken"), "idToken"));
+        e[i].status =
+            json_string_value(json_object_get(json_object_get(it, "idTokenInfo"), "status"));
+    }
+    const char *type = json_string_value(json_object_get(req, "updateType"));
+    sim_ll_answer_t a = sim_local_list_update(st, int_of(req, "versionNumber", 0),
+                                              type && strcmp(type, "Full") == 0, e, n);
+    free(e);
+    return status(names[a]);
+}
+
+static json_t *local_list_version(sim_station_t *st, const json_t *req)
+{
+    return json_pack("{s:i}", "versionNumber", (int)sim_local_list_version(st));
+}
+
+static json_t *transaction_status(sim_station_t *st, const json_t *req)
+{
+    const char *id = json_string_value(json_object_get(req, "transactionId"));
+    if (!id) return json_pack("{s:b}", "messagesInQueue", sim_station_tx_queued(st, 0));
+    int64_t tx = tx_id_of(id);
+    const sim_connector_t *k = NULL;
+    for (unsigned i = 0; tx && i < st->nconn && !k; i++)
+        if (st->conn_[i].tx_id == tx) k = &st->conn_[i];
+    bool ongoing = k && (k->state == SIM_CS_CHARGING || k->state == SIM_CS_FINISHING);
+    return json_pack("{s:b,s:b}", "ongoingIndicator", ongoing, "messagesInQueue",
+                     k && sim_station_tx_queued(st, k->id));
+}
+
+/* ------------------------------------------------- firmware and logs */
+
+static json_t *update_firmware(sim_station_t *st, const json_t *req)
+{
+    const json_t *fw = json_object_get(req, "firmware");
+    sim_fw_request_t r = {
+        .location = json_string_value(json_object_get(fw, "location")),
+        .retrieve_ms = time_of(fw, "retrieveDateTime"),
+        .install_ms = time_of(fw, "installDateTime"),
+        .retries = int_of(req, "retries", -1),
+        .retry_interval_s = int_of(req, "retryInterval", 0),
+        .has_request_id = true,
+        .request_id = int_of(req, "requestId", 0),
+        .signed_update = json_object_get(fw, "signature") != NULL,
+        .detailed = true,
+    };
+    return status(sim_firmware_update(st, &r) == SIM_FW_ACCEPTED ? "Accepted" : "AcceptedCanceled");
+}
+
+static json_t *get_log(sim_station_t *st, const json_t *req)
+{
+    const json_t *log = json_object_get(req, "log");
+    sim_log_request_t r = {
+        .location = json_string_value(json_object_get(log, "remoteLocation")),
+        .log_type = json_string_value(json_object_get(req, "logType")),
+        .retries = int_of(req, "retries", -1),
+        .retry_interval_s = int_of(req, "retryInterval", 0),
+        .oldest_ms = time_of(log, "oldestTimestamp"),
+        .latest_ms = time_of(log, "latestTimestamp"),
+        .has_request_id = true,
+        .request_id = int_of(req, "requestId", 0),
+    };
+    char name[128];
+    bool cancelled = sim_diagnostics_request(st, &r, name, sizeof name);
+    return json_pack("{s:s,s:s}", "status", cancelled ? "AcceptedCanceled" : "Accepted", "filename",
+                     name);
+}
+
+/* ---------------------------------------- features the simulator lacks */
+
+static json_t *device_model(sim_station_t *st, const json_t *req)
+{
+    /* Accepting would promise NotifyReport messages, which the simulator does not send. */
+    return status("NotSupported");
+}
+
+/* One result per monitor asked for: the simulator monitors nothing. */
+static json_t *set_monitoring(sim_station_t *st, const json_t *req)
+{
+    json_t *results = json_array(), *e;
+    size_t i;
+    json_array_foreach(json_object_get(req, "setMonitoringData"), i, e)
+    {
+        json_array_append_new(results,
+                              json_pack("{s:s,s:O,s:O,s:O,s:O}", "status", "UnsupportedMonitorType",
+                                        "type", json_object_get(e, "type"), "severity",
+                                        json_object_get(e, "severity"), "component",
+                                        json_object_get(e, "component"), "variable",
+                                        json_object_get(e, "variable")));
+    }
+    return json_pack("{s:o}", "setMonitoringResult", results);
+}
+
+static json_t *clear_monitoring(sim_station_t *st, const json_t *req)
+{
+    json_t *results = json_array(), *e;
+    size_t i;
+    json_array_foreach(json_object_get(req, "id"), i, e)
+    {
+        json_array_append_new(results, json_pack("{s:s,s:O}", "status", "NotFound", "id", e));
+    }
+    return json_pack("{s:o}", "clearMonitoringResult", results);
+}
+
+#define FIXED(fn, value)                                                                           \
+    static json_t *fn(sim_station_t *st, const json_t *req)                                        \
+    {                                                                                              \
+        return status(value);                                                                      \
+    }
+
+FIXED(ok_status, "Accepted")
+FIXED(rejected, "Rejected")
+FIXED(not_found, "NotFound")
+FIXED(unknown, "Unknown")
+FIXED(not_supported, "NotSupported")
+FIXED(unknown_vendor, "UnknownVendorId")
+FIXED(no_firmware, "NoFirmware")
+
+typedef struct handler {
+    const char *action;
+    json_t *(*fn)(sim_station_t *st, const json_t *req);
+} handler_t;
+
+static const handler_t handlers[] = {
+    {"CancelReservation", cancel_reservation},
+    {"ChangeAvailability", change_availability},
+    {"ClearCache", ok_status}, /* the simulator caches no authorizations */
+    {"ClearChargingProfile", clear_profile},
+    {"DataTransfer", unknown_vendor},
+    {"GetBaseReport", device_model},
+    {"GetChargingProfiles", get_profiles},
+    {"GetCompositeSchedule", composite},
+    {"GetLocalListVersion", local_list_version},
+    {"GetLog", get_log},
+    {"GetReport", device_model},
+    {"GetTransactionStatus", transaction_status},
+    {"GetVariables", get_variables},
+    {"RequestStartTransaction", request_start},
+    {"RequestStopTransaction", request_stop},
+    {"ReserveNow", reserve_now},
+    {"Reset", reset},
+    {"SendLocalList", send_local_list},
+    {"SetChargingProfile", set_profile},
+    {"SetVariables", set_variables},
+    {"TriggerMessage", trigger},
+    {"UnlockConnector", unlock},
+    {"UpdateFirmware", update_firmware},
+    /* features a station may lack, answered as one without them */
+    {"CertificateSigned", rejected},
+    {"ClearDisplayMessage", unknown},
+    {"ClearVariableMonitoring", clear_monitoring},
+    {"CustomerInformation", rejected},
+    {"DeleteCertificate", not_found},
+    {"GetDisplayMessages", unknown},
+    {"GetInstalledCertificateIds", not_found},
+    {"GetMonitoringReport", not_supported},
+    {"InstallCertificate", rejected},
+    {"PublishFirmware", rejected},
+    {"SetDisplayMessage", rejected},
+    {"SetMonitoringBase", not_supported},
+    {"SetMonitoringLevel", rejected},
+    {"SetNetworkProfile", rejected},
+    {"SetVariableMonitoring", set_monitoring},
+    {"UnpublishFirmware", no_firmware},
+    {NULL, NULL},
+};
+
 static json_t *answer_v201(sim_station_t *st, const char *action, const json_t *req)
 {
-    if (strcmp(action, "RequestStartTransaction") == 0) return request_start(st, req);
-    if (strcmp(action, "RequestStopTransaction") == 0) return request_stop(st, req);
-    if (strcmp(action, "Reset") == 0) {
-        if (json_object_get(req, "evseId")) return status("Rejected"); /* whole station only */
-        const char *type = json_string_value(json_object_get(req, "type"));
-        sim_station_reset(st, type && strcmp(type, "Immediate") == 0);
-        return status("Accepted");
-    }
-    if (strcmp(action, "GetVariables") == 0) return get_variables(st, req);
-    if (strcmp(action, "SetVariables") == 0) return set_variables(st, req);
-    /* Accepting would promise NotifyReport messages, which the simulator does not send. */
-    if (strcmp(action, "GetBaseReport") == 0 || strcmp(action, "GetReport") == 0)
-        return status("NotSupported");
-    if (strcmp(action, "TriggerMessage") == 0) return trigger(st, req);
-    if (strcmp(action, "SetChargingProfile") == 0) return set_profile(st, req);
-    if (strcmp(action, "ClearChargingProfile") == 0) {
-        for (unsigned i = 0; i < st->nconn; i++)
-            st->conn_[i].limit_w = 0;
-        return status("Accepted");
-    }
-    if (strcmp(action, "DataTransfer") == 0) return status("UnknownVendorId");
-    if (strcmp(action, "UnlockConnector") == 0) return status("Unlocked");
-    if (strcmp(action, "GetCompositeSchedule") == 0) return status("Rejected");
+    for (const handler_t *h = handlers; h->action; h++)
+        if (strcmp(h->action, action) == 0) return h->fn(st, req);
     const ocpp_message_def_t *def = ocpp_schema_find(&ocpp_v201_defs, action);
     return sim_proto_minimal(def->response, sim_wall_ms(st->sim));
 }

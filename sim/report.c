@@ -6,9 +6,16 @@
  * The "balance" object states the invariant of stats.h in numbers: every
  * message sent is answered or counted as an error of one kind, nothing is
  * left unsettled.
+ *
+ * "firmware" and "logs" count the stations' HTTP transfers (UpdateFirmware,
+ * GetDiagnostics/GetLog): attempts = transfers tried = ok + failed once the
+ * run is over; refused = URLs that were not loopback (nothing sent). The
+ * firmware section also lists, for the first stations that had an update,
+ * the version they run and the size and SHA-256 of what they downloaded.
  */
 #include "sim/report.h"
 
+#include "sim/firmware.h"
 #include "sim/proto.h"
 #include "sim/scenario.h"
 
@@ -47,7 +54,7 @@ static json_t *actions_json(const sim_t *s)
         for (int k = 0; k < SIM_OUT_COUNT; k++)
             json_object_set_new(a, sim_outcome_names[k], json_integer((json_int_t)ms->out[k]));
         json_object_set_new(a, "latency_ms", latency_json(&ms->latency_us));
-        json_object_set_new(o, sim_proto_v16.action((sim_msg_t)m), a);
+        json_object_set_new(o, sim_msg_names[m], a);
     }
     return o;
 }
@@ -65,6 +72,32 @@ static json_t *balance_json(const sim_stats_t *st)
     return json_pack("{s:I,s:I,s:I,s:o,s:I,s:b}", "sent", (json_int_t)sent, "answered_ok",
                      (json_int_t)ok, "errors", (json_int_t)errors, "errors_by_kind", e, "unsettled",
                      (json_int_t)sim_stats_unsettled(st), "balanced", sim_stats_unsettled(st) == 0);
+}
+
+#define FIRMWARE_LISTED 100
+
+static json_t *firmware_json(const sim_t *s)
+{
+    const sim_stats_t *st = &s->stats;
+    json_t *list = json_array();
+    for (unsigned i = 0; i < s->nstations && json_array_size(list) < FIRMWARE_LISTED; i++) {
+        json_t *one = sim_firmware_json(&s->stations[i]);
+        if (one) json_array_append_new(list, one);
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "requests",
+                     (json_int_t)st->fw.requests, "attempts", (json_int_t)st->fw.attempts, "ok",
+                     (json_int_t)st->fw.ok, "failed", (json_int_t)st->fw.failed, "refused",
+                     (json_int_t)st->fw.refused, "bytes", (json_int_t)st->fw.bytes, "installed",
+                     (json_int_t)st->fw.installed, "install_failed",
+                     (json_int_t)st->fw.install_failed, "stations", list);
+}
+
+static json_t *logs_json(const sim_stats_t *st)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "requests", (json_int_t)st->logs.requests,
+                     "attempts", (json_int_t)st->logs.attempts, "ok", (json_int_t)st->logs.ok,
+                     "failed", (json_int_t)st->logs.failed, "refused", (json_int_t)st->logs.refused,
+                     "bytes", (json_int_t)st->logs.bytes);
 }
 
 static json_t *connect_json(const sim_t *s)
@@ -133,6 +166,8 @@ json_t *sim_report_json(const sim_t *s, const sim_report_extra_t *x)
                         json_pack("{s:o,s:I,s:I}", "received", tally_json(&st->server_calls),
                                   "answered", (json_int_t)st->server_calls_answered, "refused",
                                   (json_int_t)st->server_calls_refused));
+    json_object_set_new(r, "firmware", firmware_json(s));
+    json_object_set_new(r, "logs", logs_json(st));
     if (x && x->registered_stations + x->register_errors > 0)
         json_object_set_new(r, "register",
                             json_pack("{s:I,s:I,s:I,s:f}", "stations",
@@ -149,6 +184,26 @@ static void print_tally(FILE *f, const char *label, const sim_tally_t *t)
     for (unsigned i = 0; i < t->n; i++)
         fprintf(f, " %s=%llu", t->e[i].key, (unsigned long long)t->e[i].count);
     fprintf(f, "\n");
+}
+
+/* The first few updated stations: what they run and what they downloaded. */
+static void print_firmware_stations(FILE *f, const json_t *list)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        if (i == 10) {
+            fprintf(f, "    ... %zu more in the JSON report\n", json_array_size(list) - i);
+            break;
+        }
+        const char *sha = json_string_value(json_object_get(x, "sha256"));
+        fprintf(f, "    %-20s %-24s %-18s %10lld bytes  sha256 %s\n",
+                json_string_value(json_object_get(x, "id")),
+                json_string_value(json_object_get(x, "version")),
+                json_string_value(json_object_get(x, "status")),
+                (long long)json_integer_value(json_object_get(x, "bytes")), sha ? sha : "-");
+    }
 }
 
 void sim_report_text(const sim_t *s, FILE *f)
@@ -179,7 +234,7 @@ void sim_report_text(const sim_t *s, FILE *f)
     if (st->msg[SIM_MSG_METER].sent)
         fprintf(f, ", %.0f MeterValues/s answered",
                 json_real_value(json_object_get(run, "meter_values_per_s")));
-    fprintf(f, "\n  %-18s %8s %8s %6s %6s %7s %6s %6s %8s %8s %8s %8s %8s\n", "latency (ms)",
+    fprintf(f, "\n  %-29s %8s %8s %6s %6s %7s %6s %6s %8s %8s %8s %8s %8s\n", "latency (ms)",
             "sent", "ok", "error", "invalid", "timeout", "lost", "aband.", "p50", "p90", "p99",
             "p99.9", "max");
     for (int m = 0; m < SIM_MSG_COUNT; m++) {
@@ -187,9 +242,9 @@ void sim_report_text(const sim_t *s, FILE *f)
         if (!ms->sent) continue;
         const sim_hist_t *h = &ms->latency_us;
         fprintf(
-            f, "  %-18s %8llu %8llu %6llu %6llu %7llu %6llu %6llu %8.2f %8.2f %8.2f %8.2f %8.2f\n",
-            sim_proto_v16.action((sim_msg_t)m), (unsigned long long)ms->sent,
-            (unsigned long long)ms->out[SIM_OUT_OK], (unsigned long long)ms->out[SIM_OUT_CALLERROR],
+            f, "  %-29s %8llu %8llu %6llu %6llu %7llu %6llu %6llu %8.2f %8.2f %8.2f %8.2f %8.2f\n",
+            sim_msg_names[m], (unsigned long long)ms->sent, (unsigned long long)ms->out[SIM_OUT_OK],
+            (unsigned long long)ms->out[SIM_OUT_CALLERROR],
             (unsigned long long)ms->out[SIM_OUT_INVALID],
             (unsigned long long)ms->out[SIM_OUT_TIMEOUT],
             (unsigned long long)ms->out[SIM_OUT_DISCONNECTED],
@@ -212,6 +267,22 @@ void sim_report_text(const sim_t *s, FILE *f)
         fprintf(f, "  sessions           %llu started, %llu stopped, %llu id tokens refused\n",
                 (unsigned long long)st->sessions_started, (unsigned long long)st->sessions_stopped,
                 (unsigned long long)st->auth_rejected);
+    if (st->fw.requests)
+        fprintf(f,
+                "  firmware           %llu updates: %llu downloads tried, %llu ok, %llu failed, "
+                "%llu refused, %llu bytes; %llu installed, %llu failed to install\n",
+                (unsigned long long)st->fw.requests, (unsigned long long)st->fw.attempts,
+                (unsigned long long)st->fw.ok, (unsigned long long)st->fw.failed,
+                (unsigned long long)st->fw.refused, (unsigned long long)st->fw.bytes,
+                (unsigned long long)st->fw.installed, (unsigned long long)st->fw.install_failed);
+    print_firmware_stations(f, json_object_get(json_object_get(r, "firmware"), "stations"));
+    if (st->logs.requests)
+        fprintf(f,
+                "  logs               %llu requests: %llu uploads tried, %llu ok, %llu failed, "
+                "%llu refused, %llu bytes\n",
+                (unsigned long long)st->logs.requests, (unsigned long long)st->logs.attempts,
+                (unsigned long long)st->logs.ok, (unsigned long long)st->logs.failed,
+                (unsigned long long)st->logs.refused, (unsigned long long)st->logs.bytes);
     if (st->malformed_in || st->unmatched_answers || st->late_answers)
         fprintf(f, "  protocol           %llu malformed, %llu unmatched, %llu late answers\n",
                 (unsigned long long)st->malformed_in, (unsigned long long)st->unmatched_answers,

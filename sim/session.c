@@ -12,8 +12,15 @@
  * whatever it is doing. Sessions keep charging while the link is down (the
  * meter register keeps counting); samples due meanwhile are skipped, and
  * the stop waits in the queue for the link to come back.
+ *
+ * An idle connector is Available, Unavailable (ChangeAvailability) or
+ * Reserved (ReserveNow); sim_session_idle settles which (availability.h).
+ * While Reserved, the wheel entry holds the reservation's expiry instead of
+ * the next arrival.
  */
+#include "sim/availability.h"
 #include "sim/meter.h"
+#include "sim/profiles.h"
 #include "sim/proto.h"
 #include "sim/scenario.h"
 
@@ -53,6 +60,7 @@ void sim_connector_init(sim_connector_t *k, sim_station_t *st, uint8_t id)
     k->st = st;
     k->id = id;
     k->state = SIM_CS_AVAILABLE;
+    k->limit_w = -1; /* no charging profile */
     snprintf(k->tag, sizeof k->tag, "%s%u-%u", st->sim->cfg.tag_prefix, st->index, id);
     /* a station that has been in service a while: its register is not at zero */
     k->energy_wh = (double)(sim_rand(st->sim) % 5000000);
@@ -60,8 +68,11 @@ void sim_connector_init(sim_connector_t *k, sim_station_t *st, uint8_t id)
 
 void sim_session_link_ready(sim_station_t *st)
 {
-    if (!st->proto || st->proto->station_status)
-        sim_station_call(st, SIM_MSG_STATUS, 0, SIM_CS_AVAILABLE);
+    if (!st->proto || st->proto->station_status) {
+        sim_station_call(st, SIM_MSG_STATUS, 0,
+                         st->inoperative ? SIM_CS_UNAVAILABLE : SIM_CS_AVAILABLE);
+        st->inoperative_reported = st->inoperative;
+    }
     for (unsigned i = 0; i < st->nconn; i++)
         report(&st->conn_[i]);
     sim_session_pump_throughput(st);
@@ -82,10 +93,20 @@ void sim_session_begin_arrivals(sim_station_t *st)
     }
 }
 
+bool sim_session_busy(const sim_connector_t *k)
+{
+    return k->state == SIM_CS_PREPARING || k->state == SIM_CS_CHARGING ||
+           k->state == SIM_CS_FINISHING;
+}
+
 bool sim_session_start(sim_connector_t *k, const char *tag, bool remote)
 {
     sim_t *s = k->st->sim;
-    if (k->state != SIM_CS_AVAILABLE) return false;
+    bool reserved = k->state == SIM_CS_RESERVED;
+    if (reserved && (!tag || strcmp(tag, k->reserve_tag) != 0)) return false;
+    if (!reserved && k->state != SIM_CS_AVAILABLE) return false;
+    k->reserved = false; /* used up: the session names it */
+    k->has_tx_reservation = reserved;
     timewheel_remove(&s->wheel, &k->te);
     if (tag) snprintf(k->tag, sizeof k->tag, "%s", tag);
     k->state = SIM_CS_PREPARING;
@@ -96,19 +117,39 @@ bool sim_session_start(sim_connector_t *k, const char *tag, bool remote)
     }
     k->tx_id = 0;
     k->stop_retries = 0;
+    k->tx_started_wall_ms = sim_wall_ms(s);
     sim_meter_plug(s, k, s->now_ms);
     report(k);
     sim_station_call(k->st, remote ? SIM_MSG_TX_START : SIM_MSG_AUTHORIZE, k->id, 0);
     return true;
 }
 
+void sim_session_idle(sim_connector_t *k)
+{
+    sim_t *s = k->st->sim;
+    sim_cstate_t want = k->inoperative ? SIM_CS_UNAVAILABLE
+                        : k->reserved  ? SIM_CS_RESERVED
+                                       : SIM_CS_AVAILABLE;
+    bool changed = k->state != want;
+    k->state = want;
+    timewheel_remove(&s->wheel, &k->te);
+    if (want == SIM_CS_RESERVED)
+        at(k, k->reserved_until_ms);
+    else if (want == SIM_CS_AVAILABLE)
+        next_arrival(k);
+    if (changed) report(k);
+    sim_avail_report_station(k->st);
+}
+
 static void back_to_available(sim_connector_t *k)
 {
-    k->state = SIM_CS_AVAILABLE;
+    int64_t tx = k->tx_id;
+    k->state = SIM_CS_FINISHING; /* whatever it was: idle differs, so it is reported */
     k->tx_id = 0;
     k->power_w = 0;
-    report(k);
-    next_arrival(k);
+    k->has_tx_reservation = false;
+    if (tx && k->st->profiles) sim_profiles_tx_ended(k->st, k->id);
+    sim_session_idle(k);
 }
 
 void sim_session_on_authorized(sim_connector_t *k, bool accepted)
@@ -133,6 +174,7 @@ void sim_session_on_started(sim_connector_t *k, int64_t tx_id, bool accepted)
     if (tx_id) k->tx_id = tx_id; /* 0: the station chose it when it sent the start (2.0.1) */
     k->state = SIM_CS_CHARGING;
     s->stats.sessions_started++;
+    if (k->st->profiles) sim_profiles_apply(k->st); /* a TxDefaultProfile may apply now */
     report(k);
     if (!accepted || !s->accepting_new_work) { /* refused, or the run is ending: stop now */
         if (!accepted) s->stats.auth_rejected++;
@@ -224,6 +266,10 @@ static void connector_cb(timewheel_entry_t *e)
     sim_connector_t *k = K_OF(e);
     sim_station_t *st = k->st;
     sim_t *s = st->sim;
+    if (k->state == SIM_CS_RESERVED) {
+        sim_reserve_expired(k);
+        return;
+    }
     if (k->state == SIM_CS_AVAILABLE) {
         if (st->link == SIM_LINK_READY && arrivals_on(s))
             sim_session_start(k, NULL, false);
@@ -236,6 +282,7 @@ static void connector_cb(timewheel_entry_t *e)
         sim_session_stop(k, SIM_STOP_EV_DISCONNECTED);
         return;
     }
+    if (st->profiles) k->limit_w = sim_profiles_limit_w(st, k->id, sim_wall_ms(s));
     sim_meter_advance(k, s->now_ms);
     if (st->link == SIM_LINK_READY && s->accepting_new_work)
         sim_station_call(st, SIM_MSG_METER, k->id, 0);

@@ -1,6 +1,10 @@
 /* The simulator context: configuration defaults, stations, clock, randomness. */
 #include "sim/sim.h"
 
+#include "sim/diagnostics.h"
+#include "sim/firmware.h"
+#include "sim/local_list.h"
+#include "sim/profiles.h"
 #include "util/alloc.h"
 #include "util/timefmt.h"
 
@@ -78,6 +82,10 @@ void sim_free(sim_t *s)
     for (unsigned i = 0; i < s->nstations; i++) {
         sim_station_t *st = &s->stations[i];
         sim_station_abandon_calls(st);
+        sim_firmware_free(st);
+        sim_diagnostics_free(st);
+        sim_profiles_free(st);
+        sim_local_list_free(st);
         timewheel_remove(&s->wheel, &st->te_link);
         for (unsigned c = 0; c < st->nconn; c++)
             timewheel_remove(&s->wheel, &st->conn_[c].te);

@@ -31,6 +31,7 @@
 #define SIM_ID_MAX 48
 #define SIM_PASSWORD_MAX 64
 #define SIM_TAG_MAX 20
+#define SIM_TOKEN_MAX 36 /* 2.0.1 idToken */
 #define SIM_MAX_SOURCES 64
 
 typedef struct sim sim_t;
@@ -91,6 +92,11 @@ typedef struct sim_config {
     char token[128];
     unsigned register_concurrency;
     unsigned max_connecting; /* connection attempts in progress at once, 0 = no limit */
+    /* firmware updates (firmware.h) */
+    double firmware_fail;         /* share of installs that fail (InstallationFailed) */
+    bool firmware_fail_signature; /* 2.0.1 signed updates fail as InvalidSignature instead */
+    int firmware_version_from;    /* sim_fwv_rule_t: how the new version is named */
+    /* https downloads and uploads use insecure/ca_file like wss */
 } sim_config_t;
 
 void sim_config_defaults(sim_config_t *c);
@@ -112,6 +118,7 @@ typedef enum sim_cstate {
     SIM_CS_CHARGING,
     SIM_CS_FINISHING, /* stop sent */
     SIM_CS_UNAVAILABLE,
+    SIM_CS_RESERVED,
 } sim_cstate_t;
 
 /* A call the station wants to send, or has sent and awaits. */
@@ -124,6 +131,9 @@ typedef struct sim_call {
     int8_t connector; /* 0 = the station, 1..4 */
     int8_t arg;       /* kind-specific: stop reason, status to report */
     bool sent;
+    bool has_ref;
+    int32_t ref; /* kind-specific: the requestId or reservationId a notification names */
+    char *body;  /* a payload written when queued (owned), for the rare kinds that need it */
     uint64_t t0_us;
 } sim_call_t;
 
@@ -143,7 +153,15 @@ typedef struct sim_connector {
     uint32_t tx_seq;
     int32_t remote_start_id;
     bool has_remote_start_id;
-    char tag_type[16]; /* 2.0.1 idToken type: "" = ISO14443 (the server's default) */
+    char tag_type[16];          /* 2.0.1 idToken type: "" = ISO14443 (the server's default) */
+    int64_t tx_started_wall_ms; /* when the session began (Relative charging profiles) */
+    /* availability and reservations (availability.h) */
+    bool inoperative;           /* ChangeAvailability Inoperative: Unavailable whenever idle */
+    bool reserved;              /* state is SIM_CS_RESERVED; te holds the expiry */
+    bool has_tx_reservation;    /* the running session used a reservation */
+    int32_t reservation_id;     /* the reservation held, or the one the session used */
+    uint64_t reserved_until_ms; /* sim clock */
+    char reserve_tag[SIM_TOKEN_MAX + 1];
 } sim_connector_t;
 
 struct sim_station {
@@ -158,11 +176,11 @@ struct sim_station {
     uint8_t link_timer; /* what te_link means (station.c) */
     uint8_t nconn;
     bool ever_booted, reset_pending, in_storm, stopped;
-    bool holding;           /* answering a server call: queued work waits */
-    bool counted_ready;     /* counted in sim->ready_now */
+    bool holding;                  /* answering a server call: queued work waits */
+    bool counted_ready;            /* counted in sim->ready_now */
     bool connecting, waiting_slot; /* holding a connect slot / queued for one */
-    uint32_t drop_delay_ms; /* storm: reconnect this long after the drop */
-    uint16_t attempt;       /* reconnect attempts since the last Accepted boot */
+    uint32_t drop_delay_ms;        /* storm: reconnect this long after the drop */
+    uint16_t attempt;              /* reconnect attempts since the last Accepted boot */
     int retry_after_s;
     uint32_t next_msg_id;
     int heartbeat_s, meter_interval_s;
@@ -172,6 +190,15 @@ struct sim_station {
     sim_call_t *pending;                 /* sent, awaiting an answer */
     unsigned npending;
     sim_connector_t conn_[SIM_MAX_CONNECTORS];
+    /* ChangeAvailability of the whole station (connector 0): what was asked,
+     * and what the last connector-0 StatusNotification said (1.6) */
+    bool inoperative, inoperative_reported;
+    /* Allocated when first needed (most stations of a load test never are):
+     * firmware.h, diagnostics.h, profiles.h, local_list.h. */
+    struct sim_fw *fw;
+    struct sim_logjob *logjob;
+    struct sim_profiles *profiles;
+    struct sim_local_list *local_list;
 };
 
 /* ------------------------------------------------------------ transport */
@@ -183,6 +210,28 @@ typedef struct sim_close_info {
     const char *detail;
 } sim_close_info_t;
 
+/* HTTP transfers for a station's firmware download and log upload. */
+typedef enum sim_job { SIM_JOB_FIRMWARE, SIM_JOB_LOG } sim_job_t;
+
+typedef struct sim_transfer {
+    sim_job_t job;
+    uint32_t seq;     /* the job's attempt number: a stale result is ignored */
+    const char *url;  /* http(s), loopback (checked before) */
+    const char *body; /* upload: the file (PUT, multipart POST on 405); NULL: download */
+    size_t len;
+    const char *file_name; /* upload: the file's name */
+} sim_transfer_t;
+
+typedef struct sim_transfer_result {
+    sim_job_t job;
+    uint32_t seq;
+    int status;               /* HTTP status, 0 = no answer */
+    const char *error;        /* NULL when an answer arrived */
+    bool cancelled;           /* the run is ending */
+    uint64_t bytes;           /* downloaded or uploaded */
+    unsigned char sha256[32]; /* download: the digest of the body */
+} sim_transfer_result_t;
+
 typedef struct sim_transport {
     void *ud;
     /* Starts connecting st (source address index given); 0 on success (then
@@ -193,6 +242,9 @@ typedef struct sim_transport {
     bool (*send)(void *ud, sim_station_t *st, const char *data, size_t len);
     /* Closes; code 0 drops the connection without a Close frame. */
     void (*close)(void *ud, sim_station_t *st, int code);
+    /* Starts an HTTP transfer; 0 on success (then sim_station_on_transfer
+     * follows once, never from inside this call), -1 when it cannot start. */
+    int (*transfer)(void *ud, sim_station_t *st, const sim_transfer_t *t);
 } sim_transport_t;
 
 /* ------------------------------------------------------------ scenario */
@@ -273,12 +325,24 @@ void sim_station_on_message(sim_station_t *st, const char *data, size_t len);
 void sim_station_on_close(sim_station_t *st, const sim_close_info_t *info);
 /* Queues a station-initiated call (sent when the link allows). */
 void sim_station_call(sim_station_t *st, sim_msg_t kind, int connector, int arg);
+/* The same with a requestId/reservationId for the payload (ref_set false:
+ * none) and optionally a payload written now (body: taken over, may be NULL). */
+void sim_station_call_ref(sim_station_t *st, sim_msg_t kind, int connector, int arg, bool ref_set,
+                          int32_t ref, char *body);
+/* Whether transaction messages for connector (0 = any) wait or are in flight. */
+bool sim_station_tx_queued(const sim_station_t *st, int connector);
+/* Starts an HTTP transfer through the transport; -1 when it cannot. */
+int sim_station_transfer(sim_station_t *st, const sim_transfer_t *t);
+/* A transfer ended (the transport calls this). */
+void sim_station_on_transfer(sim_station_t *st, const sim_transfer_result_t *r);
 /* Settles every queued and in-flight call as abandoned (the run is over). */
 void sim_station_abandon_calls(sim_station_t *st);
 /* The password the station authenticates with now. */
 const char *sim_station_password(const sim_station_t *st);
 /* A server call asked to reboot: the station reconnects once its queue is empty. */
 void sim_station_reset(sim_station_t *st, bool hard);
+/* Reboots for another reason (a firmware install): sessions stop with stop_reason. */
+void sim_station_reboot(sim_station_t *st, int stop_reason);
 /* Heartbeat interval changed (by the server's answer or configuration). */
 void sim_station_set_heartbeat(sim_station_t *st, int seconds);
 
@@ -290,8 +354,15 @@ void sim_connector_init(sim_connector_t *k, sim_station_t *st, uint8_t id);
 void sim_session_link_ready(sim_station_t *st);
 /* Starts the arrival process on every connector (sessions, mixed). */
 void sim_session_begin_arrivals(sim_station_t *st);
-/* Starts a session now on connector k (remote: without Authorize). */
+/* Starts a session now on connector k (remote: without Authorize). A
+ * reserved connector starts only for the reservation's tag, and uses it up. */
 bool sim_session_start(sim_connector_t *k, const char *tag, bool remote);
+/* The connector is idle again (or its availability or reservation changed):
+ * sets Available, Unavailable or Reserved, reports a change, and restarts
+ * arrivals when Available. */
+void sim_session_idle(sim_connector_t *k);
+/* Whether a session occupies the connector (preparing, charging or finishing). */
+bool sim_session_busy(const sim_connector_t *k);
 /* Stops the session on connector k with a reason (OCPP 1.6 names it). */
 void sim_session_stop(sim_connector_t *k, int reason);
 /* Answers for the session's calls (protocol-neutral facts). */
@@ -310,6 +381,8 @@ typedef enum sim_stop_reason {
     SIM_STOP_EV_DISCONNECTED,
     SIM_STOP_SOFT_RESET,
     SIM_STOP_HARD_RESET,
+    SIM_STOP_UNLOCK, /* UnlockConnector */
+    SIM_STOP_REBOOT, /* a reboot of the station's own (firmware install) */
 } sim_stop_reason_t;
 
 #endif

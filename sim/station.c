@@ -13,7 +13,12 @@
  * call carries a deadline on the timing wheel and ends in exactly one outcome
  * (stats.h). The server's calls are validated and answered at once; work they
  * cause (a triggered message, a reset) is queued behind the answer.
+ *
+ * HTTP transfers (firmware downloads, log uploads) go through the transport
+ * too; their results come back here and go to the job that asked.
  */
+#include "sim/diagnostics.h"
+#include "sim/firmware.h"
 #include "sim/proto.h"
 #include "sim/scenario.h"
 
@@ -200,13 +205,18 @@ void sim_station_drop(sim_station_t *st, uint64_t delay_ms)
     }
 }
 
-void sim_station_reset(sim_station_t *st, bool hard)
+void sim_station_reboot(sim_station_t *st, int stop_reason)
 {
     st->reset_pending = true;
     for (unsigned i = 0; i < st->nconn; i++)
-        if (st->conn_[i].state == SIM_CS_CHARGING)
-            sim_session_stop(&st->conn_[i], hard ? SIM_STOP_HARD_RESET : SIM_STOP_SOFT_RESET);
+        if (st->conn_[i].state == SIM_CS_CHARGING) sim_session_stop(&st->conn_[i], stop_reason);
     set_link_timer(st, LT_RESET, 5000);
+    pump(st);
+}
+
+void sim_station_reset(sim_station_t *st, bool hard)
+{
+    sim_station_reboot(st, hard ? SIM_STOP_HARD_RESET : SIM_STOP_SOFT_RESET);
 }
 
 /* ---------------------------------------------------------------- calls */
@@ -214,6 +224,7 @@ void sim_station_reset(sim_station_t *st, bool hard)
 static void call_free(sim_t *s, sim_call_t *c)
 {
     timewheel_remove(&s->wheel, &c->te);
+    free(c->body);
     free(c);
 }
 
@@ -264,6 +275,10 @@ static bool send_call(sim_station_t *st, sim_call_t *c)
 {
     sim_t *s = st->sim;
     strbuf_t *b = &s->buf;
+    if (!st->proto->action(c->kind)) { /* a kind this version has no message for */
+        call_free(s, c);
+        return false;
+    }
     c->id = ++st->next_msg_id;
     b->len = 0;
     strbuf_printf(b, "[2,\"%u\",\"%s\",", c->id, st->proto->action(c->kind));
@@ -302,7 +317,16 @@ static void send_boot(sim_station_t *st)
 
 void sim_station_call(sim_station_t *st, sim_msg_t kind, int connector, int arg)
 {
+    sim_station_call_ref(st, kind, connector, arg, false, 0, NULL);
+}
+
+void sim_station_call_ref(sim_station_t *st, sim_msg_t kind, int connector, int arg, bool ref_set,
+                          int32_t ref, char *body)
+{
     sim_call_t *c = call_new(st, kind, connector, arg);
+    c->has_ref = ref_set;
+    c->ref = ref;
+    c->body = body;
     if (st->queue_tail)
         st->queue_tail->next = c;
     else
@@ -326,6 +350,19 @@ static void pump(sim_station_t *st)
         st->reset_pending = false;
         close_link(st, 1000);
     }
+}
+
+static bool is_tx_kind(sim_msg_t k)
+{
+    return k == SIM_MSG_TX_START || k == SIM_MSG_METER || k == SIM_MSG_TX_STOP;
+}
+
+bool sim_station_tx_queued(const sim_station_t *st, int connector)
+{
+    for (int list = 0; list < 2; list++)
+        for (const sim_call_t *c = list ? st->pending : st->queue_head; c; c = c->next)
+            if (is_tx_kind(c->kind) && (!connector || c->connector == connector)) return true;
+    return false;
 }
 
 void sim_station_abandon_calls(sim_station_t *st)
@@ -363,6 +400,7 @@ static void on_boot_answer(sim_station_t *st, const sim_answer_t *a)
         set_link_timer(st, LT_HEARTBEAT, (uint64_t)st->heartbeat_s * 1000);
         st->ever_booted = true;
         sim_session_link_ready(st);
+        sim_firmware_on_ready(st); /* after a firmware reboot: Installed */
         sim_scenario_on_ready(s, st);
         return;
     }
@@ -502,6 +540,24 @@ void sim_station_on_message(sim_station_t *st, const char *data, size_t len)
     else
         handle_answer(st, &f);
     ocpp_frame_free(&f);
+}
+
+/* ------------------------------------------------------------ transfers */
+
+int sim_station_transfer(sim_station_t *st, const sim_transfer_t *t)
+{
+    sim_t *s = st->sim;
+    if (!s->tr.transfer || st->stopped) return -1;
+    return s->tr.transfer(s->tr.ud, st, t);
+}
+
+void sim_station_on_transfer(sim_station_t *st, const sim_transfer_result_t *r)
+{
+    if (r->cancelled) return; /* the run is over */
+    if (r->job == SIM_JOB_FIRMWARE)
+        sim_firmware_on_transfer(st, r);
+    else
+        sim_diagnostics_on_transfer(st, r);
 }
 
 /* ------------------------------------------------------------- the link */

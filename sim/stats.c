@@ -7,6 +7,20 @@
 const char *const sim_outcome_names[SIM_OUT_COUNT] = {"ok",      "callerror",    "invalid",
                                                       "timeout", "disconnected", "abandoned"};
 
+const char *const sim_msg_names[SIM_MSG_COUNT] = {
+    [SIM_MSG_BOOT] = "BootNotification",
+    [SIM_MSG_HEARTBEAT] = "Heartbeat",
+    [SIM_MSG_STATUS] = "StatusNotification",
+    [SIM_MSG_AUTHORIZE] = "Authorize",
+    [SIM_MSG_TX_START] = "StartTransaction",
+    [SIM_MSG_METER] = "MeterValues",
+    [SIM_MSG_TX_STOP] = "StopTransaction",
+    [SIM_MSG_FW_STATUS] = "FirmwareStatusNotification",
+    [SIM_MSG_LOG_STATUS] = "DiagnosticsStatusNotification",
+    [SIM_MSG_RESERVATION] = "ReservationStatusUpdate",
+    [SIM_MSG_PROFILES] = "ReportChargingProfiles",
+};
+
 void sim_tally_add(sim_tally_t *t, const char *key, uint64_t n)
 {
     for (unsigned i = 0; i < t->n; i++) {

@@ -28,8 +28,17 @@ typedef enum sim_msg {
     SIM_MSG_TX_START,
     SIM_MSG_METER,
     SIM_MSG_TX_STOP,
+    SIM_MSG_FW_STATUS,   /* FirmwareStatusNotification */
+    SIM_MSG_LOG_STATUS,  /* 1.6 DiagnosticsStatusNotification, 2.0.1 LogStatusNotification */
+    SIM_MSG_RESERVATION, /* 2.0.1 ReservationStatusUpdate (1.6 has none) */
+    SIM_MSG_PROFILES,    /* 2.0.1 ReportChargingProfiles (1.6 has none) */
     SIM_MSG_COUNT
 } sim_msg_t;
+
+/* The report's name for each kind: the 1.6 action where 1.6 has one (so a
+ * 2.0.1 run reports TransactionEvent Started as StartTransaction and
+ * LogStatusNotification as DiagnosticsStatusNotification), else 2.0.1's. */
+extern const char *const sim_msg_names[SIM_MSG_COUNT];
 
 /* How one sent message ended. */
 typedef enum sim_outcome {
@@ -83,6 +92,16 @@ typedef struct sim_stats {
     /* the server's calls */
     sim_tally_t server_calls; /* action -> received */
     uint64_t server_calls_answered, server_calls_refused;
+    /* firmware updates (UpdateFirmware) and log uploads (GetDiagnostics, GetLog) */
+    struct {
+        uint64_t requests, attempts, ok, failed, bytes; /* attempts: GETs tried */
+        uint64_t refused;                               /* not loopback: nothing fetched */
+        uint64_t installed, install_failed;
+    } fw;
+    struct {
+        uint64_t requests, attempts, ok, failed, bytes; /* attempts: uploads tried */
+        uint64_t refused;
+    } logs;
 } sim_stats_t;
 
 void sim_stats_init(sim_stats_t *s);

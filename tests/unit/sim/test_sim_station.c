@@ -4,6 +4,8 @@
  * and moves the clock by hand.
  */
 #include "ocpp/frame.h"
+#include "sim/diagnostics.h"
+#include "sim/firmware.h"
 #include "sim/proto.h"
 #include "sim/sim.h"
 
@@ -373,21 +375,33 @@ static void every_message_kind_validates(void **state)
     k->state = SIM_CS_CHARGING;
     k->tx_id = 7;
     k->power_w = 11000;
+    k->has_tx_reservation = true;
+    k->reservation_id = 9;
     for (int kind = 0; kind < SIM_MSG_COUNT; kind++) {
-        sim_call_t c = {
-            .kind = (sim_msg_t)kind, .connector = kind == SIM_MSG_STATUS ? 0 : 2, .arg = 0};
-        strbuf_t b = {0};
-        sim_proto_v16.payload(st, &c, &b);
-        json_error_t je;
-        json_t *p = json_loads(b.data, 0, &je);
-        assert_non_null(p);
-        const ocpp_message_def_t *m =
-            ocpp_schema_find(&ocpp_v16_defs, sim_proto_v16.action(c.kind));
-        char msg[200];
-        if (ocpp_schema_validate(m->request, p, msg, sizeof msg) != OCPP_OK)
-            fail_msg("%s invalid: %s (%s)", m->action, msg, b.data);
-        json_decref(p);
-        strbuf_free(&b);
+        if (!sim_proto_v16.action((sim_msg_t)kind)) continue; /* 2.0.1 only */
+        /* every status a kind can carry (stop reasons, connector states, firmware, logs) */
+        int args = kind == SIM_MSG_FW_STATUS    ? SIM_FW_STATUS_COUNT
+                   : kind == SIM_MSG_LOG_STATUS ? SIM_LOG_STATUS_COUNT
+                   : kind == SIM_MSG_STATUS     ? SIM_CS_RESERVED + 1
+                   : kind == SIM_MSG_TX_STOP    ? SIM_STOP_REBOOT + 1
+                                                : 1;
+        for (int arg = 0; arg < args; arg++) {
+            sim_call_t c = {.kind = (sim_msg_t)kind,
+                            .connector = kind == SIM_MSG_STATUS ? 0 : 2,
+                            .arg = (int8_t)arg};
+            strbuf_t b = {0};
+            sim_proto_v16.payload(st, &c, &b);
+            json_error_t je;
+            json_t *p = json_loads(b.data, 0, &je);
+            assert_non_null(p);
+            const ocpp_message_def_t *m =
+                ocpp_schema_find(&ocpp_v16_defs, sim_proto_v16.action(c.kind));
+            char msg[200];
+            if (ocpp_schema_validate(m->request, p, msg, sizeof msg) != OCPP_OK)
+                fail_msg("%s invalid: %s (%s)", m->action, msg, b.data);
+            json_decref(p);
+            strbuf_free(&b);
+        }
     }
 }
 

@@ -8,6 +8,8 @@
  */
 #include "ocpp/frame.h"
 #include "sim/args.h"
+#include "sim/diagnostics.h"
+#include "sim/firmware.h"
 #include "sim/proto.h"
 #include "sim/sim.h"
 
@@ -20,7 +22,8 @@
 #include <cmocka.h>
 
 #define MAX_FRAMES 256
-#define BOOT_OK "{\"status\":\"Accepted\",\"currentTime\":\"2026-01-01T00:00:00Z\",\"interval\":600}"
+#define BOOT_OK                                                                                    \
+    "{\"status\":\"Accepted\",\"currentTime\":\"2026-01-01T00:00:00Z\",\"interval\":600}"
 
 typedef struct fake {
     int connects, closes;
@@ -218,8 +221,8 @@ static void session_is_started_updated_ended(void **state)
     assert_string_equal(event_type(&f), "Updated");
     assert_int_equal(seq_of(&f), 1);
     assert_string_equal(tx_of(&f), tx);
-    json_t *sv =
-        json_object_get(json_array_get(json_object_get(f.payload, "meterValue"), 0), "sampledValue");
+    json_t *sv = json_object_get(json_array_get(json_object_get(f.payload, "meterValue"), 0),
+                                 "sampledValue");
     assert_int_equal(json_array_size(sv), 9);
     json_t *first = json_array_get(sv, 0);
     assert_true(json_is_number(json_object_get(first, "value")));
@@ -233,10 +236,9 @@ static void session_is_started_updated_ended(void **state)
     assert_string_equal(event_type(&f), "Ended");
     assert_int_equal(seq_of(&f), 2);
     assert_string_equal(tx_of(&f), tx);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(f.payload, "transactionInfo"),
-                                          "stoppedReason")),
-        "Local");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(f.payload, "transactionInfo"), "stoppedReason")),
+                        "Local");
     answer(&f, "{}");
     ocpp_frame_free(&f);
     drain_status();
@@ -254,14 +256,30 @@ static void every_message_kind_validates(void **state)
     sim_connector_t *k = &st->conn_[1];
     k->state = SIM_CS_CHARGING;
     k->power_w = 11000;
-    const sim_msg_t order[] = {SIM_MSG_BOOT,     SIM_MSG_HEARTBEAT, SIM_MSG_STATUS,
-                               SIM_MSG_AUTHORIZE, SIM_MSG_TX_START, SIM_MSG_METER,
-                               SIM_MSG_TX_STOP};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        for (int arg = 0; arg <= SIM_STOP_HARD_RESET; arg++) {
-            if (order[i] != SIM_MSG_TX_STOP && arg > (order[i] == SIM_MSG_STATUS ? 4 : 1))
-                continue;
-            sim_call_t c = {.kind = order[i], .connector = 2, .arg = (int8_t)arg};
+    k->has_tx_reservation = true;
+    k->reservation_id = 9;
+    for (int kind = 0; kind < SIM_MSG_COUNT; kind++) {
+        /* every status a kind can carry (stop reasons, connector states, firmware, logs) */
+        int args = kind == SIM_MSG_FW_STATUS     ? SIM_FW_STATUS_COUNT
+                   : kind == SIM_MSG_LOG_STATUS  ? SIM_LOG_STATUS_COUNT
+                   : kind == SIM_MSG_STATUS      ? SIM_CS_RESERVED + 1
+                   : kind == SIM_MSG_TX_STOP     ? SIM_STOP_REBOOT + 1
+                   : kind == SIM_MSG_RESERVATION ? 2
+                   : kind == SIM_MSG_METER       ? 2
+                                                 : 1;
+        for (int arg = 0; arg < args; arg++) {
+            sim_call_t c = {.kind = (sim_msg_t)kind,
+                            .connector = 2,
+                            .arg = (int8_t)arg,
+                            .has_ref = arg % 2 == 0,
+                            .ref = 5};
+            if (kind == SIM_MSG_PROFILES)
+                c.body = "{\"requestId\":1,\"chargingLimitSource\":\"CSO\",\"evseId\":0,"
+                         "\"chargingProfile\":[{\"id\":1,\"stackLevel\":0,"
+                         "\"chargingProfilePurpose\":\"TxDefaultProfile\","
+                         "\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":[{\"id\":1,"
+                         "\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":[{"
+                         "\"startPeriod\":0,\"limit\":7000}]}]}]}";
             strbuf_t b = {0};
             sim_proto_v201.payload(st, &c, &b);
             json_error_t je;
