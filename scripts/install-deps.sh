@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [--test]   (--test adds test-only packages)
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libwebsockets-dev libuv1-dev libjansson-dev
+pkgs=(build-essential cmake pkg-config libwebsockets-dev libuv1-dev libjansson-dev libyajl-dev
       libsqlite3-dev libsodium-dev uthash-dev libinih-dev libssl-dev libjemalloc-dev
       libcurl4-openssl-dev nodejs npm)  # npm: the dashboard's modules (web/package-lock.json)
 if [ "${1:-}" = "--test" ]; then

@@ -2,6 +2,7 @@
 #include "ocpp/frame.h"
 
 #include "util/alloc.h"
+#include "util/json_reader.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -46,11 +47,11 @@ ocpp_err_t ocpp_frame_parse(const char *data, size_t len, ocpp_frame_t *out, cha
                             size_t msg_len)
 {
     memset(out, 0, sizeof *out);
-    json_error_t jerr;
-    out->root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_reader_error_t jerr;
+    out->root = json_reader_parse(data, len, &jerr);
     if (!out->root) {
         recover_id(data, len, out->id);
-        snprintf(msg, msg_len, "message is not valid JSON: %s (at character %d)", jerr.text,
+        snprintf(msg, msg_len, "message is not valid JSON: %s (at character %zu)", jerr.text,
                  jerr.position);
         return OCPP_ERR_FORMAT;
     }
