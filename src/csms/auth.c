@@ -61,7 +61,8 @@ static int fail_blocked(csms_t *c, const char *kind, const char *v)
     return left > 0 ? (int)left : 1;
 }
 
-static void fail_note(csms_t *c, const char *kind, const char *v)
+/* Counts a failure; returns the count in the current window. */
+static int fail_note(csms_t *c, const char *kind, const char *v)
 {
     csms_fail_t *f = fail_get(c, kind, v, true);
     int64_t now = time_now_ms();
@@ -69,7 +70,22 @@ static void fail_note(csms_t *c, const char *kind, const char *v)
         f->window_start = now;
         f->count = 0;
     }
-    f->count++;
+    return ++f->count;
+}
+
+/* A known station's credentials failed often enough to be locked out for the
+ * window: once per window, a domain event (alerts raise a security alert). */
+static void emit_locked_out(csms_t *c, const char *station_id, const char *peer, int failures)
+{
+    if (!peer) peer = "";
+    /* a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; people know a.b.c.d */
+    if (strncmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.')) peer += 7;
+    json_t *d = json_object();
+    json_object_set_new(d, "station_id", json_string(station_id));
+    json_object_set_new(d, "peer", json_string(peer));
+    json_object_set_new(d, "failures", json_integer(failures));
+    json_object_set_new(d, "window_seconds", json_integer(c->cfg.auth_fail_window));
+    csms_emit(c, "station.auth_failed", d);
 }
 
 static void fail_clear(csms_t *c, const char *kind, const char *v)
@@ -143,8 +159,10 @@ csms_auth_t csms_authenticate(csms_t *c, const char *station_id, const char *use
     if (!user || !pass) return CSMS_AUTH_NO_CREDENTIALS;
     if (strcmp(user, station_id) != 0 || !check_password(st, pass)) {
         fail_note(c, "ip", peer);
-        fail_note(c, "id", station_id);
+        int n = fail_note(c, "id", station_id);
         log_warn("station authentication failed", "station=%s peer=%s", station_id, peer);
+        if (c->cfg.auth_fail_limit > 0 && n == c->cfg.auth_fail_limit)
+            emit_locked_out(c, station_id, peer, n);
         return CSMS_AUTH_BAD_CREDENTIALS;
     }
     fail_clear(c, "id", station_id);

@@ -639,6 +639,7 @@ static alert_severity_t security_severity(const alerts_t *a, const char *type)
                                         "FailedToAuthenticateAtCentralSystem",
                                         "CsmsFailedToAuthenticate",
                                         "CentralSystemFailedToAuthenticate",
+                                        "RepeatedFailedLogins",
                                         NULL};
     alert_severity_t floor = a->cfg.severity[ALERT_SECURITY_EVENT], s = floor;
     if (strcmp(type, "TamperDetectionActivated") == 0) s = ALERT_CRITICAL;
@@ -658,6 +659,24 @@ static void security_event(alerts_t *a, watch_station_t *st, const json_t *detai
                           info ? json_string(info) : json_null(), "timestamp",
                           ts ? json_string(ts) : json_null());
     raise_at(a, ALERT_SECURITY_EVENT, security_severity(a, type), st, NULL, true, d, title);
+}
+
+/* Failed logins with a known station's id until it was locked out: someone
+ * has the wrong password, or is guessing. Raised as a security event. */
+static void on_auth_failed(alerts_t *a, watch_station_t *st, const json_t *d)
+{
+    if (!rule_on(a, ALERT_SECURITY_EVENT) || alerts_config_ignores(&a->cfg, "RepeatedFailedLogins"))
+        return;
+    const char *peer = jstr(d, "peer");
+    json_int_t n = json_integer_value(json_object_get(d, "failures"));
+    char title[128];
+    snprintf(title, sizeof title, "Repeated failed logins (%lld) from %.60s", (long long)n,
+             peer && *peer ? peer : "an unknown address");
+    json_t *detail = json_pack("{s:s,s:s,s:I,s:I}", "type", "RepeatedFailedLogins", "peer",
+                               peer ? peer : "", "failures", n, "window_seconds",
+                               json_integer_value(json_object_get(d, "window_seconds")));
+    raise_at(a, ALERT_SECURITY_EVENT, security_severity(a, "RepeatedFailedLogins"), st, NULL,
+             true, detail, title);
 }
 
 static void firmware_status(alerts_t *a, watch_station_t *st, const json_t *detail)
@@ -722,6 +741,7 @@ static const struct {
     {"station.report_part", on_heard},
     {"station.report_complete", on_heard},
     {"command.result", on_command_result},
+    {"station.auth_failed", on_auth_failed},
 };
 
 void alerts_on_event(alerts_t *a, const char *type, const json_t *data)

@@ -313,6 +313,24 @@ test('rate limiting of failed station authentication', async (t) => {
       assertPlainTextReason(r);
     });
 
+    await t.test('the lock-out raises one security alert naming the address; failures below the limit raise none', async () => {
+      const alerts = async (id) => {
+        const r = await s.api('GET', `/api/v1/alerts?station=${id}&rule=security_event`);
+        assert.strictEqual(r.status, 200, JSON.stringify(r.body));
+        return r.body.items;
+      };
+      const items = await waitFor(async () => { const a = await alerts('RL-2'); return a.length ? a : null; },
+        { what: 'the lock-out alert' });
+      assert.strictEqual(items.length, 1);
+      assert.strictEqual(items[0].state, 'active');
+      assert.strictEqual(items[0].severity, 'major');
+      assert.strictEqual(items[0].details.type, 'RepeatedFailedLogins');
+      assert.strictEqual(items[0].details.failures, 3);
+      assert.strictEqual(items[0].details.peer, '127.0.0.5');
+      assert.match(items[0].title, /Repeated failed logins \(3\) from 127\.0\.0\.5/);
+      assert.deepStrictEqual(await alerts('RL-1'), []);
+    });
+
     await t.test('after auth_fail_limit failures from one address, that address gets 429 even for another station', async () => {
       const from = '127.0.0.7';
       // Failures of different kinds, all counted per address.
