@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,43 @@ static int on_number(void *ctx, const char *s, size_t len)
     return add(b, json_real(d));
 }
 
+/* Short strings repeat from message to message (measurands, units, phases,
+ * contexts, even values like "230.1"): a small direct-mapped table per thread
+ * hands out shared references instead of a new string each time. Safe because
+ * nothing in ampgrid changes a string value in place (no json_string_set). */
+#define INTERN_SLOTS 1024
+#define INTERN_MAX_LEN 32
+
+typedef struct intern_slot {
+    json_t *v; /* holds one reference */
+    uint32_t hash;
+    uint32_t len;
+} intern_slot_t;
+
+static _Thread_local intern_slot_t intern_table[INTERN_SLOTS];
+
+static uint32_t fnv1a(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+json_t *json_reader_string(const char *s, size_t len)
+{
+    if (len > INTERN_MAX_LEN) return json_stringn(s, len);
+    uint32_t h = fnv1a(s, len);
+    intern_slot_t *slot = &intern_table[h % INTERN_SLOTS];
+    if (slot->v && slot->hash == h && slot->len == len &&
+        memcmp(json_string_value(slot->v), s, len) == 0)
+        return json_incref(slot->v);
+    json_t *v = json_stringn(s, len);
+    if (!v) return NULL;
+    json_decref(slot->v);
+    *slot = (intern_slot_t){.v = json_incref(v), .hash = h, .len = (uint32_t)len};
+    return v;
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     builder_t *b = ctx;
@@ -138,7 +176,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
         b->error = "NUL character (\\u0000) in a string";
         return 0;
     }
-    return add(b, json_stringn((const char *)s, len));
+    return add(b, json_reader_string((const char *)s, len));
 }
 
 static int open_container(builder_t *b, json_t *c)

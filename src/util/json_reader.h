@@ -19,4 +19,9 @@ typedef struct json_reader_error {
  * or NULL with *err (may be NULL) filled in. */
 json_t *json_reader_parse(const char *data, size_t len, json_reader_error_t *err);
 
+/* A JSON string for s[0..len) (valid UTF-8 or NULL is returned). Short
+ * strings are shared through a small per-thread table, so the result must
+ * never be changed in place (json_string_set) -- nothing in ampgrid does. */
+json_t *json_reader_string(const char *s, size_t len);
+
 #endif

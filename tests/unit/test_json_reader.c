@@ -224,6 +224,41 @@ static void test_random_documents_and_mutations(void **state)
     }
 }
 
+/* Shared short strings: same text, same value; every text still reads back
+ * exactly, whatever else went through the table in between. */
+static void test_shared_strings(void **state)
+{
+    (void)state;
+    json_t *a = json_reader_string("Current.Import", 14), *b = json_reader_string("Current.Import", 14);
+    assert_ptr_equal(a, b);
+    assert_string_equal(json_string_value(a), "Current.Import");
+    json_decref(a);
+    json_decref(b);
+    char buf[64];
+    json_t *keep[5000];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(buf, sizeof buf, "v%d", i * 7919);
+        keep[i] = json_reader_string(buf, (size_t)n);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(buf, sizeof buf, "v%d", i * 7919);
+        assert_string_equal(json_string_value(keep[i]), buf);
+        json_decref(keep[i]);
+    }
+    const char *lng = "a string longer than the shared table keeps, by design";
+    a = json_reader_string(lng, strlen(lng));
+    b = json_reader_string(lng, strlen(lng));
+    assert_ptr_not_equal(a, b);
+    assert_true(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    assert_null(json_reader_string("\xc0\xaf", 2));
+    /* parsed trees share them too, and stay equal to jansson's */
+    json_t *t1 = json_reader_parse("[\"L1\",\"L1\"]", 11, NULL);
+    assert_ptr_equal(json_array_get(t1, 0), json_array_get(t1, 1));
+    json_decref(t1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_keys_survive_values),
         cmocka_unit_test(test_random_documents_and_mutations),
+        cmocka_unit_test(test_shared_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
