@@ -51,5 +51,7 @@ format:
 
 # The simulator (build/ampgrid-sim) against a fresh release server at 1k, 5k
 # and 19k stations; BENCH_ARGS e.g. "--sizes 1000 --throughput 60".
+# Then the allocation speed benchmark (bench/alloc_bench.c, a few seconds).
 bench: build test-deps
 	@AMPGRID_BIN=$(BUILD)/ampgrid node bench/run.js $(BENCH_ARGS)
+	@$(BUILD)/ampgrid-alloc-bench

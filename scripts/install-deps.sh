@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libwebsockets-dev libuv1-dev libjansson-dev libyajl-dev
       libsqlite3-dev libsodium-dev uthash-dev libinih-dev libssl-dev libjemalloc-dev
-      libcurl4-openssl-dev nodejs npm)  # npm: the dashboard's modules (web/package-lock.json)
+      libcurl4-openssl-dev zlib1g-dev nodejs npm)  # npm: the dashboard's modules (web/package-lock.json)
 if [ "${1:-}" = "--test" ]; then
   # chromium: the dashboard's browser tests (tests/e2e/17-dashboard.test.js)
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev openssl sqlite3 valgrind chromium)

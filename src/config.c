@@ -38,8 +38,13 @@ void config_defaults(config_t *c)
     c->webhook_max_attempts = 8;
     c->webhook_concurrency = 4;
     c->webhook_retention_days = 30;
+    c->transfers_max_upload_mb = 512;
+    c->transfers_token_ttl = 86400;
     snprintf(c->log_level, sizeof c->log_level, "info");
     alerts_config_defaults(&c->alerts);
+    workorders_config_defaults(&c->workorders);
+    smart_engine_config_defaults(&c->smart);
+    openadr_config_defaults(&c->openadr);
 }
 
 typedef struct load_ctx {
@@ -111,12 +116,34 @@ static const struct option {
     INT("webhooks", "concurrency", webhook_concurrency),
     INT("webhooks", "retention_days", webhook_retention_days),
     BOOL("webhooks", "allow_private_networks", webhook_allow_private),
+    STR("transfers", "base_url", transfers_base_url),
+    STR("transfers", "directory", transfers_dir),
+    INT("transfers", "max_upload_mb", transfers_max_upload_mb),
+    INT("transfers", "token_ttl", transfers_token_ttl),
     STR("log", "level", log_level),
 };
 
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     load_ctx_t *l = user;
+    if (strcmp(section, "openadr") == 0) {
+        char err[256];
+        if (openadr_config_set(&l->c->openadr, name, value, err, sizeof err) == 0) return 1;
+        if (!l->err[0]) snprintf(l->err, sizeof l->err, "%s", err);
+        return 0;
+    }
+    if (strcmp(section, "smart") == 0) {
+        char err[256];
+        if (smart_engine_config_set(&l->c->smart, name, value, err, sizeof err) == 0) return 1;
+        if (!l->err[0]) snprintf(l->err, sizeof l->err, "%s", err);
+        return 0;
+    }
+    if (strcmp(section, "workorders") == 0) {
+        char err[256];
+        if (workorders_config_set(&l->c->workorders, name, value, err, sizeof err) == 0) return 1;
+        if (!l->err[0]) snprintf(l->err, sizeof l->err, "%s", err);
+        return 0;
+    }
     if (strcmp(section, "alerts") == 0) {
         char err[256];
         if (alerts_config_set(&l->c->alerts, name, value, err, sizeof err) == 0) return 1;
@@ -242,7 +269,20 @@ int config_validate(const config_t *c, char *err, size_t err_len)
                  "[webhooks] concurrency must be 1 to 64 and retention_days at least 1");
         return -1;
     }
+    if (c->transfers_max_upload_mb < 1 || c->transfers_max_upload_mb > 65536 ||
+        c->transfers_token_ttl < 60 || c->transfers_token_ttl > 30 * 86400) {
+        snprintf(err, err_len, "[transfers] max_upload_mb must be 1 to 65536 and token_ttl 60 "
+                               "to 2592000 seconds");
+        return -1;
+    }
+    if (c->transfers_base_url[0] && strncmp(c->transfers_base_url, "http://", 7) != 0 &&
+        strncmp(c->transfers_base_url, "https://", 8) != 0) {
+        snprintf(err, err_len, "[transfers] base_url must start with http:// or https://");
+        return -1;
+    }
     if (alerts_config_validate(&c->alerts, err, err_len)) return -1;
+    if (smart_engine_config_validate(&c->smart, err, err_len)) return -1;
+    if (openadr_config_validate(&c->openadr, err, err_len)) return -1;
     if (!log_parse_level(c->log_level, &lvl)) {
         snprintf(err, err_len, "log level must be debug, info, warn or error");
         return -1;

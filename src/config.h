@@ -7,6 +7,9 @@
 #define AMPGRID_CONFIG_H
 
 #include "service/alerts_config.h"
+#include "service/workorders.h"
+#include "smart/engine.h"
+#include "smart/openadr.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,10 +41,20 @@ typedef struct config {
     int webhook_timeout, webhook_connect_timeout, webhook_retry_base, webhook_max_attempts;
     int webhook_concurrency, webhook_retention_days;
     bool webhook_allow_private; /* deliver to loopback/private addresses */
+    /* [transfers]: station file transfers (firmware downloads, diagnostics uploads) */
+    char transfers_base_url[256]; /* "" = http://<bind or 127.0.0.1>:<http_port> */
+    char transfers_dir[512];      /* "" = <data_dir>/files */
+    int transfers_max_upload_mb, transfers_token_ttl;
     /* [log] */
     char log_level[16];
     /* [alerts]: the fault-detection rules (service/alerts_config.c reads the keys) */
     alerts_config_t alerts;
+    /* [workorders]: tickets from alerts (service/workorders.c reads the keys) */
+    workorders_config_t workorders;
+    /* [smart]: load management (smart/engine.c reads the keys) */
+    smart_engine_config_t smart;
+    /* [openadr]: the OpenADR 3.0 VEN client (smart/openadr.c reads the keys) */
+    openadr_config_t openadr;
 } config_t;
 
 void config_defaults(config_t *c);

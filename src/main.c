@@ -6,10 +6,18 @@
 #include "api/api.h"
 #include "config.h"
 #include "csms/csms.h"
+#include "firmware/campaign_server.h"
+#include "firmware/firmware_repo.h"
 #include "net/net.h"
 #include "ocpp/ocpp.h"
 #include "service/alerts_server.h"
+#include "service/diagnostics.h"
+#include "service/workorders_server.h"
 #include "service/uptime_recorder.h"
+#include "smart/engine.h"
+#include "smart/openadr.h"
+#include "smart/signals.h"
+#include "smart/smart_sim.h"
 #include "store/store.h"
 #include "store/store_accounts.h"
 #include "util/alloc.h"
@@ -45,6 +53,10 @@ static const char usage[] =
     "  ampgrid user create --data-dir DIR --username NAME\n"
     "                --role admin|operator|technician|viewer|integration\n"
     "      Creates a dashboard user; reads the password (10+ characters) from stdin.\n"
+    "  ampgrid smart-sim [--seed N] [--policy equal|priority|deadline|tou|all] [--evses N]\n"
+    "                [--grid-kw KW] [--prices FILE.csv] [--dr HH:MM-HH:MM=NkW] [--json] [--png FILE]\n"
+    "      Replays a simulated day of charging on a site with each load-management\n"
+    "      policy and reports peak load, energy served, fairness and cost.\n"
     "  ampgrid version\n"
     "      Prints the version.\n"
     "  ampgrid --help\n";
@@ -58,7 +70,16 @@ typedef struct app {
     ocpp_server_t *ocpp;
     api_t *api;
     alerts_server_t *alerts;
+    workorders_server_t *workorders; /* tickets, parts, plans, windows */
     uptime_recorder_t *uptime;
+    smart_signals_t *signals;       /* demand response and prices (smart/signals.h) */
+    openadr_t *openadr;             /* the OpenADR VEN; NULL when not configured */
+    smart_engine_t *smart;          /* load management (smart/engine.h) */
+    file_tokens_t transfer_tokens; /* the secret of station transfer links */
+    firmware_repo_t *firmware;
+    diagnostics_t *diagnostics;     /* remote diagnostics requests */
+    campaign_server_t *campaigns;   /* firmware update campaigns */
+    char transfers_base[300], transfers_dir[600];
     net_t *net;
     uv_timer_t drain;
     uv_timer_t housekeeping;        /* writes heartbeat times every minute */
@@ -279,7 +300,13 @@ static void shutdown_app(app_t *a)
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     alerts_server_stop(a->alerts);
+    campaign_server_stop(a->campaigns);
+    workorders_server_stop(a->workorders);
     uptime_recorder_shutdown(a->uptime);
+    diagnostics_stop(a->diagnostics);
+    openadr_stop(a->openadr);
+    smart_signals_stop(a->signals);
+    smart_engine_stop(a->smart);
     api_shutdown(a->api);
     uv_timer_init(&a->loop, &a->drain);
     a->drain.data = a;
@@ -347,6 +374,31 @@ static void first_done(void *ctx, store_err_t rc, json_t *res)
     }
     sodium_memzero(fs, sizeof *fs);
     free(fs);
+}
+
+/* [transfers]: the link secret, the storage directory and the firmware
+ * repository. The base URL defaults to the HTTP listener. */
+static int setup_transfers(app_t *a, char *err, size_t err_len)
+{
+    const config_t *c = &a->cfg;
+    if (file_tokens_load(&a->transfer_tokens, c->data_dir, err, err_len)) return -1;
+    if (c->transfers_base_url[0])
+        snprintf(a->transfers_base, sizeof a->transfers_base, "%s", c->transfers_base_url);
+    else
+        snprintf(a->transfers_base, sizeof a->transfers_base, "http://%s:%d",
+                 strcmp(c->bind, "0.0.0.0") == 0 || !c->bind[0] ? "127.0.0.1" : c->bind,
+                 c->http_port);
+    if (c->transfers_dir[0])
+        snprintf(a->transfers_dir, sizeof a->transfers_dir, "%s", c->transfers_dir);
+    else
+        snprintf(a->transfers_dir, sizeof a->transfers_dir, "%s/files", c->data_dir);
+    firmware_repo_config_t fc = {.base_url = a->transfers_base,
+                                 .dir = a->transfers_dir,
+                                 .token_ttl = c->transfers_token_ttl,
+                                 .max_upload = (int64_t)c->transfers_max_upload_mb << 20,
+                                 .tokens = &a->transfer_tokens};
+    a->firmware = firmware_repo_create(&fc, err, err_len);
+    return a->firmware ? 0 : -1;
 }
 
 /* Parses a whole decimal port number; -1 when it is not one. */
@@ -432,6 +484,10 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ampgrid: %s\n", err);
         return 1;
     }
+    if (setup_transfers(a, err, sizeof err)) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
     csms_config_t cc = {
         .heartbeat_interval = a->cfg.heartbeat_interval,
         .pending_interval = a->cfg.pending_interval,
@@ -462,7 +518,43 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ampgrid: %s\n", err);
         return 1;
     }
+    /* loads the stored demand-response events and prices: also before the writer */
+    a->signals = smart_signals_create(&a->loop, a->csms, a->store, err, sizeof err);
+    if (!a->signals) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    /* loads the sites' capacity trees: also before the writer owns the database */
+    a->smart = smart_engine_create(&a->loop, a->csms, a->store, a->signals, &a->cfg.smart, err,
+                                   sizeof err);
+    if (!a->smart) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    a->workorders = workorders_server_create(&a->loop, a->csms, a->store,
+                                             alerts_server_engine(a->alerts), &a->cfg.workorders,
+                                             a->cfg.data_dir, err, sizeof err);
+    if (!a->workorders) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    /* loads the running and paused firmware campaigns: also before the writer */
+    a->campaigns = campaign_server_create(&a->loop, a->csms, a->store, a->firmware, err, sizeof err);
+    if (!a->campaigns) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    diagnostics_config_t dc = {.base_url = a->transfers_base,
+                               .dir = a->transfers_dir,
+                               .token_ttl = a->cfg.transfers_token_ttl,
+                               .tokens = &a->transfer_tokens};
+    a->diagnostics = diagnostics_create(&a->loop, a->csms, a->store, &dc, err, sizeof err);
+    if (!a->diagnostics) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
     store_start(a->store, &a->loop);
+    workorders_server_start(a->workorders);
     ocpp_config_t oc = {.call_timeout = a->cfg.call_timeout, .trace = a->cfg.trace};
     a->ocpp = ocpp_server_create(&a->loop, a->csms, &oc);
     api_deps_t deps = {.csms = a->csms,
@@ -482,7 +574,15 @@ static int cmd_serve(int argc, char **argv)
                            .retention_days = a->cfg.webhook_retention_days,
                            .allow_private = a->cfg.webhook_allow_private,
                        },
-                       .alerts = alerts_server_engine(a->alerts)};
+                       .alerts = alerts_server_engine(a->alerts),
+                       .firmware = a->firmware,
+                       .diagnostics = a->diagnostics};
+    deps.signals = a->signals;
+    a->openadr = openadr_create(&a->loop, a->csms, a->signals, &a->cfg.openadr);
+    deps.openadr = a->openadr;
+    deps.campaigns = a->campaigns;
+    deps.workorders = a->workorders;
+    deps.smart = a->smart;
     a->api = api_create(&a->loop, &deps);
 
     net_config_t nc = {
@@ -497,6 +597,7 @@ static int cmd_serve(int argc, char **argv)
         .subprotocols = ocpp_subprotocols(),
         .max_message = (size_t)a->cfg.max_message_size,
         .max_http_body = (size_t)a->cfg.max_body,
+        .spool_dir = firmware_repo_spool_dir(a->firmware),
         .ping_interval = a->cfg.ping_interval,
         .ping_timeout = a->cfg.ping_timeout,
         .fd_limit = fds,
@@ -509,6 +610,7 @@ static int cmd_serve(int argc, char **argv)
         .ws_close = ocpp_on_close,
         .http_ud = a->api,
         .http_request = api_on_request,
+        .http_body = api_on_body,
     };
     a->net = net_create(&a->loop, &nc, &cbs, err, sizeof err);
     if (!a->net) {
@@ -558,11 +660,18 @@ static int cmd_serve(int argc, char **argv)
 
     uptime_recorder_free(a->uptime); /* no events may reach a closed store */
     store_close(a->store); /* commits anything still queued */
+    openadr_free(a->openadr);       /* after the store's last completions */
+    smart_signals_free(a->signals); /* after the store's last completions */
     alerts_server_free(a->alerts); /* after the store's last completions */
+    campaign_server_free(a->campaigns); /* likewise */
+    workorders_server_free(a->workorders);
     ocpp_server_free(a->ocpp);
+    smart_engine_free(a->smart); /* after the last answers to its profiles */
     net_free(a->net);
     csms_destroy(a->csms);
     api_destroy(a->api);
+    firmware_repo_free(a->firmware);
+    diagnostics_free(a->diagnostics);
     uv_run(&a->loop, UV_RUN_NOWAIT);
     if (uv_loop_close(&a->loop) != 0) log_warn("event loop closed with handles open", NULL);
     log_info("stopped", NULL);
@@ -583,6 +692,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0) return cmd_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "user") == 0) return cmd_user(argc - 1, argv + 1);
+    if (strcmp(argv[1], "smart-sim") == 0) return smart_sim_main(argc - 1, argv + 1);
     fprintf(stderr, "ampgrid: unknown command '%s'\n\n%s", argv[1], usage);
     return 2;
 }

@@ -25,6 +25,19 @@ typedef struct api_deps {
     bool cookie_secure;
     webhooks_config_t webhooks;         /* 0 fields take the defaults */
     alerts_t *alerts;                   /* fault detection (service/alerts.h); NULL = none */
+    /* Maintenance work orders (service/workorders_server.h). NULL = none. */
+    struct workorders_server *workorders;
+    /* The firmware repository (firmware/firmware_repo.h): campaigns mint station download
+     * URLs with firmware_repo_download_url(c->api->d.firmware, ...). NULL = none. */
+    struct firmware_repo *firmware;
+    struct diagnostics *diagnostics;    /* remote diagnostics (service/diagnostics.h); NULL = none */
+    /* Firmware update campaigns (firmware/campaign_server.h). NULL = none. */
+    struct campaign_server *campaigns;
+    /* Grid signals (smart/signals.h): demand-response events and prices. NULL = none. */
+    struct smart_signals *signals;
+    struct openadr *openadr;            /* the OpenADR VEN (smart/openadr.h), for /metrics; NULL = off */
+    /* Load management (smart/engine.h): capacity trees and allocations. NULL = none. */
+    struct smart_engine *smart;
 } api_deps_t;
 
 api_t *api_create(uv_loop_t *loop, const api_deps_t *deps);
@@ -35,5 +48,8 @@ void api_destroy(api_t *a);
 
 /* net/ HTTP callback (ud = the api_t). */
 void api_on_request(void *ud, net_req_t *r);
+/* net/ body callback (transfers.c): firmware uploads and stations'
+ * diagnostics uploads are written to disk as they arrive. */
+int api_on_body(void *ud, net_req_t *r, int64_t *limit, char *msg, size_t msg_len);
 
 #endif

@@ -38,6 +38,8 @@ typedef enum api_role {
 #define ALLOW_OPERATE (ROLE_BIT(ROLE_OPERATOR) | ROLE_BIT(ROLE_ADMIN))
 #define ALLOW_WEBHOOKS (ROLE_BIT(ROLE_INTEGRATION) | ROLE_BIT(ROLE_ADMIN))
 #define ALLOW_ADMIN ROLE_BIT(ROLE_ADMIN)
+/* building-meter readings: pushed by integrations as well as operators */
+#define ALLOW_METER (ROLE_BIT(ROLE_INTEGRATION) | ROLE_BIT(ROLE_OPERATOR) | ROLE_BIT(ROLE_ADMIN))
 typedef unsigned api_allow_t;
 
 const char *api_role_name(api_role_t r);
@@ -235,9 +237,96 @@ void api_alerts_get(api_call_t *c);
 void api_alerts_acknowledge(api_call_t *c);
 void api_alerts_resolve(api_call_t *c);
 void api_alert_rules(api_call_t *c);
+/* workorders.c: maintenance work orders (service/workorders_server.h) */
+void api_workorders_list(api_call_t *c);
+void api_workorders_create(api_call_t *c);
+void api_workorders_get(api_call_t *c);
+void api_workorders_patch(api_call_t *c);
+void api_workorders_note(api_call_t *c);
+void api_workorders_time(api_call_t *c);
+void api_workorders_use_part(api_call_t *c);
+void api_workorders_attach(api_call_t *c);
+void api_workorders_attachment(api_call_t *c);
+/* parts.c: spare parts, depots, stock */
+void api_parts_list(api_call_t *c);
+void api_parts_create(api_call_t *c);
+void api_parts_get(api_call_t *c);
+void api_parts_patch(api_call_t *c);
+void api_depots_list(api_call_t *c);
+void api_depots_create(api_call_t *c);
+void api_depots_get(api_call_t *c);
+void api_depots_patch(api_call_t *c);
+void api_stock_list(api_call_t *c);
+void api_stock_adjust(api_call_t *c);
+/* maintenance.c: preventive maintenance plans, maintenance windows */
+void api_plans_list(api_call_t *c);
+void api_plans_create(api_call_t *c);
+void api_plans_get(api_call_t *c);
+void api_plans_patch(api_call_t *c);
+void api_plans_delete(api_call_t *c);
+void api_windows_list(api_call_t *c);
+void api_windows_create(api_call_t *c);
+void api_windows_get(api_call_t *c);
+void api_windows_delete(api_call_t *c);
+
 /* Appends the open-alert gauges to a /metrics answer (a strbuf_t). */
 struct strbuf;
 void api_alerts_metrics(api_t *a, struct strbuf *b);
+
+/* demand_response.c: demand-response events and price schedules (smart/signals.h) */
+void api_dr_events_list(api_call_t *c);
+void api_dr_events_create(api_call_t *c);
+void api_dr_events_get(api_call_t *c);
+void api_dr_events_patch(api_call_t *c);
+void api_dr_events_delete(api_call_t *c);
+void api_prices_list(api_call_t *c);
+void api_prices_create(api_call_t *c);
+void api_prices_get(api_call_t *c);
+void api_prices_patch(api_call_t *c);
+void api_prices_delete(api_call_t *c);
+/* Appends demand-response and OpenADR VEN figures to a /metrics answer (a strbuf_t). */
+void api_signals_metrics(api_t *a, struct strbuf *b);
+
+/* campaigns.c: firmware update campaigns (firmware/campaign_server.h) */
+void api_campaigns_list(api_call_t *c);
+void api_campaigns_create(api_call_t *c);
+void api_campaigns_get(api_call_t *c);
+void api_campaigns_patch(api_call_t *c);
+void api_campaigns_stations(api_call_t *c);
+void api_campaigns_start(api_call_t *c);
+void api_campaigns_pause(api_call_t *c);
+void api_campaigns_resume(api_call_t *c);
+void api_campaigns_cancel(api_call_t *c);
+void api_campaigns_promote(api_call_t *c);
+void api_campaigns_retry(api_call_t *c);
+
+/* smart.c: load management (smart/engine.h) */
+void api_sites_list(api_call_t *c);
+void api_site_capacity_get(api_call_t *c);
+void api_site_capacity_put(api_call_t *c);
+void api_site_capacity_delete(api_call_t *c);
+void api_site_allocation(api_call_t *c);
+void api_site_allocation_history(api_call_t *c);
+void api_site_verify(api_call_t *c);
+void api_site_node_load(api_call_t *c);
+void api_session_needs_get(api_call_t *c);
+void api_session_needs_put(api_call_t *c);
+
+/* transfers.c: the station-facing /transfers/ URLs (firmware downloads,
+ * diagnostics uploads); answers every request under /transfers/. */
+void api_transfers_request(api_t *a, net_req_t *r);
+/* firmware.c: the firmware repository */
+void api_firmware_upload(api_call_t *c);
+void api_firmware_list(api_call_t *c);
+void api_firmware_get(api_call_t *c);
+void api_firmware_patch(api_call_t *c);
+void api_firmware_delete(api_call_t *c);
+void api_firmware_file(api_call_t *c);
+/* diagnostics.c: remote diagnostics requests and their files */
+void api_diagnostics_request(api_call_t *c);
+void api_diagnostics_list(api_call_t *c);
+void api_diagnostics_get(api_call_t *c);
+void api_diagnostics_file(api_call_t *c);
 
 /* The OpenAPI document, compiled in from docs/openapi.json. */
 extern const char api_openapi_doc[];

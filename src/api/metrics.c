@@ -47,6 +47,7 @@ void api_metrics(api_call_t *c)
     gauge(&b, "ampgrid_transactions_active", "gauge", "Transactions in progress",
           csms_tx_active_count(a->d.csms));
     api_alerts_metrics(a, &b);
+    api_signals_metrics(a, &b);
     if (a->d.net) {
         const net_stats_t *n = net_stats(a->d.net);
         gauge(&b, "ampgrid_ws_connections_opened_total", "counter", "WebSocket connections opened", (double)n->ws_open);

@@ -69,11 +69,19 @@ enum {
     EV_SESSION_ENDED,
     EV_ALERT_RAISED,
     EV_ALERT_RESOLVED,
+    EV_WORKORDER_CREATED,
+    EV_WORKORDER_UPDATED,
+    EV_DR_STARTED,
+    EV_DR_ENDED,
+    EV_CAMPAIGN_UPDATED,
     EV_COUNT_
 };
 #define EV_ALL ((1u << EV_COUNT_) - 1)
 
 static const char *const ev_names[EV_COUNT_] = {
+    [EV_DR_STARTED] = "demand_response.started",
+    [EV_DR_ENDED] = "demand_response.ended",
+    [EV_CAMPAIGN_UPDATED] = "campaign.updated",
     [EV_ONLINE] = "station.online",
     [EV_OFFLINE] = "station.offline",
     [EV_BOOT] = "station.boot",
@@ -83,6 +91,8 @@ static const char *const ev_names[EV_COUNT_] = {
     [EV_SESSION_ENDED] = "session.ended",
     [EV_ALERT_RAISED] = "alert.raised",
     [EV_ALERT_RESOLVED] = "alert.resolved",
+    [EV_WORKORDER_CREATED] = "workorder.created",
+    [EV_WORKORDER_UPDATED] = "workorder.updated",
 };
 
 /* Domain event -> webhook event (connector.fault is derived below). */
@@ -98,6 +108,11 @@ static const struct {
     {"transaction.ended", EV_SESSION_ENDED},
     {"alert.raised", EV_ALERT_RAISED},
     {"alert.resolved", EV_ALERT_RESOLVED},
+    {"demand_response.started", EV_DR_STARTED},
+    {"demand_response.ended", EV_DR_ENDED},
+    {"campaign.updated", EV_CAMPAIGN_UPDATED},
+    {"workorder.created", EV_WORKORDER_CREATED},
+    {"workorder.updated", EV_WORKORDER_UPDATED},
 };
 
 static int ev_parse(const char *s)

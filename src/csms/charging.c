@@ -7,6 +7,7 @@
 #include "csms/csms_internal.h"
 
 #include "util/alloc.h"
+#include "util/json_reader.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -535,6 +536,11 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
 
 /* ------------------------------------------------------ meter values */
 
+static json_t *shared_string(const char *s)
+{
+    return s ? json_reader_string(s, strlen(s)) : NULL; /* setting NULL sets nothing */
+}
+
 void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector_id,
                        int64_t tx_id, const store_sample_t *samples, size_t n, csms_done_cb cb,
                        void *ctx)
@@ -568,15 +574,17 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
     if (t) json_object_set_new(d, "session_id", json_integer(t->id));
     json_t *arr = json_array();
     char buf[TIME_RFC3339_LEN];
+    /* strings through the reader's shared table: measurands, units and the
+     * message's one timestamp repeat in every sample */
     for (size_t i = 0; i < n && i < 64; i++) {
         json_t *m = json_object();
-        json_object_set_new(m, "timestamp",
-                            json_string(time_format_rfc3339(samples[i].timestamp, buf)));
-        json_object_set_new(m, "value", json_string(samples[i].value));
+        const char *ts = time_format_rfc3339(samples[i].timestamp, buf);
+        json_object_set_new_nocheck(m, "timestamp", json_reader_string(ts, strlen(ts)));
+        json_object_set_new_nocheck(m, "value", shared_string(samples[i].value));
         if (samples[i].measurand)
-            json_object_set_new(m, "measurand", json_string(samples[i].measurand));
-        if (samples[i].phase) json_object_set_new(m, "phase", json_string(samples[i].phase));
-        if (samples[i].unit) json_object_set_new(m, "unit", json_string(samples[i].unit));
+            json_object_set_new_nocheck(m, "measurand", shared_string(samples[i].measurand));
+        if (samples[i].phase) json_object_set_new_nocheck(m, "phase", shared_string(samples[i].phase));
+        if (samples[i].unit) json_object_set_new_nocheck(m, "unit", shared_string(samples[i].unit));
         json_array_append_new(arr, m);
     }
     json_object_set_new(d, "samples", arr);
@@ -596,25 +604,60 @@ void csms_station_note(csms_t *c, csms_station_t *st, const char *kind, const js
     csms_emit(c, "station.notification", d);
 }
 
-static void status_note(csms_t *c, csms_station_t *st, char **slot, const char *kind,
-                        const char *status, csms_done_cb cb, void *ctx)
+static bool in_list(const char *s, const char *const *list)
 {
+    for (; s && *list; list++)
+        if (strcmp(s, *list) == 0) return true;
+    return false;
+}
+
+/* TriggerMessage answers Idle when nothing is going on: that says nothing
+ * about how the last install or upload ended, so a final status stays. */
+static void set_status(csms_t *c, csms_station_t *st, char **slot, const char *status,
+                       const char *const *finals)
+{
+    if (status && strcmp(status, "Idle") == 0 && in_list(*slot, finals)) return;
     csms_set_str(slot, status);
+    csms_station_persist(c, st, NULL, NULL);
+}
+
+static void status_note(csms_t *c, csms_station_t *st, char **slot, const char *kind,
+                        const char *status, int64_t request_id, const char *const *finals,
+                        csms_done_cb cb, void *ctx)
+{
+    set_status(c, st, slot, status, finals);
     json_t *d = json_object();
     json_object_set_new(d, "status", json_string(status));
-    csms_station_persist(c, st, NULL, NULL);
+    if (request_id >= 0) json_object_set_new(d, "request_id", json_integer(request_id));
     csms_station_note(c, st, kind, d, cb, ctx);
     json_decref(d);
 }
 
-void csms_firmware_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
-                          void *ctx)
+static const char *const diag_finals[] = {"Uploaded",   "UploadFailed",          "UploadFailure",
+                                          "BadMessage", "NotSupportedOperation", "PermissionDenied",
+                                          NULL};
+
+void csms_firmware_status(csms_t *c, csms_station_t *st, const char *status, int64_t request_id,
+                          csms_done_cb cb, void *ctx)
 {
-    status_note(c, st, &st->firmware_status, "firmware_status", status, cb, ctx);
+    static const char *const finals[] = {"Installed",         "InstallationFailed",
+                                         "DownloadFailed",    "InvalidSignature",
+                                         "InstallVerificationFailed", NULL};
+    status_note(c, st, &st->firmware_status, "firmware_status", status, request_id, finals, cb,
+                ctx);
 }
 
-void csms_diagnostics_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
-                             void *ctx)
+void csms_diagnostics_status(csms_t *c, csms_station_t *st, const char *status,
+                             int64_t request_id, csms_done_cb cb, void *ctx)
 {
-    status_note(c, st, &st->diagnostics_status, "diagnostics_status", status, cb, ctx);
+    status_note(c, st, &st->diagnostics_status, "diagnostics_status", status, request_id,
+                diag_finals, cb, ctx);
+}
+
+void csms_log_status(csms_t *c, csms_station_t *st, const json_t *payload, csms_done_cb cb,
+                     void *ctx)
+{
+    set_status(c, st, &st->diagnostics_status,
+               json_string_value(json_object_get(payload, "status")), diag_finals);
+    csms_station_note(c, st, "log_status", payload, cb, ctx);
 }

@@ -280,10 +280,18 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
  * in the station's event log and on the event stream. detail is borrowed. */
 void csms_station_note(csms_t *c, csms_station_t *st, const char *kind, const json_t *detail,
                        csms_done_cb cb, void *ctx);
-void csms_firmware_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
-                          void *ctx);
-void csms_diagnostics_status(csms_t *c, csms_station_t *st, const char *status, csms_done_cb cb,
-                             void *ctx);
+/* Firmware and diagnostics/log upload status notifications. request_id is the
+ * 2.0.1 requestId (-1 when none was sent), kept in the note's detail. An Idle
+ * status (an answer to TriggerMessage) is recorded but does not replace a
+ * final status (Installed, ...Failed, Uploaded, ...) on the station. */
+void csms_firmware_status(csms_t *c, csms_station_t *st, const char *status, int64_t request_id,
+                          csms_done_cb cb, void *ctx);
+void csms_diagnostics_status(csms_t *c, csms_station_t *st, const char *status,
+                             int64_t request_id, csms_done_cb cb, void *ctx);
+/* LogStatusNotification (2.0.1, and 1.6's security extension): the station's
+ * diagnostics status as above, the notification kept as sent (kind log_status). */
+void csms_log_status(csms_t *c, csms_station_t *st, const json_t *payload, csms_done_cb cb,
+                     void *ctx);
 
 /* ------------------------------------------------------------ id tokens */
 

@@ -56,6 +56,9 @@ struct req {
     int64_t started;
     char errbuf[CURL_ERROR_SIZE];
     char body[HTTP_OUT_BODY_KEEP];
+    char *big;      /* instead of body when more is kept (http_out_request's keep) */
+    size_t big_cap; /* grown as the answer arrives, up to keep */
+    size_t keep;    /* bytes of the answer kept */
     size_t body_len, received;
     bool cut;                       /* the answer was too long and cut off */
     char blocked[INET6_ADDRSTRLEN]; /* a refused non-public address, "" = none */
@@ -125,10 +128,20 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 {
     req_t *r = ud;
     size_t len = size * n;
-    if (r->body_len < sizeof r->body) {
-        size_t take = sizeof r->body - r->body_len;
+    if (r->body_len < r->keep) {
+        size_t take = r->keep - r->body_len;
         if (take > len) take = len;
-        memcpy(r->body + r->body_len, p, take);
+        char *dst = r->body;
+        if (r->keep > sizeof r->body) {
+            if (r->body_len + take > r->big_cap) {
+                size_t cap = r->big_cap ? r->big_cap : 16384;
+                while (cap < r->body_len + take) cap *= 2;
+                r->big_cap = cap < r->keep ? cap : r->keep;
+                r->big = xrealloc(r->big, r->big_cap);
+            }
+            dst = r->big;
+        }
+        memcpy(dst + r->body_len, p, take);
         r->body_len += take;
     }
     r->received += len;
@@ -165,8 +178,9 @@ static void complete(req_t *r, CURLcode code, const char *error)
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     http_out_result_t res = {
         .status = (int)status,
-        .body = r->body,
+        .body = r->big ? r->big : r->body,
         .body_len = r->body_len,
+        .truncated = r->received > r->body_len,
         .duration_ms = time_now_ms() - r->started,
         .retry_after = status ? retry_after(r->easy) : -1,
     };
@@ -195,6 +209,7 @@ static void complete(req_t *r, CURLcode code, const char *error)
     r->cb(r->ctx, &res);
     curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
+    free(r->big);
     free(r);
 }
 
@@ -355,6 +370,23 @@ done:
 int http_out_post(http_out_t *h, const char *url, const char *const *headers, const char *body,
                   size_t len, int timeout_ms, http_out_cb cb, void *ctx, char *err, size_t err_len)
 {
+    http_out_request_t rq = {.method = "POST", .url = url, .headers = headers, .body = body,
+                             .len = len, .timeout_ms = timeout_ms};
+    return http_out_request(h, &rq, cb, ctx, err, err_len);
+}
+
+int http_out_request(http_out_t *h, const http_out_request_t *rq, http_out_cb cb, void *ctx,
+                     char *err, size_t err_len)
+{
+    const char *url = rq->url, *body = rq->body;
+    const char *const *headers = rq->headers;
+    size_t len = rq->len;
+    int timeout_ms = rq->timeout_ms;
+    bool get = rq->method && strcmp(rq->method, "GET") == 0;
+    if (rq->method && !get && strcmp(rq->method, "POST") != 0) {
+        snprintf(err, err_len, "method %s is not supported", rq->method);
+        return -1;
+    }
     if (h->destroying) {
         snprintf(err, err_len, "shutting down");
         return -1;
@@ -365,6 +397,9 @@ int http_out_post(http_out_t *h, const char *url, const char *const *headers, co
     r->ctx = ctx;
     r->timeout_ms = timeout_ms;
     r->started = time_now_ms();
+    r->keep = sizeof r->body;
+    if (rq->keep > sizeof r->body)
+        r->keep = rq->keep < HTTP_OUT_KEEP_MAX ? rq->keep : HTTP_OUT_KEEP_MAX;
     r->easy = curl_easy_init();
     if (!r->easy) abort();
     CURL *e = r->easy;
@@ -386,8 +421,12 @@ int http_out_post(http_out_t *h, const char *url, const char *const *headers, co
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+    if (get) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body ? body : "");
+    }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
@@ -406,6 +445,7 @@ int http_out_post(http_out_t *h, const char *url, const char *const *headers, co
 fail:
     curl_easy_cleanup(e);
     curl_slist_free_all(r->headers);
+    free(r->big);
     free(r);
     return -1;
 }

@@ -7,8 +7,9 @@
  * uv_timer_t); name resolution runs on curl's own resolver thread. This file
  * is the only one that includes <curl/curl.h>.
  *
- * Every request is a POST with a hard overall timeout, no redirects, only
- * http and https, and at most HTTP_OUT_BODY_KEEP bytes of the answer kept
+ * Every request is a POST (or, through http_out_request, a GET) with a hard
+ * overall timeout, no redirects, only http and https, and at most
+ * HTTP_OUT_BODY_KEEP bytes (or the request's `keep`) of the answer kept
  * (the rest is read and thrown away, up to a limit after which the transfer
  * is cut: a receiver cannot make the server read forever). Optionally,
  * connections to loopback, private, link-local and other non-public
@@ -46,6 +47,7 @@ typedef struct http_out_result {
     int64_t duration_ms;
     int retry_after; /* seconds from a Retry-After header, -1 when absent */
     bool cancelled;  /* by http_out_destroy: the request was not (fully) tried */
+    bool truncated;  /* the answer was longer than what was kept */
 } http_out_result_t;
 
 /* r and everything it points to are valid until the callback returns. */
@@ -59,6 +61,22 @@ http_out_t *http_out_create(uv_loop_t *loop, const http_out_config_t *cfg);
  * will not run) when the request cannot even be started. */
 int http_out_post(http_out_t *h, const char *url, const char *const *headers, const char *body,
                   size_t len, int timeout_ms, http_out_cb cb, void *ctx, char *err, size_t err_len);
+
+/* Any request: GET or POST with headers, keeping up to `keep` bytes of the
+ * answer (for clients that read what they fetch, such as the OpenADR VEN). */
+#define HTTP_OUT_KEEP_MAX (1u << 20)
+typedef struct http_out_request {
+    const char *method;          /* "GET" or "POST"; NULL = POST */
+    const char *url;
+    const char *const *headers;  /* "Name: value", NULL-terminated, copied; may be NULL */
+    const char *body;            /* POST body (copied); ignored for GET */
+    size_t len;
+    int timeout_ms;
+    size_t keep;                 /* answer bytes to keep: 0 = HTTP_OUT_BODY_KEEP, at most
+                                  * HTTP_OUT_KEEP_MAX (the rest is read and dropped) */
+} http_out_request_t;
+int http_out_request(http_out_t *h, const http_out_request_t *rq, http_out_cb cb, void *ctx,
+                     char *err, size_t err_len);
 
 /* Requests still running. */
 unsigned http_out_in_flight(const http_out_t *h);

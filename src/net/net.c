@@ -15,15 +15,22 @@
  */
 #include "net/net.h"
 
+#include "net/http_range.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/timewheel.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 enum listener_kind { L_OCPP, L_OCPP_TLS, L_HTTP };
@@ -78,9 +85,10 @@ struct net_conn {
 };
 
 #define REQ_MAX_ARGS 24
-#define REQ_MAX_HDRS 11
+#define REQ_MAX_HDRS 13
+#define FILE_CHUNK 65536 /* bytes read and written per WRITEABLE of a file response */
 
-enum req_state { REQ_READING, REQ_HANDLING, REQ_RESPONDING, REQ_STREAMING };
+enum req_state { REQ_READING, REQ_HANDLING, REQ_RESPONDING, REQ_STREAMING, REQ_FILE };
 
 struct net_req {
     net_t *net;
@@ -94,8 +102,16 @@ struct net_req {
     char *body;
     size_t body_len, content_length;
     bool body_too_big;
+    size_t body_limit;       /* max_http_body, or what http_body set for a spooled body */
+    /* a NET_BODY_FILE body */
+    int spool_fd;            /* -1 when none is open */
+    char *spool_path;
+    uint64_t spool_len;
+    bool spool_keep, spool_failed;
+    crypto_hash_sha256_state spool_sha;
+    char spool_hex[65];
     int reject_status;       /* refused before dispatch (bad framing), 0 = none */
-    char reject_msg[120];
+    char reject_msg[200];
     bool close_after;        /* the connection cannot be trusted for another request */
     char peer[64];
     net_req_close_cb close_cb;
@@ -108,6 +124,9 @@ struct net_req {
     char *resp;
     size_t resp_len, resp_off;
     outq_t stream;
+    /* a file response: bytes file_off..file_end (exclusive) of file_fd */
+    int file_fd;
+    uint64_t file_off, file_end;
 };
 
 /* Headers kept for handlers: index matches hdr_values. */
@@ -124,6 +143,8 @@ static const struct {
     {"origin", WSI_TOKEN_ORIGIN},
     {"host", WSI_TOKEN_HOST},
     {"cookie", WSI_TOKEN_HTTP_COOKIE},
+    {"range", WSI_TOKEN_HTTP_RANGE},
+    {"if-range", WSI_TOKEN_HTTP_IF_RANGE},
     {"last-event-id", WSI_TOKEN_COUNT}, /* custom headers, read by name */
     {"x-csrf-token", WSI_TOKEN_COUNT},
 };
@@ -489,6 +510,10 @@ static void req_free(net_req_t *r)
     free(r->extra_headers);
     free(r->resp);
     outq_clear(&r->stream);
+    if (r->spool_fd >= 0) close(r->spool_fd);
+    if (r->spool_path && !r->spool_keep) unlink(r->spool_path);
+    free(r->spool_path);
+    if (r->file_fd >= 0) close(r->file_fd);
     free(r);
 }
 
@@ -589,19 +614,35 @@ static const struct {
     {WSI_TOKEN_HEAD_URI, "HEAD"},
 };
 
+static const char *status_title(int status)
+{
+    switch (status) {
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Bad Request";
+    }
+}
+
 static void req_dispatch(net_req_t *r)
 {
     r->state = REQ_HANDLING;
     r->net->stats.http_requests++;
     if (r->reject_status) {
-        char msg[300];
+        char msg[400];
         r->close_after = true; /* whatever follows on this connection is suspect */
         snprintf(msg, sizeof msg,
                  "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}",
-                 r->reject_status == 411 ? "Length Required" : "Bad Request", r->reject_status,
-                 r->reject_msg);
+                 status_title(r->reject_status), r->reject_status, r->reject_msg);
         net_req_respond(r, r->reject_status, "application/problem+json", msg, strlen(msg),
-                        r->close_after ? "Connection: close\r\n" : NULL);
+                        r->reject_status == 401
+                            ? "WWW-Authenticate: Bearer realm=\"ampgrid\"\r\nConnection: close\r\n"
+                            : "Connection: close\r\n");
         return;
     }
     if (r->body_too_big) {
@@ -609,8 +650,18 @@ static void req_dispatch(net_req_t *r)
         snprintf(msg, sizeof msg,
                  "{\"type\":\"about:blank\",\"title\":\"Payload Too Large\",\"status\":413,"
                  "\"detail\":\"request body exceeds %zu bytes\"}",
-                 r->net->cfg.max_http_body);
-        net_req_respond(r, 413, "application/problem+json", msg, strlen(msg), NULL);
+                 r->body_limit);
+        net_req_respond(r, 413, "application/problem+json", msg, strlen(msg),
+                        r->close_after ? "Connection: close\r\n" : NULL);
+        return;
+    }
+    if (r->spool_failed) {
+        static const char msg[] = "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
+                                  "\"status\":503,\"detail\":\"the upload could not be written "
+                                  "to disk (full?); retry later\"}";
+        r->close_after = true;
+        net_req_respond(r, 503, "application/problem+json", msg, strlen(msg),
+                        "Connection: close\r\n");
         return;
     }
     r->net->cbs.http_request(r->net->cbs.http_ud, r);
@@ -654,9 +705,174 @@ static void check_request(net_req_t *r, struct lws *wsi)
     }
 }
 
+/* ------------------------------------------------------- spooled bodies */
+
+static int write_headers(net_req_t *r, struct lws *wsi, lws_filepos_t content_len);
+
+static int body_mode(net_t *n, net_req_t *r)
+{
+    int64_t limit = (int64_t)n->cfg.max_http_body;
+    char msg[200] = "";
+    int mode = n->cbs.http_body(n->cbs.http_ud, r, &limit, msg, sizeof msg);
+    if (mode >= 400) {
+        r->reject_status = mode;
+        r->close_after = true; /* the body is not read */
+        snprintf(r->reject_msg, sizeof r->reject_msg, "%.190s", msg[0] ? msg : "request refused");
+        return NET_BODY_BUFFER;
+    }
+    if (mode == NET_BODY_FILE) {
+        if (!n->cfg.spool_dir) return NET_BODY_BUFFER;
+        r->body_limit = limit > 0 ? (size_t)limit : 0;
+    }
+    return mode;
+}
+
+static int spool_open(net_req_t *r)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/body-XXXXXX", r->net->cfg.spool_dir);
+    r->spool_fd = mkostemp(path, O_CLOEXEC);
+    if (r->spool_fd < 0) {
+        log_error("cannot create an upload file", "dir=%s error=%s", r->net->cfg.spool_dir,
+                  strerror(errno));
+        return -1;
+    }
+    r->spool_path = xstrdup(path);
+    crypto_hash_sha256_init(&r->spool_sha);
+    return 0;
+}
+
+static void spool_write(net_req_t *r, const char *in, size_t len)
+{
+    if (r->spool_failed || r->body_too_big) return;
+    if (r->spool_len + len > r->content_length) {
+        r->body_too_big = true;
+        return;
+    }
+    crypto_hash_sha256_update(&r->spool_sha, (const unsigned char *)in, len);
+    while (len > 0) {
+        ssize_t w = write(r->spool_fd, in, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            log_error("cannot write an upload file", "path=%s error=%s", r->spool_path,
+                      strerror(errno));
+            r->spool_failed = true;
+            return;
+        }
+        in += w;
+        len -= (size_t)w;
+        r->spool_len += (uint64_t)w;
+    }
+}
+
+static void spool_finish(net_req_t *r)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&r->spool_sha, digest);
+    sodium_bin2hex(r->spool_hex, sizeof r->spool_hex, digest, sizeof digest);
+    if (close(r->spool_fd) != 0) r->spool_failed = true;
+    r->spool_fd = -1;
+    if (r->spool_len != r->content_length) r->spool_failed = true;
+}
+
+const char *net_req_body_file(const net_req_t *r, uint64_t *size, const char **sha256_hex)
+{
+    if (size) *size = r->spool_len;
+    if (sha256_hex) *sha256_hex = r->spool_hex;
+    return r->spool_path;
+}
+
+void net_req_body_file_keep(net_req_t *r)
+{
+    r->spool_keep = true;
+}
+
+/* -------------------------------------------------------- file responses */
+
+bool net_req_respond_file(net_req_t *r, const char *path, const char *content_type,
+                          const char *etag, const char *extra_headers)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return false;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return false;
+    }
+    uint64_t size = (uint64_t)st.st_size, first = 0, last = 0;
+    char tag[100], hdrs[1024];
+    if (etag) snprintf(tag, sizeof tag, "%s", etag);
+    else snprintf(tag, sizeof tag, "\"%" PRIx64 "-%" PRIx64 "\"", size, (uint64_t)st.st_mtime);
+    const char *range = net_req_header(r, "range"), *if_range = net_req_header(r, "if-range");
+    if (if_range && strcmp(if_range, tag) != 0) range = NULL; /* changed since: send it all */
+    http_range_result_t rr = http_range_parse(range, size, &first, &last);
+    int hl = snprintf(hdrs, sizeof hdrs, "ETag: %s\r\nAccept-Ranges: bytes\r\n%s", tag,
+                      extra_headers ? extra_headers : "");
+    if (rr == HTTP_RANGE_UNSATISFIABLE) {
+        close(fd);
+        char body[200];
+        snprintf(hdrs + hl, sizeof hdrs - (size_t)hl, "Content-Range: bytes */%" PRIu64 "\r\n",
+                 size);
+        int bl = snprintf(body, sizeof body,
+                          "{\"type\":\"about:blank\",\"title\":\"Range Not Satisfiable\","
+                          "\"status\":416,\"detail\":\"the file has %" PRIu64 " bytes\"}",
+                          size);
+        net_req_respond(r, 416, "application/problem+json", body, (size_t)bl, hdrs);
+        return true;
+    }
+    r->status = 200;
+    r->file_off = 0;
+    r->file_end = size;
+    if (rr == HTTP_RANGE_OK) {
+        r->status = 206;
+        r->file_off = first;
+        r->file_end = last + 1;
+        snprintf(hdrs + hl, sizeof hdrs - (size_t)hl,
+                 "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", first, last,
+                 size);
+    }
+    r->file_fd = fd;
+    snprintf(r->content_type, sizeof r->content_type, "%s",
+             content_type ? content_type : "application/octet-stream");
+    r->extra_headers = xstrdup(hdrs);
+    r->resp = xmalloc(LWS_PRE + FILE_CHUNK);
+    r->state = REQ_FILE;
+    r->close_cb = NULL;
+    lws_callback_on_writable(r->wsi);
+    return true;
+}
+
+/* One chunk of a file response; 1 when the response is complete, -1 on error. */
+static int write_file_chunk(net_req_t *r, struct lws *wsi)
+{
+    if (!r->headers_sent) {
+        if (write_headers(r, wsi, r->file_end - r->file_off) < 0) return -1;
+        if (strcmp(r->method, "HEAD") == 0 || r->file_off == r->file_end) return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    uint64_t left = r->file_end - r->file_off;
+    size_t want = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
+    ssize_t got = pread(r->file_fd, r->resp + LWS_PRE, want, (off_t)r->file_off);
+    if (got <= 0) {
+        log_warn("file response cut short", "error=%s", got < 0 ? strerror(errno) : "truncated");
+        return -1;
+    }
+    r->file_off += (uint64_t)got;
+    bool last = r->file_off == r->file_end;
+    if (lws_write(wsi, (unsigned char *)r->resp + LWS_PRE, (size_t)got,
+                  last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+        return -1;
+    if (last) return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *pss, const char *uri)
 {
-    if (l->kind != L_HTTP) {
+    /* Stations download firmware and upload diagnostics on the OCPP ports too
+     * (https on the TLS one); everything else HTTP is on the API port. */
+    if (l->kind != L_HTTP && (!uri || strncmp(uri, "/transfers/", 11) != 0)) {
         write_refusal(wsi, 426, "this port speaks OCPP over WebSocket: connect to ws(s)://host:port/ocpp/{stationId}",
                       false, 0);
         return 0;
@@ -664,6 +880,8 @@ static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *ps
     net_req_t *r = xcalloc(1, sizeof *r);
     r->net = n;
     r->wsi = wsi;
+    r->spool_fd = r->file_fd = -1;
+    r->body_limit = n->cfg.max_http_body;
     pss->req = r;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
@@ -677,11 +895,25 @@ static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *ps
     req_read_headers(r, wsi);
     check_request(r, wsi);
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-    if (r->content_length > n->cfg.max_http_body) r->body_too_big = true;
-    bool has_body = r->content_length > 0 &&
-                    (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
-                     strcmp(r->method, "PUT") == 0);
-    if (has_body && !r->body_too_big && !r->reject_status) {
+    bool body_method = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
+                       strcmp(r->method, "PUT") == 0;
+    int mode = NET_BODY_BUFFER;
+    if (body_method && !r->reject_status && n->cbs.http_body)
+        mode = body_mode(n, r);
+    if (r->reject_status) {
+        req_dispatch(r);
+        return 0;
+    }
+    if (r->content_length > r->body_limit) {
+        r->body_too_big = true;
+        if (mode == NET_BODY_FILE) r->close_after = true; /* do not read a huge body */
+    }
+    bool has_body = body_method && r->content_length > 0;
+    if (mode == NET_BODY_FILE && !r->body_too_big) {
+        if (spool_open(r) != 0) r->spool_failed = true;
+        else if (has_body) return 0; /* wait for HTTP_BODY_COMPLETION */
+        else spool_finish(r);
+    } else if (has_body && !r->body_too_big) {
         r->body = xmalloc(r->content_length + 1);
         r->body[0] = '\0';
         return 0; /* wait for HTTP_BODY_COMPLETION */
@@ -692,6 +924,10 @@ static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *ps
 
 static void on_http_body(net_req_t *r, const char *in, size_t len)
 {
+    if (r && r->state == REQ_READING && r->spool_fd >= 0) {
+        spool_write(r, in, len);
+        return;
+    }
     if (!r || r->state != REQ_READING || !r->body) return;
     if (r->body_len + len > r->content_length) {
         r->body_too_big = true;
@@ -809,6 +1045,15 @@ static int on_http_writeable(struct lws *wsi, struct http_pss *pss)
         if (close) return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
+    if (r->state == REQ_FILE) {
+        int w = write_file_chunk(r, wsi);
+        if (w <= 0) return w;
+        bool close = r->close_after;
+        req_free(r);
+        pss->req = NULL;
+        if (close) return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     if (r->state == REQ_STREAMING) {
         if (!r->headers_sent) {
             if (write_headers(r, wsi, LWS_ILLEGAL_HTTP_CONTENT_LEN) < 0) return -1;
@@ -901,7 +1146,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
         struct http_pss *pss = user;
-        if (pss && pss->req && pss->req->state == REQ_READING) req_dispatch(pss->req);
+        if (pss && pss->req && pss->req->state == REQ_READING) {
+            if (pss->req->spool_fd >= 0) spool_finish(pss->req);
+            req_dispatch(pss->req);
+        }
         return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -57,9 +57,19 @@ typedef struct net_callbacks {
     /* The connection is gone; c is freed when this returns. */
     void (*ws_close)(void *ud, net_conn_t *c);
     /* A complete HTTP request (body read). The handler must answer it with
-     * net_req_respond or net_req_stream_*, now or later. */
+     * net_req_respond, net_req_respond_file or net_req_stream_*, now or later. */
     void (*http_request)(void *ud, net_req_t *r);
+    /* Optional, called (with http_ud) when a POST/PUT/PATCH request's headers
+     * have arrived, before its body is read: returns NET_BODY_BUFFER (the body
+     * is read into memory, up to max_http_body), NET_BODY_FILE (the body is
+     * written to a file under spool_dir as it arrives, up to *limit bytes,
+     * which the callback sets; larger bodies are refused with 413), or an HTTP
+     * status >= 400 to refuse the request at once with msg as the detail. */
+    int (*http_body)(void *ud, net_req_t *r, int64_t *limit, char *msg, size_t msg_len);
 } net_callbacks_t;
+
+#define NET_BODY_BUFFER 0
+#define NET_BODY_FILE 1
 
 typedef struct net_config {
     const char *bind;            /* address to listen on, NULL/"" = all */
@@ -72,6 +82,8 @@ typedef struct net_config {
     const char *const *subprotocols; /* NULL-terminated list the OCPP listeners accept */
     size_t max_message;          /* bytes; larger messages close the connection with 1009 */
     size_t max_http_body;
+    const char *spool_dir;       /* where NET_BODY_FILE bodies are written (same file
+                                  * system as their final place, so they can be renamed) */
     int ping_interval;           /* seconds; 0 disables pings */
     int ping_timeout;            /* seconds to wait for a pong (or anything) before closing */
     int fd_limit;
@@ -122,6 +134,22 @@ const char *net_req_peer(const net_req_t *r);
 /* Called if the client goes away before the response is complete; after it
  * returns r is freed. Handlers that answer later must register one. */
 void net_req_on_close(net_req_t *r, net_req_close_cb cb, void *ud);
+
+/* For a NET_BODY_FILE request: the path of the file holding the body, its
+ * size and its SHA-256 (lowercase hex). The file is deleted with the request
+ * unless the handler calls net_req_body_file_keep (after moving it away). */
+const char *net_req_body_file(const net_req_t *r, uint64_t *size, const char **sha256_hex);
+void net_req_body_file_keep(net_req_t *r);
+
+/* Answers with a file from disk, read and sent in chunks as the connection
+ * drains: Content-Length, Accept-Ranges, ETag (etag as given, quoted, or NULL
+ * to derive one from the file's size and mtime) and a single byte range when
+ * the request's Range asks for one (206 with Content-Range; 416 when it
+ * cannot be satisfied; If-Range with another ETag gets the whole file). HEAD
+ * gets the headers only. Returns false, leaving r unanswered, when the file
+ * cannot be opened. */
+bool net_req_respond_file(net_req_t *r, const char *path, const char *content_type,
+                          const char *etag, const char *extra_headers);
 
 /* Sends a complete response (body copied). extra_headers: "Name: value\r\n..." or NULL.
  * r must not be used after this call. */

@@ -273,13 +273,14 @@ static void on_data_transfer(ocpp_incoming_t *in, csms_station_t *st)
 
 static void on_firmware_status(ocpp_incoming_t *in, csms_station_t *st)
 {
-    csms_firmware_status(ocpp_session_csms(in->sess), st, str(in->payload, "status"), empty_done,
-                         in);
+    json_t *rid = json_object_get(in->payload, "requestId"); /* the signed-firmware variant */
+    csms_firmware_status(ocpp_session_csms(in->sess), st, str(in->payload, "status"),
+                         json_is_integer(rid) ? json_integer_value(rid) : -1, empty_done, in);
 }
 
 static void on_diagnostics_status(ocpp_incoming_t *in, csms_station_t *st)
 {
-    csms_diagnostics_status(ocpp_session_csms(in->sess), st, str(in->payload, "status"),
+    csms_diagnostics_status(ocpp_session_csms(in->sess), st, str(in->payload, "status"), -1,
                             empty_done, in);
 }
 
@@ -288,9 +289,11 @@ static void on_security_event(ocpp_incoming_t *in, csms_station_t *st)
     note_then(in, st, "security_event", empty_done);
 }
 
+/* The security extension's LogStatusNotification (after GetLog): a
+ * diagnostics status with the request's id. */
 static void on_log_status(ocpp_incoming_t *in, csms_station_t *st)
 {
-    note_then(in, st, "log_status", empty_done);
+    csms_log_status(ocpp_session_csms(in->sess), st, in->payload, empty_done, in);
 }
 
 static void sign_done(void *ctx, csms_err_t rc, const char *msg)

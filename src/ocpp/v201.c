@@ -319,7 +319,6 @@ static void note(ocpp_incoming_t *in, csms_station_t *st, const char *kind, csms
 NOTE_HANDLER(on_notify_event, "notify_event")
 NOTE_HANDLER(on_notify_monitoring_report, "monitoring_report")
 NOTE_HANDLER(on_security_event, "security_event")
-NOTE_HANDLER(on_log_status, "log_status")
 NOTE_HANDLER(on_charging_limit, "charging_limit")
 NOTE_HANDLER(on_cleared_charging_limit, "cleared_charging_limit")
 NOTE_HANDLER(on_report_charging_profiles, "charging_profiles_report")
@@ -382,8 +381,16 @@ static void on_ev_certificate(ocpp_incoming_t *in, csms_station_t *st)
 
 static void on_firmware_status(ocpp_incoming_t *in, csms_station_t *st)
 {
-    csms_firmware_status(ocpp_session_csms(in->sess), st, str(in->payload, "status"), empty_done,
-                         in);
+    json_t *rid = json_object_get(in->payload, "requestId");
+    csms_firmware_status(ocpp_session_csms(in->sess), st, str(in->payload, "status"),
+                         json_is_integer(rid) ? json_integer_value(rid) : -1, empty_done, in);
+}
+
+/* GetLog's progress: the station's diagnostics status, with the request's id
+ * (service/diagnostics.c follows it to the request). */
+static void on_log_status(ocpp_incoming_t *in, csms_station_t *st)
+{
+    csms_log_status(ocpp_session_csms(in->sess), st, in->payload, empty_done, in);
 }
 
 static const ocpp_handler_t handlers[] = {

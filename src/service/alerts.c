@@ -229,6 +229,29 @@ bool alerts_clear(alerts_t *a, alert_rule_t rule, const char *station_id, int ev
     return true;
 }
 
+void alerts_report(alerts_t *a, alert_rule_t rule, const char *station_id, const char *title,
+                   json_t *details)
+{
+    if (!a->cfg.enabled || !a->cfg.rule_on[rule]) {
+        json_decref(details);
+        return;
+    }
+    alert_spec_t sp = {.rule = rule,
+                       .severity = a->cfg.severity[rule],
+                       .station_id = station_id ? station_id : "",
+                       .evse_id = -1,
+                       .connector_id = -1,
+                       .title = title,
+                       .details = details,
+                       .bump = true};
+    alerts_raise(a, &sp);
+}
+
+void alerts_withdraw(alerts_t *a, alert_rule_t rule, const char *station_id)
+{
+    alerts_clear(a, rule, station_id ? station_id : "", -1, -1);
+}
+
 void alerts_clear_station(alerts_t *a, const char *station_id)
 {
     alert_node_t *n, *tmp;
@@ -361,7 +384,9 @@ json_t *alerts_json(const alert_t *al)
     json_object_set_new(o, "id", json_integer(al->id));
     json_object_set_new(o, "rule", json_string(alerts_rule_name(al->rule)));
     json_object_set_new(o, "severity", json_string(alerts_severity_name(al->severity)));
-    json_object_set_new(o, "station_id", json_string(al->station_id));
+    /* "": not about a station (parts_low_stock) */
+    json_object_set_new(o, "station_id",
+                        al->station_id[0] ? json_string(al->station_id) : json_null());
     json_object_set_new(o, "connector", conn);
     json_object_set_new(o, "title", json_string(al->title ? al->title : ""));
     json_object_set_new(o, "details", al->details ? json_deep_copy(al->details) : json_object());
@@ -438,6 +463,9 @@ static const char *const descriptions[ALERT_RULE_COUNT_] = {
     [ALERT_FIRMWARE_FAILED] = "A firmware update failed (DownloadFailed, InstallationFailed, "
                               "InstallVerificationFailed, InvalidSignature); clears when "
                               "firmware is Installed.",
+    [ALERT_PARTS_LOW_STOCK] = "A spare part's stock in a depot fell below its low-stock "
+                              "threshold (details.items lists them all; no station); clears when "
+                              "every one is restocked.",
 };
 
 static json_t *thresholds_json(const alerts_t *a, alert_rule_t r)

@@ -110,6 +110,14 @@ alerts_err_t alerts_acknowledge(alerts_t *a, int64_t id, const char *by, const c
 alerts_err_t alerts_resolve(alerts_t *a, int64_t id, const char *by, const char *note,
                             alerts_done_cb done, void *ctx);
 
+/* For other service modules (spare parts: parts_low_stock): raises or
+ * updates the open alert of rule for station_id (NULL: not about a station;
+ * one alert network-wide) with this title and details (taken), or clears it
+ * automatically. Nothing happens when the engine or the rule is off. */
+void alerts_report(alerts_t *a, alert_rule_t rule, const char *station_id, const char *title,
+                   json_t *details);
+void alerts_withdraw(alerts_t *a, alert_rule_t rule, const char *station_id);
+
 /* Open alerts in a state (active or acknowledged) and of a severity. */
 unsigned alerts_open_count(const alerts_t *a, alert_state_t state, alert_severity_t s);
 /* {"enabled": bool, "rules": [{rule, enabled, severity, description, thresholds}]} */

@@ -21,6 +21,7 @@ typedef enum alert_rule {
     ALERT_FAILED_STARTS,
     ALERT_SECURITY_EVENT,
     ALERT_FIRMWARE_FAILED,
+    ALERT_PARTS_LOW_STOCK, /* raised by service/workorders (spare parts), not by a station */
     ALERT_RULE_COUNT_
 } alert_rule_t;
 

@@ -269,6 +269,108 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX alerts_open ON alerts(state) WHERE state<>'resolved';"
     "CREATE INDEX alerts_station ON alerts(station_id, id);"
     "CREATE INDEX alerts_updated ON alerts(updated_at);",
+    /* 6: maintenance: work orders and what hangs off them, spare parts and
+     * their stock per depot, preventive plans, maintenance windows
+     * (store_workorders.c, store_parts.c, store_maintenance.c) */
+    "CREATE TABLE work_orders(id INTEGER PRIMARY KEY, title TEXT NOT NULL, description TEXT,"
+    " station_id TEXT, evse_id INTEGER, connector_id INTEGER, priority TEXT NOT NULL,"
+    " state TEXT NOT NULL, assignee TEXT, source TEXT NOT NULL, alert_id INTEGER,"
+    " plan_id INTEGER, due_at INTEGER, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, resolved_at INTEGER, closed_at INTEGER);"
+    "CREATE UNIQUE INDEX work_orders_alert ON work_orders(alert_id) WHERE alert_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX work_orders_plan ON work_orders(plan_id, station_id, due_at)"
+    " WHERE plan_id IS NOT NULL;"
+    "CREATE INDEX work_orders_state ON work_orders(state);"
+    "CREATE INDEX work_orders_assignee ON work_orders(assignee);"
+    "CREATE INDEX work_orders_station ON work_orders(station_id);"
+    "CREATE INDEX work_orders_updated ON work_orders(updated_at);"
+    "CREATE TABLE work_order_notes(id INTEGER PRIMARY KEY, work_order_id INTEGER NOT NULL,"
+    " author TEXT NOT NULL, at INTEGER NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX work_order_notes_wo ON work_order_notes(work_order_id);"
+    "CREATE TABLE work_order_time(id INTEGER PRIMARY KEY, work_order_id INTEGER NOT NULL,"
+    " technician TEXT NOT NULL, minutes INTEGER NOT NULL, note TEXT, at INTEGER NOT NULL);"
+    "CREATE INDEX work_order_time_wo ON work_order_time(work_order_id);"
+    "CREATE TABLE work_order_parts(id INTEGER PRIMARY KEY, work_order_id INTEGER NOT NULL,"
+    " part_id INTEGER NOT NULL, depot_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
+    " used_by TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX work_order_parts_wo ON work_order_parts(work_order_id);"
+    "CREATE TABLE work_order_attachments(id INTEGER PRIMARY KEY,"
+    " work_order_id INTEGER NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,"
+    " size INTEGER NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX work_order_attachments_wo ON work_order_attachments(work_order_id);"
+    "CREATE TABLE parts(id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    " description TEXT, models TEXT NOT NULL, unit TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE depots(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, location TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE stock(part_id INTEGER NOT NULL, depot_id INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL CHECK(quantity BETWEEN 0 AND 1000000000),"
+    " low_threshold INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(part_id, depot_id));"
+    "CREATE TABLE stock_moves(id INTEGER PRIMARY KEY, part_id INTEGER NOT NULL,"
+    " depot_id INTEGER NOT NULL, kind TEXT NOT NULL, delta INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL, work_order_id INTEGER, note TEXT, moved_by TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    "CREATE TABLE maintenance_plans(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " interval_days INTEGER NOT NULL, task TEXT NOT NULL, scope_kind TEXT NOT NULL,"
+    " scope TEXT NOT NULL, priority TEXT NOT NULL, next_due INTEGER NOT NULL,"
+    " enabled INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE maintenance_windows(id INTEGER PRIMARY KEY, station_id TEXT, site TEXT,"
+    " starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " work_order_id INTEGER, created_by TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE maintenance_window_exclusions(window_id INTEGER NOT NULL,"
+    " exclusion_id INTEGER NOT NULL, PRIMARY KEY(window_id, exclusion_id));",
+    /* 7: station file transfers: the firmware repository's images and the
+     * diagnostics/log uploads stations were asked for (store_files.c) */
+    "CREATE TABLE firmware_images(id INTEGER PRIMARY KEY, version TEXT NOT NULL, vendor TEXT,"
+    " models TEXT, filename TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+    " signing_certificate TEXT, signature TEXT, created_at INTEGER NOT NULL, created_by TEXT,"
+    " deleted_at INTEGER);"
+    "CREATE INDEX firmware_images_sha ON firmware_images(sha256);"
+    "CREATE TABLE diagnostics_requests(id INTEGER PRIMARY KEY, station_id TEXT NOT NULL,"
+    " protocol TEXT NOT NULL, requested_by TEXT, requested_at INTEGER NOT NULL,"
+    " status TEXT NOT NULL, start_time INTEGER, stop_time INTEGER, retries INTEGER,"
+    " file_name TEXT, size INTEGER, sha256 TEXT, uploaded_at INTEGER, completed_at INTEGER,"
+    " token_used INTEGER NOT NULL DEFAULT 0, detail TEXT, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX diagnostics_requests_station ON diagnostics_requests(station_id, id);"
+    "CREATE INDEX diagnostics_requests_status ON diagnostics_requests(status);",
+    /* 8: load management (store_smart.c): each site's capacity tree, and the
+     * energy need / departure / priority operators set on sessions */
+    "CREATE TABLE smart_sites(site TEXT PRIMARY KEY, tree TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE smart_session_needs(session_id INTEGER PRIMARY KEY, energy_wh REAL,"
+    " departure INTEGER, priority INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);",
+    /* 9: grid signals (store_signals.c): demand-response events and price
+     * schedules per site, from the API or an OpenADR VTN (times in seconds) */
+    "CREATE TABLE smart_dr_events(id INTEGER PRIMARY KEY, site TEXT NOT NULL,"
+    " start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, limit_kw REAL NOT NULL, phase_a TEXT,"
+    " source TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', external_id TEXT, created_by TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX smart_dr_events_end ON smart_dr_events(end_s);"
+    "CREATE INDEX smart_dr_events_external ON smart_dr_events(external_id);"
+    "CREATE TABLE smart_prices(id INTEGER PRIMARY KEY, site TEXT NOT NULL DEFAULT '',"
+    " body TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT, created_by TEXT,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX smart_prices_external ON smart_prices(external_id);",
+    /* 10: firmware update campaigns (store_campaigns.c): the campaign with its
+     * settings as JSON, and each target station's progress */
+    "CREATE TABLE firmware_campaigns(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " image_id INTEGER NOT NULL, target TEXT NOT NULL, settings TEXT NOT NULL,"
+    " state TEXT NOT NULL, paused_reason TEXT, promoted INTEGER NOT NULL DEFAULT 0,"
+    " base_failures INTEGER NOT NULL DEFAULT 0, base_attempts INTEGER NOT NULL DEFAULT 0,"
+    " created_by TEXT, created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX firmware_campaigns_state ON firmware_campaigns(state);"
+    "CREATE TABLE firmware_campaign_stations(campaign_id INTEGER NOT NULL,"
+    " station_id TEXT NOT NULL, position INTEGER NOT NULL, state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    " request_id INTEGER, error TEXT, last_status TEXT, state_at INTEGER NOT NULL,"
+    " started_at INTEGER, finished_at INTEGER, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(campaign_id, station_id));"
+    "CREATE INDEX firmware_campaign_stations_pos ON firmware_campaign_stations(campaign_id,"
+    " position);",
 };
 
 sqlite3 *store_db(store_t *s)

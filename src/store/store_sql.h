@@ -7,7 +7,7 @@
 
 #include "store/store_internal.h"
 
-#define STORE_SQL_MAX_STEPS 4
+#define STORE_SQL_MAX_STEPS 8
 #define STORE_SQL_REQUIRE_ROW 1u /* no row returned / changed -> STORE_ERR_NOT_FOUND */
 
 typedef struct store_sql_step {

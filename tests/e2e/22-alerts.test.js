@@ -304,7 +304,7 @@ test('alerts', async (t) => {
       assert.strictEqual(r.body.enabled, true);
       const off = r.body.rules.find((x) => x.rule === 'station_offline');
       assert.strictEqual(off.thresholds.offline_after, 2);
-      assert.strictEqual(r.body.rules.length, 10);
+      assert.strictEqual(r.body.rules.length, 11);
       const openOnes = (await s.api('GET', '/api/v1/alerts?state=active&limit=500')).body.items;
       const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
       for (const sev of ['critical', 'major', 'minor', 'warning', 'info']) {

@@ -127,3 +127,34 @@ export async function logout({ local = false } = {}) {
 export function eventsUrl() {
   return auth.token ? `/api/v1/events?access_token=${enc(auth.token)}` : '/api/v1/events';
 }
+
+// A file as a request body with its own Content-Type (work order attachments).
+export async function upload(path, file) {
+  const headers = { accept: 'application/json', 'content-type': file.type || 'application/octet-stream' };
+  if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+  else if (auth.csrf) headers['x-csrf-token'] = auth.csrf;
+  const r = await fetch(path, { method: 'POST', headers, credentials: 'same-origin', body: file });
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new ApiError(r.status, data && data.title, data && data.detail);
+  return data;
+}
+
+// A file from the API, saved by the browser under name (works with a bearer
+// token too, which a plain link would not send).
+export async function download(path, name) {
+  const headers = {};
+  if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+  const r = await fetch(path, { headers, credentials: 'same-origin' });
+  if (!r.ok) {
+    const data = await r.json().catch(() => null);
+    throw new ApiError(r.status, data && data.title, data && data.detail);
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

@@ -8,6 +8,7 @@ const TYPES = ['station.created', 'station.updated', 'station.deleted', 'station
   'connector.status', 'transaction.started', 'transaction.ended', 'transaction.event',
   'meter.values', 'command.sent', 'command.result', 'station.report_part', 'station.report_complete',
   'alert.raised', 'alert.updated', 'alert.acknowledged', 'alert.resolved',
+  'campaign.updated', 'campaign.station', 'campaign.paused',
   'stream.gap' /* events were missed while away: reload what you show */];
 
 const subs = new Set();

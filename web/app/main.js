@@ -15,6 +15,14 @@ import { AnalyticsPage } from './analytics.js';
 import { AccountPage } from './account.js';
 import { AlertsPage, AlertCount } from './alerts.js';
 import { UptimePage } from './uptime.js';
+import { WorkOrdersPage, WorkOrderPage, MaintenancePage } from './workorders.js';
+import { PartsPage } from './parts.js';
+import { TechnicianPage } from './technician.js';
+import { CampaignsPage } from './campaigns.js';
+import { FirmwarePage } from './firmware.js';
+import { DiagnosticsPage } from './diagnostics.js';
+import { DemandPage } from './demand.js';
+import { SitesPage, SitePage } from './sites.js';
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -36,10 +44,16 @@ function useRoute() {
 const NAV = [
   { href: '#/', label: 'Overview', key: '' },
   { href: '#/alerts', label: 'Alerts', key: 'alerts', count: AlertCount },
+  { href: '#/work-orders', label: 'Work orders', key: 'work-orders' },
   { href: '#/sessions', label: 'Sessions', key: 'sessions' },
   { href: '#/id-tokens', label: 'Id tokens', key: 'id-tokens' },
   { href: '#/analytics', label: 'Analytics', key: 'analytics' },
   { href: '#/uptime', label: 'Uptime', key: 'uptime' },
+  { href: '#/sites', label: 'Sites', key: 'sites' },
+  { href: '#/demand-response', label: 'Demand response', key: 'demand-response' },
+  { href: '#/firmware', label: 'Firmware', key: 'firmware' },
+  { href: '#/campaigns', label: 'Firmware campaigns', key: 'campaigns' },
+  { href: '#/diagnostics', label: 'Diagnostics', key: 'diagnostics' },
   { href: '#/users', label: 'Users & API tokens', key: 'users', admin: true },
   { href: '#/audit', label: 'Audit log', key: 'audit', admin: true },
 ];
@@ -115,6 +129,17 @@ function Page({ route, user, onPasswordChanged }) {
   if (a === 'audit') return html`<${AuditPage} />`;
   if (a === 'analytics') return html`<${AnalyticsPage} />`;
   if (a === 'uptime') return html`<${UptimePage} user=${user} />`;
+  if (a === 'sites' && b) return html`<${SitePage} site=${b} user=${user} key=${b} />`;
+  if (a === 'sites') return html`<${SitesPage} user=${user} />`;
+  if (a === 'demand-response') return html`<${DemandPage} user=${user} />`;
+  if (a === 'work-orders' && b) return html`<${WorkOrderPage} id=${b} user=${user} key=${b} />`;
+  if (a === 'work-orders') return html`<${WorkOrdersPage} user=${user} query=${route.query} key=${JSON.stringify(route.query)} />`;
+  if (a === 'parts') return html`<${PartsPage} user=${user} />`;
+  if (a === 'maintenance') return html`<${MaintenancePage} user=${user} />`;
+  if (a === 'technician' && b) return html`<${TechnicianPage} id=${b} user=${user} key=${b} />`;
+  if (a === 'firmware') return html`<${FirmwarePage} user=${user} />`;
+  if (a === 'diagnostics') return html`<${DiagnosticsPage} user=${user} query=${route.query} key=${JSON.stringify(route.query)} />`;
+  if (a === 'campaigns') return html`<${CampaignsPage} user=${user} id=${b} />`;
   if (a === 'account') return html`<${AccountPage} user=${user} onPasswordChanged=${onPasswordChanged} />`;
   return html`<section class="card"><h1>Not found</h1><p>There is no page here. <a href="#/">Back to the overview</a></p></section>`;
 }

@@ -1,0 +1,1667 @@
+/*
+ * The load-management engine (see engine.h). Three parts:
+ *
+ *  - state: sites (a tree each), the stations in them (hash by id: every
+ *    event starts with one lookup, and a station in no tree stops there) and
+ *    their EVSEs, with what each was granted and last sent;
+ *  - recomputation: a dirty site becomes one smart_problem_t (the tree's
+ *    nodes, reserved load from the tree, building meters and held stations,
+ *    the root lowered by demand response) and one smart_allocate call;
+ *  - sending: the grants that pass the hysteresis go out as TxProfiles,
+ *    decreases first; increases wait until every decrease of the site has
+ *    been answered, so the profiles stations hold stay within the limits
+ *    while they change. Every answer is tracked; a refusal flags the station
+ *    and holds it to its failsafe.
+ */
+#include "smart/engine.h"
+
+#include "smart/profiles.h"
+#include "store/store_smart.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#define VERIFY_DURATION_S 300
+#define TICK_MS 1000
+#define HISTORY_EVERY_MS 5000
+#define HISTORY_MIN_MS 200
+
+typedef struct site_rt site_rt_t;
+typedef struct station_rt station_rt_t;
+
+typedef struct evse_rt {
+    station_rt_t *st;
+    int evse_id;
+    int node; /* the tree node it hangs off */
+    double min_a, max_a;
+    int64_t session_id; /* 0 = no session */
+    char tx_id[40];
+    double draw_a;  /* measured per-phase draw; < 0 unknown */
+    int car_phases; /* phases the car draws on; 0 unknown */
+    double cap_a;   /* self-limited car: capped at its draw + headroom; 0 = not */
+    double grant_a;
+    bool paused, held, unsatisfied;
+    double sent_a;      /* the TxProfile limit this session holds; < 0 none */
+    bool want_schedule; /* a NotifyEVChargingNeeds/Schedule to answer */
+    double need_wh;
+    int64_t departure;
+    int priority;
+    double verify_a; /* composite schedule limit reported; < 0 none */
+    int64_t verify_at;
+    int idx; /* position in the last computation's arrays */
+} evse_rt_t;
+
+struct station_rt {
+    char id[49];
+    site_rt_t *site;
+    int node;
+    evse_rt_t **evses;
+    int n_evses;
+    bool explicit_evses;
+    bool flagged;
+    char flag_reason[160];
+    int64_t flagged_at;
+    double failsafe_a;
+    double default_sent_a, max_sent_a; /* < 0: not held by the station (or unknown) */
+    int64_t window_ms;
+    int window_count;
+    double verify_a; /* station-wide composite limit; < 0 none */
+    int64_t verify_at;
+    UT_hash_handle hh;
+};
+
+typedef struct hist_sample {
+    int64_t at;
+    double load[SMART_PHASES], limit[SMART_PHASES];
+    json_t *grants;
+} hist_sample_t;
+
+struct site_rt {
+    char name[SITE_ID_MAX];
+    site_tree_t *tree;
+    station_rt_t **stations;
+    int n_stations;
+    double (*live_a)[SMART_PHASES]; /* per node: building meter */
+    int64_t *live_at;               /* Unix s; 0 = none */
+    bool dirty;
+    int pending_decreases;
+    int64_t computed_at;
+    double limit_now[SMART_PHASES]; /* the root's effective limit at the last computation */
+    double dr_limit_w;              /* < 0: none */
+    hist_sample_t *hist;
+    int hist_len, hist_head, hist_count;
+    int64_t hist_last_ms;
+    UT_hash_handle hh;
+};
+
+typedef struct needs_rt {
+    int64_t session_id;
+    double energy_wh;
+    int64_t departure;
+    int priority;
+    UT_hash_handle hh;
+} needs_rt_t;
+
+struct smart_engine {
+    uv_loop_t *loop;
+    csms_t *csms;
+    store_t *store;
+    smart_signals_t *signals;
+    smart_engine_config_t cfg;
+    smart_profile_config_t pcfg;
+    smart_workspace_t *ws;
+    site_rt_t *sites;
+    station_rt_t *stations;
+    needs_rt_t *needs;
+    uv_timer_t debounce, tick;
+    bool debounce_armed, stopped;
+    bool subscribed; /* to the domain's events: only while a site has a tree */
+    int64_t last_verify_ms;
+    /* scratch for one computation */
+    smart_node_t *nodes;
+    smart_evse_t *pevses;
+    smart_grant_t *grants;
+    evse_rt_t **order;
+    int cap_nodes, cap_evses;
+};
+
+/* ---------------------------------------------------------------- config */
+
+void smart_engine_config_defaults(smart_engine_config_t *c)
+{
+    *c = (smart_engine_config_t){.enabled = true,
+                                 .debounce_ms = 250,
+                                 .hysteresis_a = 1.0,
+                                 .hysteresis_pct = 0.05,
+                                 .max_profiles_per_s = 5,
+                                 .verify_interval_s = 0,
+                                 .history_len = 720,
+                                 .schedule_slot_s = 900};
+}
+
+/* "FLEET:10, STAFF:5": id-token groups and their priority classes. */
+static int parse_groups(smart_engine_config_t *c, const char *value, char *err, size_t err_len)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", value);
+    c->n_groups = 0;
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ')
+            item++;
+        char *colon = strrchr(item, ':'), *end;
+        long prio = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || colon == item || !colon[1] || *end || prio < -100 || prio > 100 ||
+            (size_t)(colon - item) >= sizeof c->groups[0].group || c->n_groups >= 16) {
+            snprintf(err, err_len,
+                     "[smart] priority_groups: '%s' is not GROUP:PRIORITY (-100..100, at most 16)",
+                     item);
+            return -1;
+        }
+        snprintf(c->groups[c->n_groups].group, sizeof c->groups[0].group, "%.*s",
+                 (int)(colon - item), item);
+        c->groups[c->n_groups++].priority = (int)prio;
+    }
+    return 0;
+}
+
+int smart_engine_config_set(smart_engine_config_t *c, const char *name, const char *value,
+                            char *err, size_t err_len)
+{
+    char *end;
+    double v = strtod(value, &end);
+    bool num = *value && !*end && isfinite(v);
+    if (strcmp(name, "priority_groups") == 0) return parse_groups(c, value, err, err_len);
+    if (strcmp(name, "enabled") == 0) {
+        if (strcmp(value, "true") && strcmp(value, "false")) goto bad;
+        c->enabled = strcmp(value, "true") == 0;
+        return 0;
+    }
+    if (!num) goto bad;
+    if (strcmp(name, "debounce_ms") == 0)
+        c->debounce_ms = (int)v;
+    else if (strcmp(name, "hysteresis_a") == 0)
+        c->hysteresis_a = v;
+    else if (strcmp(name, "hysteresis_percent") == 0)
+        c->hysteresis_pct = v / 100.0;
+    else if (strcmp(name, "max_profiles_per_second") == 0)
+        c->max_profiles_per_s = (int)v;
+    else if (strcmp(name, "verify_interval") == 0)
+        c->verify_interval_s = (int)v;
+    else if (strcmp(name, "history_samples") == 0)
+        c->history_len = (int)v;
+    else if (strcmp(name, "schedule_slot") == 0)
+        c->schedule_slot_s = (int)v;
+    else {
+        snprintf(err, err_len, "[smart] has no key '%s'", name);
+        return -1;
+    }
+    return 0;
+bad:
+    snprintf(err, err_len, "[smart] %s: invalid value '%s'", name, value);
+    return -1;
+}
+
+int smart_engine_config_validate(const smart_engine_config_t *c, char *err, size_t err_len)
+{
+    if (c->debounce_ms < 0 || c->debounce_ms > 60000 || c->hysteresis_a < 0 ||
+        c->hysteresis_pct < 0 || c->max_profiles_per_s < 1 || c->verify_interval_s < 0 ||
+        c->history_len < 10 || c->history_len > 100000 || c->schedule_slot_s < 60) {
+        snprintf(err, err_len,
+                 "[smart]: debounce_ms 0..60000, hysteresis >= 0, max_profiles_per_second >= 1, "
+                 "verify_interval >= 0, history_samples 10..100000, schedule_slot >= 60");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ state */
+
+static site_rt_t *site_find(const smart_engine_t *e, const char *name)
+{
+    site_rt_t *s = NULL;
+    HASH_FIND_STR(e->sites, name, s);
+    return s;
+}
+
+static station_rt_t *station_find(const smart_engine_t *e, const char *id)
+{
+    station_rt_t *s = NULL;
+    if (id) HASH_FIND_STR(e->stations, id, s);
+    return s;
+}
+
+static evse_rt_t *evse_find(const station_rt_t *st, int evse_id)
+{
+    for (int i = 0; i < st->n_evses; i++)
+        if (st->evses[i]->evse_id == evse_id) return st->evses[i];
+    return NULL;
+}
+
+static void debounce_cb(uv_timer_t *t);
+
+static void arm(smart_engine_t *e)
+{
+    if (e->debounce_armed || e->stopped) return;
+    e->debounce_armed = true;
+    uv_timer_start(&e->debounce, debounce_cb, (uint64_t)e->cfg.debounce_ms, 0);
+}
+
+static void mark_dirty(smart_engine_t *e, site_rt_t *s)
+{
+    if (!s) return;
+    s->dirty = true;
+    arm(e);
+}
+
+static void evse_apply_needs(const smart_engine_t *e, evse_rt_t *v)
+{
+    needs_rt_t *n = NULL;
+    HASH_FIND(hh, e->needs, &v->session_id, sizeof v->session_id, n);
+    if (!n) return;
+    v->need_wh = n->energy_wh;
+    v->departure = n->departure;
+    v->priority = n->priority;
+}
+
+static void evse_set_session(smart_engine_t *e, evse_rt_t *v, int64_t session_id, const char *tx_id)
+{
+    if (v->session_id == session_id) return;
+    v->session_id = session_id;
+    snprintf(v->tx_id, sizeof v->tx_id, "%s", tx_id ? tx_id : "");
+    v->sent_a = -1;
+    v->draw_a = -1;
+    v->car_phases = 0;
+    v->cap_a = 0;
+    v->need_wh = 0;
+    v->departure = 0;
+    v->priority = 0;
+    v->want_schedule = false;
+    v->verify_a = -1;
+    if (!session_id) return;
+    csms_tx_t *t = csms_tx_find(e->csms, session_id);
+    csms_id_token_t *tok = t && t->id_token ? csms_id_token_find(e->csms, t->id_token) : NULL;
+    for (int i = 0; tok && tok->parent_id_token && i < e->cfg.n_groups; i++)
+        if (strcmp(tok->parent_id_token, e->cfg.groups[i].group) == 0)
+            v->priority = e->cfg.groups[i].priority;
+    evse_apply_needs(e, v);
+}
+
+/* The energy a session still wants: its need less what it took so far. */
+static double need_left(const smart_engine_t *e, const evse_rt_t *v)
+{
+    if (v->need_wh <= 0) return 0;
+    const csms_tx_t *t = csms_tx_find(e->csms, v->session_id);
+    double got = t && t->last_energy_wh >= 0 && t->meter_start >= 0
+                     ? (double)(t->last_energy_wh - t->meter_start)
+                     : 0;
+    return got >= v->need_wh ? 0 : v->need_wh - (got > 0 ? got : 0); /* 0: nothing left */
+}
+
+static evse_rt_t *evse_add(station_rt_t *st, int evse_id, int node)
+{
+    evse_rt_t *v = xcalloc(1, sizeof *v);
+    v->st = st;
+    v->evse_id = evse_id;
+    v->node = node;
+    v->sent_a = v->draw_a = v->verify_a = -1;
+    st->evses = xrealloc(st->evses, (size_t)(st->n_evses + 1) * sizeof *st->evses);
+    st->evses[st->n_evses++] = v;
+    return v;
+}
+
+static void evse_limits(const site_tree_t *t, evse_rt_t *v)
+{
+    const site_node_t *n = &t->nodes[v->node];
+    bool own = n->kind == SITE_NODE_EVSE;
+    v->min_a = own && n->min_a ? n->min_a : t->evse_min_a;
+    v->max_a = own && n->max_a ? n->max_a : t->evse_max_a;
+    if (own && n->dc_max_w) { /* DC: watts over the site voltage on three phases */
+        v->max_a = n->dc_max_w / (t->voltage_v * SMART_PHASES);
+        v->min_a = n->dc_min_w / (t->voltage_v * SMART_PHASES);
+    }
+}
+
+/* The EVSEs of a station without evse nodes: what the station reported. */
+static void station_discover_evses(smart_engine_t *e, station_rt_t *st)
+{
+    if (st->explicit_evses) return;
+    csms_station_t *cs = csms_station_find(e->csms, st->id);
+    for (size_t i = 0; cs && i < cs->nconnectors; i++) {
+        int id = cs->connectors[i].evse_id;
+        if (id >= 1 && !evse_find(st, id)) {
+            evse_rt_t *v = evse_add(st, id, st->node);
+            evse_limits(st->site->tree, v);
+        }
+    }
+}
+
+/* Sessions running now (start-up and tree changes). */
+static void seed_sessions(smart_engine_t *e, site_rt_t *s)
+{
+    for (csms_tx_t *t = csms_tx_first(e->csms); t; t = t->hh.next) {
+        station_rt_t *st = station_find(e, t->station_id);
+        if (!st || st->site != s) continue;
+        evse_rt_t *v = evse_find(st, t->evse_id);
+        if (!v && !st->explicit_evses && t->evse_id >= 1) {
+            v = evse_add(st, t->evse_id, st->node);
+            evse_limits(s->tree, v);
+        }
+        if (v) evse_set_session(e, v, t->id, t->tx_id);
+    }
+}
+
+static void station_free(station_rt_t *st)
+{
+    for (int i = 0; i < st->n_evses; i++)
+        free(st->evses[i]);
+    free(st->evses);
+    free(st);
+}
+
+static void site_free(smart_engine_t *e, site_rt_t *s)
+{
+    for (int i = 0; i < s->n_stations; i++) {
+        HASH_DEL(e->stations, s->stations[i]);
+        station_free(s->stations[i]);
+    }
+    free(s->stations);
+    for (int i = 0; i < s->hist_len; i++)
+        json_decref(s->hist[i].grants);
+    free(s->hist);
+    free(s->live_a);
+    free(s->live_at);
+    site_tree_free(s->tree);
+    free(s);
+}
+
+/* Takes a station's runtime over into the new tree, keeping what its EVSEs
+ * hold; EVSEs the tree no longer names are dropped. */
+static station_rt_t *station_adopt(smart_engine_t *e, site_rt_t *s, int node)
+{
+    const site_tree_t *t = s->tree;
+    station_rt_t *st = station_find(e, t->nodes[node].station_id);
+    if (!st) {
+        st = xcalloc(1, sizeof *st);
+        snprintf(st->id, sizeof st->id, "%s", t->nodes[node].station_id);
+        st->default_sent_a = st->max_sent_a = st->verify_a = -1;
+        HASH_ADD_STR(e->stations, id, st);
+    }
+    st->site = s;
+    st->node = node;
+    st->explicit_evses = false;
+    for (int i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].kind == SITE_NODE_EVSE && t->nodes[i].parent == node)
+            st->explicit_evses = true;
+    int kept = 0;
+    for (int i = 0; i < st->n_evses; i++) {
+        evse_rt_t *v = st->evses[i];
+        int found = st->explicit_evses ? -1 : node;
+        for (int k = 0; st->explicit_evses && k < t->n_nodes; k++)
+            if (t->nodes[k].kind == SITE_NODE_EVSE && t->nodes[k].parent == node &&
+                t->nodes[k].evse_id == v->evse_id)
+                found = k;
+        if (found < 0) {
+            free(v);
+            continue;
+        }
+        v->node = found;
+        evse_limits(t, v);
+        st->evses[kept++] = v;
+    }
+    st->n_evses = kept;
+    for (int k = 0; st->explicit_evses && k < t->n_nodes; k++)
+        if (t->nodes[k].kind == SITE_NODE_EVSE && t->nodes[k].parent == node &&
+            !evse_find(st, t->nodes[k].evse_id))
+            evse_limits(t, evse_add(st, t->nodes[k].evse_id, k));
+    station_discover_evses(e, st);
+    st->default_sent_a = st->max_sent_a = -1; /* the tree changed: send them again */
+    return st;
+}
+
+static void on_event(void *ud, const char *type, const json_t *d);
+
+/* Listens to the domain only while some site has a tree: without one, the
+ * hottest events (meter values) need not be built for load management. */
+static void follow_events(smart_engine_t *e)
+{
+    bool want = e->sites != NULL && !e->stopped;
+    if (want && !e->subscribed) csms_subscribe(e->csms, on_event, e);
+    if (!want && e->subscribed) csms_unsubscribe(e->csms, on_event, e);
+    e->subscribed = want;
+}
+
+/* Puts a validated tree in force (takes ownership). */
+static void site_apply(smart_engine_t *e, site_tree_t *t)
+{
+    site_rt_t *old = site_find(e, t->site), *s = xcalloc(1, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", t->site);
+    s->tree = t;
+    s->dr_limit_w = -1;
+    s->live_a = xcalloc((size_t)t->n_nodes, sizeof *s->live_a);
+    s->live_at = xcalloc((size_t)t->n_nodes, sizeof *s->live_at);
+    s->hist_len = e->cfg.history_len;
+    s->hist = xcalloc((size_t)s->hist_len, sizeof *s->hist);
+    if (old) { /* keep the history and live meters of nodes that stay */
+        for (int i = 0; i < old->tree->n_nodes; i++) {
+            int k = site_tree_find(t, old->tree->nodes[i].id);
+            if (k >= 0 && t->nodes[k].live_meter) {
+                memcpy(s->live_a[k], old->live_a[i], sizeof s->live_a[k]);
+                s->live_at[k] = old->live_at[i];
+            }
+        }
+        for (int i = 0; i < old->hist_count && i < s->hist_len; i++) {
+            int src = (old->hist_head - old->hist_count + i + old->hist_len) % old->hist_len;
+            s->hist[i] = old->hist[src];
+            old->hist[src].grants = NULL;
+        }
+        s->hist_count = old->hist_count < s->hist_len ? old->hist_count : s->hist_len;
+        s->hist_head = s->hist_count % s->hist_len;
+        HASH_DEL(e->sites, old);
+    }
+    HASH_ADD_STR(e->sites, name, s);
+    int n = 0;
+    for (int i = 0; i < t->n_nodes; i++)
+        n += t->nodes[i].kind == SITE_NODE_STATION;
+    s->stations = xcalloc((size_t)(n ? n : 1), sizeof *s->stations);
+    for (int i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].kind == SITE_NODE_STATION)
+            s->stations[s->n_stations++] = station_adopt(e, s, i);
+    if (old) { /* stations the new tree dropped */
+        for (int i = 0; i < old->n_stations; i++)
+            if (old->stations[i]->site == old) {
+                HASH_DEL(e->stations, old->stations[i]);
+                station_free(old->stations[i]);
+            }
+        old->n_stations = 0;
+        site_free(e, old);
+    }
+    seed_sessions(e, s);
+    mark_dirty(e, s);
+    follow_events(e);
+}
+
+/* ------------------------------------------------------------ computing */
+
+static void grow_scratch(smart_engine_t *e, int nodes, int evses)
+{
+    if (nodes > e->cap_nodes) {
+        e->nodes = xrealloc(e->nodes, (size_t)nodes * sizeof *e->nodes);
+        e->cap_nodes = nodes;
+    }
+    if (evses > e->cap_evses) {
+        e->pevses = xrealloc(e->pevses, (size_t)evses * sizeof *e->pevses);
+        e->grants = xrealloc(e->grants, (size_t)evses * sizeof *e->grants);
+        e->order = xrealloc(e->order, (size_t)evses * sizeof *e->order);
+        e->cap_evses = evses;
+    }
+}
+
+static bool station_connected(const smart_engine_t *e, const station_rt_t *st, int *proto)
+{
+    csms_station_t *cs = csms_station_find(e->csms, st->id);
+    if (!cs || !cs->link || !csms_station_may_operate(cs)) return false;
+    int p = smart_proto_parse(cs->link_ops->protocol(cs->link));
+    if (proto) *proto = p;
+    return p >= 0;
+}
+
+/* Per-phase capacity of each node after static reservations, divided among
+ * the EVSEs beneath: the most a station's EVSE may take when nobody can tell
+ * it otherwise. Below the EVSE minimum it is 0: a station off-line pauses
+ * rather than overloads. */
+static void compute_failsafes(smart_engine_t *e, site_rt_t *s)
+{
+    const site_tree_t *t = s->tree;
+    int *under = xcalloc((size_t)t->n_nodes, sizeof *under);
+    double(*res)[SMART_PHASES] = xcalloc((size_t)t->n_nodes, sizeof *res);
+    for (int i = t->n_nodes - 1; i >= 0; i--)
+        for (int p = 0; p < SMART_PHASES; p++) {
+            res[i][p] += t->nodes[i].reserved_a[p];
+            if (t->nodes[i].parent >= 0) res[t->nodes[i].parent][p] += res[i][p];
+        }
+    for (int i = 0; i < s->n_stations; i++) {
+        station_rt_t *st = s->stations[i];
+        int count = st->n_evses ? st->n_evses : 1;
+        for (int n = st->node; n >= 0; n = t->nodes[n].parent)
+            under[n] += count;
+    }
+    for (int i = 0; i < s->n_stations; i++) {
+        station_rt_t *st = s->stations[i];
+        double share = INFINITY, min_a = t->evse_min_a, max_a = t->evse_max_a;
+        for (int n = st->node; n >= 0; n = t->nodes[n].parent) {
+            const site_node_t *nd = &t->nodes[n];
+            for (int p = 0; p < SMART_PHASES; p++) {
+                if (!(nd->phases & (1u << p))) continue;
+                double lim = n == 0 ? s->limit_now[p] : nd->limit_a[p];
+                double cap = (lim - res[n][p]) / under[n];
+                if (cap < share) share = cap;
+            }
+        }
+        for (int k = 0; k < st->n_evses; k++) {
+            if (st->evses[k]->max_a < max_a) max_a = st->evses[k]->max_a;
+            if (st->evses[k]->min_a > min_a) min_a = st->evses[k]->min_a;
+        }
+        if (share > max_a) share = max_a;
+        share = smart_profile_round(share);
+        st->failsafe_a = share < min_a ? 0 : share;
+    }
+    free(under);
+    free(res);
+}
+
+/* The root's limit now: the tree's, lowered by demand response. */
+static void root_limit(smart_engine_t *e, site_rt_t *s, int64_t now)
+{
+    const site_node_t *root = &s->tree->nodes[0];
+    memcpy(s->limit_now, root->limit_a, sizeof s->limit_now);
+    s->dr_limit_w = -1;
+    if (!e->signals) return;
+    double w = smart_signals_limit_w(e->signals, s->name, now);
+    int phases = site_tree_phase_count(root->phases);
+    if (w >= 0 && phases > 0) {
+        s->dr_limit_w = w;
+        double per = w / (s->tree->voltage_v * phases);
+        for (int p = 0; p < SMART_PHASES; p++)
+            if ((root->phases & (1u << p)) && per < s->limit_now[p]) s->limit_now[p] = per;
+    }
+    double pa[SMART_PHASES];
+    if (smart_signals_limit_a(e->signals, s->name, now, pa))
+        for (int p = 0; p < SMART_PHASES; p++)
+            if (pa[p] >= 0 && pa[p] < s->limit_now[p]) s->limit_now[p] = pa[p];
+}
+
+/* What a held EVSE may be drawing: its accepted TxProfile while its session
+ * runs on a station out of reach, else the failsafe default. */
+static double hold_of(const evse_rt_t *v)
+{
+    double f = v->st->failsafe_a;
+    if (v->session_id && v->sent_a > f && !v->st->flagged) return v->sent_a;
+    return f;
+}
+
+static void add_on_phases(const site_tree_t *t, const evse_rt_t *v, double a,
+                          double out[][SMART_PHASES], int node)
+{
+    const site_node_t *sn = &t->nodes[v->node];
+    int ph = site_tree_phase_count(sn->phases);
+    if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+    for (int k = 0; k < ph; k++)
+        out[node][sn->rotation[k]] += a;
+}
+
+/* A car drawing clearly less than it may is self-limited: it is capped at
+ * its draw plus SMART_DRAW_HEADROOM_A and the rest goes to the others. It
+ * stays capped until its draw comes within half the headroom of the cap (it
+ * wants more), so a car sitting at its cap does not flap between the two. */
+static double self_limit(const evse_rt_t *v)
+{
+    if (v->draw_a < 0 || v->sent_a <= 0) return 0;
+    if (v->draw_a < v->sent_a - SMART_DRAW_HEADROOM_A ||
+        (v->cap_a > 0 && v->draw_a < v->cap_a - SMART_DRAW_HEADROOM_A / 2))
+        return v->draw_a + SMART_DRAW_HEADROOM_A;
+    return 0;
+}
+
+static int build_problem(smart_engine_t *e, site_rt_t *s, int64_t now)
+{
+    const site_tree_t *t = s->tree;
+    int n = 0;
+    for (int i = 0; i < s->n_stations; i++)
+        n += s->stations[i]->n_evses;
+    grow_scratch(e, t->n_nodes, n ? n : 1);
+    double(*reserved)[SMART_PHASES] = xcalloc((size_t)t->n_nodes, sizeof *reserved);
+    for (int i = 0; i < t->n_nodes; i++) {
+        bool live =
+            t->nodes[i].live_meter && s->live_at[i] && now - s->live_at[i] <= t->meter_ttl_s;
+        for (int p = 0; p < SMART_PHASES; p++)
+            reserved[i][p] = live ? s->live_a[i][p] : t->nodes[i].reserved_a[p];
+    }
+    n = 0;
+    for (int i = 0; i < s->n_stations; i++) {
+        station_rt_t *st = s->stations[i];
+        bool reachable = station_connected(e, st, NULL) && !st->flagged;
+        for (int k = 0; k < st->n_evses; k++) {
+            evse_rt_t *v = st->evses[k];
+            v->held = !reachable;
+            if (v->held) add_on_phases(t, v, hold_of(v), reserved, v->node);
+            const site_node_t *sn = &t->nodes[v->node];
+            int ph = site_tree_phase_count(sn->phases);
+            if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+            e->order[n] = v;
+            v->idx = n;
+            v->cap_a = self_limit(v);
+            double max_a = v->cap_a > 0 && v->cap_a < v->max_a ? v->cap_a : v->max_a;
+            e->pevses[n] = (smart_evse_t){
+                .node = v->node,
+                .phases = (uint8_t)(ph ? ph : 1),
+                .active = v->session_id != 0 && !v->held,
+                .min_a = v->min_a,
+                .max_a = max_a < v->min_a ? v->min_a : max_a,
+                .draw_a = v->draw_a,
+                .priority = v->priority,
+                .need_wh = need_left(e, v),
+                .departure = v->departure,
+                .voltage_v = t->voltage_v,
+                .granted_a = 0, /* the draw is applied above, with its hysteresis */
+            };
+            memcpy(e->pevses[n].phase_of, sn->rotation, sizeof sn->rotation);
+            n++;
+        }
+    }
+    /* the allocator takes each node's reservation as load on that node's
+     * links only; the load flows through every ancestor too */
+    for (int i = t->n_nodes - 1; i > 0; i--)
+        for (int p = 0; p < SMART_PHASES; p++)
+            reserved[t->nodes[i].parent][p] += reserved[i][p];
+    for (int i = 0; i < t->n_nodes; i++) {
+        e->nodes[i].parent = t->nodes[i].parent;
+        memcpy(e->nodes[i].limit_a, i == 0 ? s->limit_now : t->nodes[i].limit_a,
+               sizeof e->nodes[i].limit_a);
+        memcpy(e->nodes[i].reserved_a, reserved[i], sizeof reserved[i]);
+    }
+    free(reserved);
+    return n;
+}
+
+/* One sample per computation; computations closer than HISTORY_MIN_MS
+ * replace the last sample rather than flood the ring. */
+static void history_push(smart_engine_t *e, site_rt_t *s, int n, int64_t now_ms)
+{
+    bool replace = s->hist_count > 0 && now_ms - s->hist_last_ms < HISTORY_MIN_MS;
+    if (replace) s->hist_head = (s->hist_head - 1 + s->hist_len) % s->hist_len;
+    hist_sample_t *h = &s->hist[s->hist_head];
+    json_decref(h->grants);
+    memset(h, 0, sizeof *h);
+    h->at = now_ms;
+    h->grants = json_object();
+    memcpy(h->limit, s->limit_now, sizeof h->limit);
+    const site_tree_t *t = s->tree;
+    for (int i = 0; i < n; i++) {
+        evse_rt_t *v = e->order[i];
+        double a = v->held ? hold_of(v) : v->grant_a;
+        const site_node_t *sn = &t->nodes[v->node];
+        int ph = site_tree_phase_count(sn->phases);
+        if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+        for (int k = 0; k < ph; k++)
+            h->load[sn->rotation[k]] += a;
+        if (v->session_id) {
+            char key[64];
+            snprintf(key, sizeof key, "%s/%d", v->st->id, v->evse_id);
+            json_object_set_new(h->grants, key, json_real(a));
+        }
+    }
+    s->hist_head = (s->hist_head + 1) % s->hist_len;
+    if (s->hist_count < s->hist_len && !replace) s->hist_count++;
+    if (!replace) s->hist_last_ms = now_ms;
+}
+
+static void send_all(smart_engine_t *e, site_rt_t *s, int64_t now_ms);
+
+static void recompute(smart_engine_t *e, site_rt_t *s)
+{
+    int64_t now_ms = time_now_ms(), now = now_ms / 1000;
+    s->dirty = false;
+    for (int i = 0; i < s->n_stations; i++)
+        station_discover_evses(e, s->stations[i]);
+    root_limit(e, s, now);
+    compute_failsafes(e, s);
+    int n = build_problem(e, s, now);
+    smart_problem_t p = {e->nodes, s->tree->n_nodes, e->pevses, n, s->tree->policy, now};
+    smart_alloc_err_t rc = smart_allocate(e->ws, &p, e->grants);
+    if (rc != SMART_ALLOC_OK) { /* the tree was validated: hold everyone to the failsafe */
+        log_warn("allocation failed", "site=%s rc=%d", s->name, (int)rc);
+        for (int i = 0; i < n; i++)
+            e->grants[i] = (smart_grant_t){0, true};
+    }
+    for (int i = 0; i < n; i++) {
+        evse_rt_t *v = e->order[i];
+        v->grant_a = e->pevses[i].active ? smart_profile_round(e->grants[i].current_a) : 0;
+        v->paused = e->pevses[i].active && (e->grants[i].paused || v->grant_a <= 0);
+        double hours = v->departure > now ? (double)(v->departure - now) / 3600.0 : 0;
+        double deliverable_wh = v->grant_a * s->tree->voltage_v * e->pevses[i].phases * hours;
+        double left = e->pevses[i].need_wh;
+        v->unsatisfied = v->session_id && !v->held &&
+                         (v->paused || (left > 0 && v->departure && deliverable_wh < left));
+    }
+    s->computed_at = now_ms;
+    history_push(e, s, n, now_ms);
+    if (e->cfg.enabled) send_all(e, s, now_ms);
+}
+
+/* -------------------------------------------------------------- sending */
+
+typedef enum send_kind {
+    SEND_TX,
+    SEND_DEFAULT,
+    SEND_MAX,
+    SEND_VERIFY_EVSE,
+    SEND_VERIFY_STATION,
+} send_kind_t;
+
+typedef struct send_ctx {
+    smart_engine_t *e;
+    char station[49];
+    char site[SITE_ID_MAX];
+    send_kind_t kind;
+    int evse_id;
+    int64_t session_id;
+    double value;
+    bool decrease;
+} send_ctx_t;
+
+static const char *const kind_label[] = {"TxProfile", "TxDefaultProfile", "station maximum",
+                                         "GetCompositeSchedule", "GetCompositeSchedule"};
+
+static void flag_station(smart_engine_t *e, station_rt_t *st, const char *what, const char *why)
+{
+    bool was = st->flagged;
+    st->flagged = true;
+    st->flagged_at = time_now_ms();
+    snprintf(st->flag_reason, sizeof st->flag_reason, "%s: %s", what, why);
+    if (was) return;
+    log_warn("station flagged by load management", "station=%s reason=%s", st->id, st->flag_reason);
+    json_t *d = json_pack("{s:s,s:s,s:s}", "station_id", st->id, "site", st->site->name, "reason",
+                          st->flag_reason);
+    csms_emit(e->csms, "smart.station_flagged", d);
+}
+
+static void verify_answer(smart_engine_t *e, station_rt_t *st, const send_ctx_t *x,
+                          const csms_cmd_result_t *r)
+{
+    int proto = -1;
+    double lim = -1;
+    station_connected(e, st, &proto);
+    if (r->status != CSMS_CMD_OK || proto < 0 ||
+        !smart_profile_composite_limit((smart_proto_t)proto, r->payload, &lim))
+        lim = -1;
+    if (x->kind == SEND_VERIFY_STATION) {
+        st->verify_a = lim;
+        st->verify_at = time_now_ms();
+        return;
+    }
+    evse_rt_t *v = evse_find(st, x->evse_id);
+    if (!v) return;
+    v->verify_a = lim;
+    v->verify_at = time_now_ms();
+}
+
+static void answer_cb(void *ctx, const csms_cmd_result_t *r)
+{
+    send_ctx_t *x = ctx;
+    smart_engine_t *e = x->e;
+    station_rt_t *st = e->stopped ? NULL : station_find(e, x->station);
+    site_rt_t *s = e->stopped ? NULL : site_find(e, x->site);
+    if (s && x->decrease && s->pending_decreases > 0 && --s->pending_decreases == 0)
+        mark_dirty(e, s); /* the increases held back can go now */
+    if (!st || st->site != s) goto done;
+    if (x->kind == SEND_VERIFY_EVSE || x->kind == SEND_VERIFY_STATION) {
+        verify_answer(e, st, x, r);
+        goto done;
+    }
+    if (r->status == CSMS_CMD_OK && smart_profile_accepted(r->payload)) {
+        if (st->flagged) {
+            st->flagged = false;
+            st->flag_reason[0] = '\0';
+            mark_dirty(e, s);
+        }
+        goto done;
+    }
+    if (r->status == CSMS_CMD_DISCONNECTED) goto done; /* sent again after the reconnection */
+    char why[96];
+    switch (r->status) {
+    case CSMS_CMD_OK:
+        snprintf(why, sizeof why, "answered %.40s",
+                 json_string_value(json_object_get(r->payload, "status"))
+                     ? json_string_value(json_object_get(r->payload, "status"))
+                     : "?");
+        break;
+    case CSMS_CMD_CALLERROR:
+        snprintf(why, sizeof why, "CALLERROR %.60s", r->error_code ? r->error_code : "");
+        break;
+    case CSMS_CMD_TIMEOUT:
+        snprintf(why, sizeof why, "no answer (timeout)");
+        break;
+    default:
+        snprintf(why, sizeof why, "invalid answer");
+        break;
+    }
+    if (x->kind == SEND_DEFAULT) st->default_sent_a = -1;
+    if (x->kind == SEND_MAX) st->max_sent_a = -1;
+    flag_station(e, st, kind_label[x->kind], why);
+    mark_dirty(e, s);
+done:
+    free(x);
+}
+
+static bool rate_ok(const smart_engine_t *e, station_rt_t *st, int64_t now_ms)
+{
+    if (now_ms - st->window_ms >= 1000) {
+        st->window_ms = now_ms;
+        st->window_count = 0;
+    }
+    return st->window_count < e->cfg.max_profiles_per_s;
+}
+
+/* Sends one call; payload is stolen. False when it could not be queued. */
+static bool send_call(smart_engine_t *e, station_rt_t *st, const char *action, json_t *payload,
+                      send_kind_t kind, int evse_id, double value, bool decrease)
+{
+    send_ctx_t *x = xcalloc(1, sizeof *x);
+    x->e = e;
+    snprintf(x->station, sizeof x->station, "%s", st->id);
+    snprintf(x->site, sizeof x->site, "%s", st->site->name);
+    x->kind = kind;
+    x->evse_id = evse_id;
+    x->value = value;
+    x->decrease = decrease;
+    char err[256];
+    csms_err_t rc = csms_command(e->csms, st->id, action, payload, answer_cb, x, err, sizeof err);
+    json_decref(payload);
+    if (rc != CSMS_OK) {
+        if (rc == CSMS_ERR_INVALID)
+            log_warn("charging profile not sent", "station=%s error=%s", st->id, err);
+        free(x);
+        return false;
+    }
+    st->window_count++;
+    if (decrease) st->site->pending_decreases++;
+    return true;
+}
+
+/* The periods of a 2.0.1 schedule answer for v: now the live grant, then
+ * the plan smart_schedule makes to the departure. Returns the count. */
+static int schedule_periods(smart_engine_t *e, site_rt_t *s, evse_rt_t *v, int n_evses, int64_t now,
+                            smart_period_t *out, int max)
+{
+    int slot = e->cfg.schedule_slot_s;
+    int n_slots = v->departure > now ? (int)((v->departure - now + slot - 1) / slot) : 4;
+    if (n_slots > max) n_slots = max;
+    if (n_slots < 1) n_slots = 1;
+    smart_slot_t *slots = xcalloc((size_t)n_slots, sizeof *slots);
+    double *plan = xcalloc((size_t)n_slots * (size_t)n_evses, sizeof *plan);
+    for (int k = 0; k < n_slots; k++) {
+        slots[k].start = now + (int64_t)k * slot;
+        memcpy(slots[k].root_limit_a, s->limit_now, sizeof slots[k].root_limit_a);
+        if (e->signals && k > 0) {
+            double w = smart_signals_limit_w(e->signals, s->name, slots[k].start);
+            int ph = site_tree_phase_count(s->tree->nodes[0].phases);
+            memcpy(slots[k].root_limit_a, s->tree->nodes[0].limit_a, sizeof slots[k].root_limit_a);
+            for (int p = 0; w >= 0 && p < SMART_PHASES; p++)
+                if (w / (s->tree->voltage_v * ph) < slots[k].root_limit_a[p])
+                    slots[k].root_limit_a[p] = w / (s->tree->voltage_v * ph);
+        }
+        slots[k].price =
+            e->signals ? smart_signals_price(e->signals, s->name, slots[k].start) : NAN;
+    }
+    smart_problem_t p = {e->nodes, s->tree->n_nodes, e->pevses, n_evses, s->tree->policy, now};
+    smart_schedule_report_t rep;
+    int n = 0;
+    if (smart_schedule(e->ws, &p, slots, n_slots, slot, plan, NULL, &rep) == SMART_ALLOC_OK) {
+        for (int k = 0; k < n_slots; k++) {
+            double a = k == 0 ? v->grant_a : plan[(size_t)v->idx * (size_t)n_slots + (size_t)k];
+            if (k == 0 && a > plan[(size_t)v->idx * (size_t)n_slots]) a = v->grant_a;
+            out[n++] = (smart_period_t){k * slot, smart_profile_round(a)};
+        }
+    }
+    free(slots);
+    free(plan);
+    return n;
+}
+
+static void send_station_profiles(smart_engine_t *e, station_rt_t *st, smart_proto_t proto,
+                                  int64_t now_ms)
+{
+    const site_node_t *sn = &st->site->tree->nodes[st->node];
+    if (smart_profile_should_send(&e->pcfg, st->default_sent_a, st->failsafe_a) &&
+        rate_ok(e, st, now_ms)) {
+        bool lower = st->default_sent_a >= 0 && st->failsafe_a < st->default_sent_a;
+        if (send_call(e, st, "SetChargingProfile", smart_profile_default(proto, st->failsafe_a),
+                      SEND_DEFAULT, 0, st->failsafe_a, lower))
+            st->default_sent_a = st->failsafe_a;
+    }
+    double cap = INFINITY;
+    for (int p = 0; p < SMART_PHASES; p++)
+        if ((sn->phases & (1u << p)) && sn->limit_a[p] < cap) cap = sn->limit_a[p];
+    if (isfinite(cap) && st->max_sent_a < 0 && rate_ok(e, st, now_ms) &&
+        send_call(e, st, "SetChargingProfile", smart_profile_station_max(proto, cap), SEND_MAX, 0,
+                  cap, false))
+        st->max_sent_a = cap;
+}
+
+/* One TxProfile when it is due; false when the rate limit held it back. */
+static bool send_tx(smart_engine_t *e, site_rt_t *s, evse_rt_t *v, smart_proto_t proto,
+                    bool decreases, int n_evses, int64_t now_ms)
+{
+    double now_a = v->paused ? 0 : v->grant_a;
+    double before = v->sent_a >= 0 ? v->sent_a : v->st->failsafe_a;
+    bool lower = now_a < before - 0.05;
+    bool due = smart_profile_should_send(&e->pcfg, v->sent_a, now_a) || v->want_schedule;
+    if (!due || lower != decreases) return true;
+    if (!rate_ok(e, v->st, now_ms)) return false;
+    smart_period_t periods[96];
+    int np = 0;
+    if (v->want_schedule && proto == SMART_PROTO_201)
+        np = schedule_periods(e, s, v, n_evses, now_ms / 1000, periods, 96);
+    const site_node_t *sn = &s->tree->nodes[v->node];
+    int ph = site_tree_phase_count(sn->phases);
+    if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+    json_t *pl =
+        smart_profile_tx(proto, v->evse_id, v->tx_id, now_a, ph, periods, np, now_ms / 1000);
+    if (send_call(e, v->st, "SetChargingProfile", pl, SEND_TX, v->evse_id, now_a, lower)) {
+        v->sent_a = now_a;
+        v->want_schedule = false;
+    }
+    return true;
+}
+
+static void send_all(smart_engine_t *e, site_rt_t *s, int64_t now_ms)
+{
+    int n = 0;
+    for (int i = 0; i < s->n_stations; i++)
+        n += s->stations[i]->n_evses;
+    for (int pass = 0; pass < 2; pass++) {
+        bool decreases = pass == 0;
+        if (!decreases && s->pending_decreases > 0) {
+            s->dirty = true; /* the increases follow once the decreases are answered */
+            return;
+        }
+        for (int i = 0; i < s->n_stations; i++) {
+            station_rt_t *st = s->stations[i];
+            int proto;
+            if (!station_connected(e, st, &proto)) continue;
+            if (decreases) send_station_profiles(e, st, (smart_proto_t)proto, now_ms);
+            if (st->flagged) continue;
+            for (int k = 0; k < st->n_evses; k++) {
+                evse_rt_t *v = st->evses[k];
+                if (!v->session_id || v->held) continue;
+                if (!send_tx(e, s, v, (smart_proto_t)proto, decreases, n, now_ms)) s->dirty = true;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void on_meter(smart_engine_t *e, const json_t *d)
+{
+    station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
+    if (!st) return;
+    evse_rt_t *v = evse_find(st, (int)json_integer_value(json_object_get(d, "evse_id")));
+    if (!v || !v->session_id) return;
+    double amps[SMART_PHASES] = {-1, -1, -1}, total = -1, power = -1;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(d, "samples"), i, m)
+    {
+        const char *meas = json_string_value(json_object_get(m, "measurand"));
+        const char *phase = json_string_value(json_object_get(m, "phase"));
+        const char *unit = json_string_value(json_object_get(m, "unit"));
+        const char *val = json_string_value(json_object_get(m, "value"));
+        if (!meas || !val) continue;
+        double x = strtod(val, NULL);
+        if (!isfinite(x)) continue;
+        if (strcmp(meas, "Current.Import") == 0) {
+            if (phase && phase[0] == 'L' && phase[1] >= '1' && phase[1] <= '3' &&
+                (!phase[2] || phase[2] == '-'))
+                amps[phase[1] - '1'] = x;
+            else if (!phase)
+                total = x;
+        } else if (strcmp(meas, "Power.Active.Import") == 0 && !phase) {
+            power = unit && strcmp(unit, "kW") == 0 ? x * 1000 : x;
+        }
+    }
+    double draw = -1, hi = -1;
+    int on = 0;
+    for (int p = 0; p < SMART_PHASES; p++)
+        hi = amps[p] > hi ? amps[p] : hi;
+    for (int p = 0; p < SMART_PHASES; p++)
+        on += amps[p] >= 1.0 && amps[p] >= 0.2 * hi;
+    const site_tree_t *t = st->site->tree;
+    int wired = site_tree_phase_count(t->nodes[v->node].phases);
+    if (hi >= 0)
+        draw = hi;
+    else if (total >= 0)
+        draw = total;
+    else if (power >= 0)
+        draw = power / (t->voltage_v * (v->car_phases ? v->car_phases : wired));
+    if (draw < 0) return;
+    v->draw_a = draw;
+    bool dirty = false;
+    if (hi >= 0 && on > 0 && on != v->car_phases && on <= wired) {
+        v->car_phases = on;
+        dirty = true;
+    }
+    double cap = self_limit(v);
+    if ((cap > 0) != (v->cap_a > 0) || fabs(cap - v->cap_a) >= 1.0) dirty = true;
+    if (dirty) mark_dirty(e, st->site);
+}
+
+static int64_t parse_time_s(const json_t *v)
+{
+    int64_t ms;
+    const char *s = json_string_value(v);
+    return s && time_parse_rfc3339(s, &ms) ? ms / 1000 : 0;
+}
+
+/* 2.0.1 NotifyEVChargingNeeds / NotifyEVChargingSchedule (the station's note). */
+static void on_ev_info(smart_engine_t *e, station_rt_t *st, const json_t *d)
+{
+    const char *kind = json_string_value(json_object_get(d, "kind"));
+    const json_t *p = json_object_get(d, "detail");
+    if (!kind || !p) return;
+    evse_rt_t *v = evse_find(st, (int)json_integer_value(json_object_get(p, "evseId")));
+    if (!v || !v->session_id) return;
+    if (strcmp(kind, "ev_charging_needs") == 0) {
+        const json_t *n = json_object_get(p, "chargingNeeds");
+        const json_t *ac = json_object_get(n, "acChargingParameters");
+        const json_t *dc = json_object_get(n, "dcChargingParameters");
+        const json_t *par = ac ? ac : dc;
+        needs_rt_t *set = NULL;
+        HASH_FIND(hh, e->needs, &v->session_id, sizeof v->session_id, set);
+        if (!set) { /* what an operator set through the API wins over the car */
+            double wh = json_number_value(json_object_get(par, "energyAmount"));
+            if (wh > 0) v->need_wh = wh;
+            int64_t dep = parse_time_s(json_object_get(n, "departureTime"));
+            if (dep) v->departure = dep;
+        }
+        double max = json_number_value(json_object_get(par, "evMaxCurrent"));
+        if (ac && max > 0 && max < v->max_a) v->max_a = max;
+    } else if (strcmp(kind, "ev_charging_schedule") != 0) {
+        return;
+    }
+    v->want_schedule = true;
+    mark_dirty(e, st->site);
+}
+
+static void on_tx(smart_engine_t *e, station_rt_t *st, const char *type, const json_t *d)
+{
+    int evse_id = (int)json_integer_value(json_object_get(d, "evse_id"));
+    int64_t session = json_integer_value(json_object_get(d, "session_id"));
+    const char *ev = json_string_value(json_object_get(d, "event_type"));
+    bool ended = strcmp(type, "transaction.ended") == 0 || (ev && strcmp(ev, "Ended") == 0);
+    evse_rt_t *v = evse_find(st, evse_id);
+    if (!v && !st->explicit_evses && evse_id >= 1 && !ended) {
+        v = evse_add(st, evse_id, st->node);
+        evse_limits(st->site->tree, v);
+    }
+    if (!v) return;
+    if (ended) {
+        if (v->session_id == session) evse_set_session(e, v, 0, NULL);
+    } else if (session) {
+        evse_set_session(e, v, session, json_string_value(json_object_get(d, "transaction_id")));
+    }
+    mark_dirty(e, st->site);
+}
+
+static void on_event(void *ud, const char *type, const json_t *d)
+{
+    smart_engine_t *e = ud;
+    if (e->stopped) return;
+    if (strcmp(type, "meter.values") == 0) {
+        on_meter(e, d);
+        return;
+    }
+    if (strcmp(type, "smart.signal") == 0) {
+        mark_dirty(e, site_find(e, json_string_value(json_object_get(d, "site"))
+                                       ? json_string_value(json_object_get(d, "site"))
+                                       : ""));
+        return;
+    }
+    station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
+    if (!st) return;
+    if (strncmp(type, "transaction.", 12) == 0) {
+        on_tx(e, st, type, d);
+    } else if (strcmp(type, "station.boot") == 0 || strcmp(type, "station.connected") == 0) {
+        st->default_sent_a = st->max_sent_a = -1; /* it may have lost them: send again */
+        if (strcmp(type, "station.boot") == 0)
+            for (int k = 0; k < st->n_evses; k++)
+                st->evses[k]->sent_a = -1;
+        mark_dirty(e, st->site);
+    } else if (strcmp(type, "station.disconnected") == 0 || strcmp(type, "connector.status") == 0) {
+        mark_dirty(e, st->site);
+    } else if (strcmp(type, "station.notification") == 0) {
+        on_ev_info(e, st, d);
+    }
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static void debounce_cb(uv_timer_t *t)
+{
+    smart_engine_t *e = t->data;
+    e->debounce_armed = false;
+    site_rt_t *s, *tmp;
+    HASH_ITER(hh, e->sites, s, tmp)
+    {
+        if (s->dirty) recompute(e, s);
+    }
+}
+
+static void verify_site(smart_engine_t *e, site_rt_t *s)
+{
+    for (int i = 0; i < s->n_stations; i++) {
+        station_rt_t *st = s->stations[i];
+        int proto;
+        if (!station_connected(e, st, &proto)) continue;
+        send_call(e, st, "GetCompositeSchedule",
+                  smart_profile_composite_request((smart_proto_t)proto, 0, VERIFY_DURATION_S),
+                  SEND_VERIFY_STATION, 0, 0, false);
+        for (int k = 0; k < st->n_evses; k++)
+            if (st->evses[k]->session_id)
+                send_call(e, st, "GetCompositeSchedule",
+                          smart_profile_composite_request((smart_proto_t)proto,
+                                                          st->evses[k]->evse_id, VERIFY_DURATION_S),
+                          SEND_VERIFY_EVSE, st->evses[k]->evse_id, 0, false);
+    }
+}
+
+/* Whether any EVSE of the site has a session (idle sites need no samples). */
+static bool site_charging(const site_rt_t *s)
+{
+    for (int i = 0; i < s->n_stations; i++)
+        for (int k = 0; k < s->stations[i]->n_evses; k++)
+            if (s->stations[i]->evses[k]->session_id) return true;
+    return false;
+}
+
+/* Once a second: building meters that expire, retries the rate limit held
+ * back, a history sample for sites with sessions, the periodic check. */
+static void tick_cb(uv_timer_t *t)
+{
+    smart_engine_t *e = t->data;
+    int64_t now_ms = time_now_ms(), now = now_ms / 1000;
+    bool verify = e->cfg.verify_interval_s > 0 &&
+                  now_ms - e->last_verify_ms >= (int64_t)e->cfg.verify_interval_s * 1000;
+    if (verify) e->last_verify_ms = now_ms;
+    site_rt_t *s, *tmp;
+    HASH_ITER(hh, e->sites, s, tmp)
+    {
+        for (int i = 0; i < s->tree->n_nodes; i++)
+            if (s->live_at[i] && now - s->live_at[i] > s->tree->meter_ttl_s) {
+                s->live_at[i] = 0; /* expired: the static reservation again */
+                s->dirty = true;
+            }
+        if (now_ms - s->hist_last_ms >= HISTORY_EVERY_MS && site_charging(s)) s->dirty = true;
+        if (verify) verify_site(e, s);
+        if (s->dirty) arm(e);
+    }
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+static bool load(smart_engine_t *e, char *err, size_t err_len)
+{
+    json_t *sites = NULL, *needs = NULL;
+    if (store_smart_load_sync(e->store, &sites, &needs) != 0) {
+        snprintf(err, err_len, "cannot load the load-management trees");
+        return false;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(needs, i, r)
+    {
+        needs_rt_t *n = xcalloc(1, sizeof *n);
+        n->session_id = json_integer_value(json_object_get(r, "session_id"));
+        n->energy_wh = json_number_value(json_object_get(r, "energy_wh"));
+        n->departure = json_integer_value(json_object_get(r, "departure"));
+        n->priority = (int)json_integer_value(json_object_get(r, "priority"));
+        HASH_ADD(hh, e->needs, session_id, sizeof n->session_id, n);
+    }
+    json_array_foreach(sites, i, r)
+    {
+        site_tree_t *t = NULL;
+        char msg[256];
+        const char *name = json_string_value(json_object_get(r, "site"));
+        /* stations deleted since are not an error at start-up: no check */
+        if (site_tree_parse(name, json_object_get(r, "tree"), NULL, NULL, &t, msg, sizeof msg)) {
+            log_warn("stored capacity tree no longer valid", "site=%s error=%s", name, msg);
+            continue;
+        }
+        site_apply(e, t);
+    }
+    json_decref(sites);
+    json_decref(needs);
+    return true;
+}
+
+smart_engine_t *smart_engine_create(uv_loop_t *loop, csms_t *csms, store_t *store,
+                                    smart_signals_t *signals, const smart_engine_config_t *cfg,
+                                    char *err, size_t err_len)
+{
+    smart_engine_t *e = xcalloc(1, sizeof *e);
+    e->loop = loop;
+    e->csms = csms;
+    e->store = store;
+    e->signals = signals;
+    e->cfg = *cfg;
+    e->pcfg = (smart_profile_config_t){cfg->hysteresis_a, cfg->hysteresis_pct};
+    e->ws = smart_workspace_new();
+    uv_timer_init(loop, &e->debounce);
+    uv_timer_init(loop, &e->tick);
+    e->debounce.data = e->tick.data = e;
+    if (!load(e, err, err_len)) {
+        smart_engine_stop(e);
+        uv_run(loop, UV_RUN_NOWAIT);
+        smart_engine_free(e);
+        return NULL;
+    }
+    uv_timer_start(&e->tick, tick_cb, TICK_MS, TICK_MS);
+    return e;
+}
+
+void smart_engine_stop(smart_engine_t *e)
+{
+    if (!e || e->stopped) return;
+    e->stopped = true;
+    follow_events(e);
+    uv_timer_stop(&e->debounce);
+    uv_timer_stop(&e->tick);
+    uv_close((uv_handle_t *)&e->debounce, NULL);
+    uv_close((uv_handle_t *)&e->tick, NULL);
+}
+
+void smart_engine_free(smart_engine_t *e)
+{
+    if (!e) return;
+    site_rt_t *s, *tmp;
+    HASH_ITER(hh, e->sites, s, tmp)
+    {
+        HASH_DEL(e->sites, s);
+        site_free(e, s);
+    }
+    needs_rt_t *n, *ntmp;
+    HASH_ITER(hh, e->needs, n, ntmp)
+    {
+        HASH_DEL(e->needs, n);
+        free(n);
+    }
+    smart_workspace_free(e->ws);
+    free(e->nodes);
+    free(e->pevses);
+    free(e->grants);
+    free(e->order);
+    free(e);
+}
+
+/* ------------------------------------------------------------------ API */
+
+typedef struct change_ctx {
+    smart_engine_t *e;
+    site_tree_t *tree;      /* put: in force once committed */
+    char site[SITE_ID_MAX]; /* delete */
+    needs_rt_t needs;       /* needs */
+    smart_engine_done_cb cb;
+    void *ctx;
+} change_ctx_t;
+
+typedef struct known_ctx {
+    smart_engine_t *e;
+    const char *site;
+    char other[SITE_ID_MAX];
+    char station[49];
+} known_ctx_t;
+
+static bool station_known(void *p, const char *id)
+{
+    known_ctx_t *k = p;
+    if (!csms_station_find(k->e->csms, id)) return false;
+    station_rt_t *st = station_find(k->e, id);
+    if (st && strcmp(st->site->name, k->site) != 0 && !k->other[0]) {
+        snprintf(k->other, sizeof k->other, "%s", st->site->name);
+        snprintf(k->station, sizeof k->station, "%s", id);
+    }
+    return true;
+}
+
+static void put_done(void *p, store_err_t rc, json_t *res)
+{
+    change_ctx_t *x = p;
+    (void)res;
+    if (rc == STORE_OK && !x->e->stopped)
+        site_apply(x->e, x->tree);
+    else
+        site_tree_free(x->tree);
+    x->cb(x->ctx, rc == STORE_OK);
+    free(x);
+}
+
+smart_engine_err_t smart_engine_put_tree(smart_engine_t *e, const char *site, const json_t *body,
+                                         smart_engine_done_cb cb, void *ctx, char *err,
+                                         size_t err_len)
+{
+    known_ctx_t k = {.e = e, .site = site};
+    site_tree_t *t = NULL;
+    site_tree_err_t rc = site_tree_parse(site, body, station_known, &k, &t, err, err_len);
+    if (rc == SITE_TREE_BAD_REQUEST) return SMART_ENGINE_BAD_REQUEST;
+    if (rc != SITE_TREE_OK) return SMART_ENGINE_UNPROCESSABLE;
+    if (k.other[0]) {
+        snprintf(err, err_len, "station '%s' is already in the tree of site '%s'", k.station,
+                 k.other);
+        site_tree_free(t);
+        return SMART_ENGINE_UNPROCESSABLE;
+    }
+    change_ctx_t *x = xcalloc(1, sizeof *x);
+    x->e = e;
+    x->tree = t;
+    x->cb = cb;
+    x->ctx = ctx;
+    json_t *canon = site_tree_json(t);
+    store_smart_site_put(e->store, site, canon, time_now_ms(), put_done, x);
+    json_decref(canon);
+    return SMART_ENGINE_OK;
+}
+
+static void delete_done(void *p, store_err_t rc, json_t *res)
+{
+    change_ctx_t *x = p;
+    (void)res;
+    site_rt_t *s = rc == STORE_OK && !x->e->stopped ? site_find(x->e, x->site) : NULL;
+    if (s) {
+        HASH_DEL(x->e->sites, s);
+        site_free(x->e, s);
+        follow_events(x->e);
+    }
+    x->cb(x->ctx, rc == STORE_OK || rc == STORE_ERR_NOT_FOUND);
+    free(x);
+}
+
+smart_engine_err_t smart_engine_delete_tree(smart_engine_t *e, const char *site,
+                                            smart_engine_done_cb cb, void *ctx)
+{
+    if (!site_find(e, site)) return SMART_ENGINE_NOT_FOUND;
+    change_ctx_t *x = xcalloc(1, sizeof *x);
+    x->e = e;
+    snprintf(x->site, sizeof x->site, "%s", site);
+    x->cb = cb;
+    x->ctx = ctx;
+    store_smart_site_delete(e->store, site, delete_done, x);
+    return SMART_ENGINE_OK;
+}
+
+static json_t *phases_json(const double v[SMART_PHASES])
+{
+    json_t *a = json_array();
+    for (int p = 0; p < SMART_PHASES; p++)
+        json_array_append_new(a, isfinite(v[p]) ? json_real(round(v[p] * 100) / 100) : json_null());
+    return a;
+}
+
+static json_t *time_json(int64_t ms)
+{
+    char buf[TIME_RFC3339_LEN];
+    return ms ? json_string(time_format_rfc3339(ms, buf)) : json_null();
+}
+
+json_t *smart_engine_sites_json(const smart_engine_t *e)
+{
+    json_t *arr = json_array();
+    site_rt_t *s, *tmp;
+    HASH_ITER(hh, e->sites, s, tmp)
+    {
+        int evses = 0, active = 0, flagged = 0;
+        for (int i = 0; i < s->n_stations; i++) {
+            flagged += s->stations[i]->flagged;
+            for (int k = 0; k < s->stations[i]->n_evses; k++) {
+                evses++;
+                active += s->stations[i]->evses[k]->session_id != 0;
+            }
+        }
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:o,s:o}", "site", s->name, "policy",
+                           site_tree_policy_name(s->tree->policy), "stations", s->n_stations,
+                           "evses", evses, "active_sessions", active, "flagged_stations", flagged,
+                           "limit_a", phases_json(s->tree->nodes[0].limit_a), "effective_limit_a",
+                           phases_json(s->computed_at ? s->limit_now : s->tree->nodes[0].limit_a),
+                           "demand_response",
+                           s->dr_limit_w >= 0 ? json_pack("{s:f}", "limit_w", s->dr_limit_w)
+                                              : json_null()));
+    }
+    return arr;
+}
+
+json_t *smart_engine_tree_json(const smart_engine_t *e, const char *site)
+{
+    site_rt_t *s = site_find(e, site);
+    return s ? site_tree_json(s->tree) : NULL;
+}
+
+static json_t *evse_json(const evse_rt_t *v, double voltage)
+{
+    json_t *o = json_pack("{s:s,s:i,s:b,s:f,s:b,s:b,s:f,s:f}", "station_id", v->st->id, "evse_id",
+                          v->evse_id, "active", v->session_id != 0, "grant_a",
+                          v->held ? hold_of(v) : v->grant_a, "paused", v->paused, "held", v->held,
+                          "min_a", v->min_a, "max_a", v->max_a);
+    json_object_set_new(o, "session_id", v->session_id ? json_integer(v->session_id) : json_null());
+    json_object_set_new(o, "sent_a", v->sent_a >= 0 ? json_real(v->sent_a) : json_null());
+    json_object_set_new(o, "draw_a", v->draw_a >= 0 ? json_real(v->draw_a) : json_null());
+    json_object_set_new(o, "car_phases", v->car_phases ? json_integer(v->car_phases) : json_null());
+    json_object_set_new(o, "priority", json_integer(v->priority));
+    json_object_set_new(o, "need_wh", v->need_wh > 0 ? json_real(v->need_wh) : json_null());
+    json_object_set_new(o, "departure", time_json(v->departure * 1000));
+    json_object_set_new(o, "unsatisfied", json_boolean(v->unsatisfied));
+    if (v->verify_at) {
+        json_t *vf = json_pack("{s:o,s:o}", "at", time_json(v->verify_at), "limit_a",
+                               v->verify_a >= 0 ? json_real(v->verify_a) : json_null());
+        json_object_set_new(vf, "matches",
+                            json_boolean(v->verify_a >= 0 && v->sent_a >= 0 &&
+                                         fabs(v->verify_a - v->sent_a) < 0.15));
+        json_object_set_new(o, "verify", vf);
+    }
+    (void)voltage;
+    return o;
+}
+
+static json_t *station_json(const smart_engine_t *e, const station_rt_t *st)
+{
+    json_t *o =
+        json_pack("{s:s,s:s,s:b,s:b,s:f}", "station_id", st->id, "node",
+                  st->site->tree->nodes[st->node].id, "connected", station_connected(e, st, NULL),
+                  "flagged", st->flagged, "failsafe_a", st->failsafe_a);
+    json_object_set_new(o, "flag_reason", st->flagged ? json_string(st->flag_reason) : json_null());
+    json_object_set_new(o, "flagged_at", st->flagged ? time_json(st->flagged_at) : json_null());
+    json_object_set_new(o, "default_profile_a",
+                        st->default_sent_a >= 0 ? json_real(st->default_sent_a) : json_null());
+    if (st->verify_at)
+        json_object_set_new(o, "verify",
+                            json_pack("{s:o,s:o}", "at", time_json(st->verify_at), "limit_a",
+                                      st->verify_a >= 0 ? json_real(st->verify_a) : json_null()));
+    return o;
+}
+
+/* Per node and phase: the grants beneath it plus its reserved load. */
+static json_t *nodes_json(const smart_engine_t *e, const site_rt_t *s, int64_t now)
+{
+    const site_tree_t *t = s->tree;
+    double(*load)[SMART_PHASES] = xcalloc((size_t)t->n_nodes, sizeof *load);
+    for (int i = 0; i < s->n_stations; i++)
+        for (int k = 0; k < s->stations[i]->n_evses; k++) {
+            const evse_rt_t *v = s->stations[i]->evses[k];
+            double a = v->held ? hold_of(v) : v->grant_a;
+            if (a <= 0) continue;
+            const site_node_t *sn = &t->nodes[v->node];
+            int ph = site_tree_phase_count(sn->phases);
+            if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+            for (int n = v->node; n >= 0; n = t->nodes[n].parent)
+                for (int q = 0; q < ph; q++)
+                    load[n][sn->rotation[q]] += a;
+        }
+    double(*below)[SMART_PHASES] = xcalloc((size_t)t->n_nodes, sizeof *below);
+    for (int i = t->n_nodes - 1; i >= 0; i--) {
+        const site_node_t *nd = &t->nodes[i];
+        bool live = nd->live_meter && s->live_at[i] && now - s->live_at[i] <= t->meter_ttl_s;
+        for (int p = 0; p < SMART_PHASES; p++) {
+            below[i][p] += live ? s->live_a[i][p] : nd->reserved_a[p];
+            if (nd->parent >= 0) below[nd->parent][p] += below[i][p];
+        }
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < t->n_nodes; i++) {
+        const site_node_t *nd = &t->nodes[i];
+        bool live = nd->live_meter && s->live_at[i] && now - s->live_at[i] <= t->meter_ttl_s;
+        const double *res = below[i]; /* its own and its descendants' non-EV load */
+        double total[SMART_PHASES];
+        for (int p = 0; p < SMART_PHASES; p++)
+            total[p] = load[i][p] + res[p];
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "id", nd->id, "kind",
+                              site_node_kind_name(nd->kind), "limit_a",
+                              phases_json(i == 0 ? s->limit_now : nd->limit_a), "reserved_a",
+                              phases_json(res), "ev_load_a", phases_json(load[i]), "load_a",
+                              phases_json(total), "reserved_source", live ? "meter" : "static");
+        json_object_set_new(o, "parent",
+                            nd->parent >= 0 ? json_string(t->nodes[nd->parent].id) : json_null());
+        json_array_append_new(arr, o);
+    }
+    free(load);
+    free(below);
+    return arr;
+}
+
+json_t *smart_engine_allocation_json(smart_engine_t *e, const char *site)
+{
+    site_rt_t *s = site_find(e, site);
+    if (!s) return NULL;
+    if (!s->computed_at || s->dirty) recompute(e, s); /* answer with the present */
+    int64_t now = time_now_ms() / 1000;
+    json_t *evses = json_array(), *stations = json_array(), *unsat = json_array();
+    for (int i = 0; i < s->n_stations; i++) {
+        json_array_append_new(stations, station_json(e, s->stations[i]));
+        for (int k = 0; k < s->stations[i]->n_evses; k++) {
+            const evse_rt_t *v = s->stations[i]->evses[k];
+            json_array_append_new(evses, evse_json(v, s->tree->voltage_v));
+            if (v->unsatisfied) json_array_append_new(unsat, json_integer(v->session_id));
+        }
+    }
+    json_t *o =
+        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "site", s->name, "policy",
+                  site_tree_policy_name(s->tree->policy), "computed_at", time_json(s->computed_at),
+                  "limit_a", phases_json(s->limit_now), "nodes", nodes_json(e, s, now), "evses",
+                  evses, "stations", stations, "unsatisfied_sessions", unsat);
+    json_object_set_new(o, "demand_response",
+                        s->dr_limit_w >= 0 ? json_pack("{s:f}", "limit_w", s->dr_limit_w)
+                                           : json_null());
+    json_object_set_new(o, "enabled", json_boolean(e->cfg.enabled));
+    return o;
+}
+
+json_t *smart_engine_history_json(const smart_engine_t *e, const char *site)
+{
+    const site_rt_t *s = site_find(e, site);
+    if (!s) return NULL;
+    json_t *arr = json_array();
+    for (int i = 0; i < s->hist_count; i++) {
+        const hist_sample_t *h =
+            &s->hist[(s->hist_head - s->hist_count + i + s->hist_len) % s->hist_len];
+        json_array_append_new(arr, json_pack("{s:o,s:o,s:o,s:O}", "at", time_json(h->at), "load_a",
+                                             phases_json(h->load), "limit_a", phases_json(h->limit),
+                                             "grants", h->grants));
+    }
+    return json_pack("{s:s,s:o}", "site", s->name, "samples", arr);
+}
+
+smart_engine_err_t smart_engine_node_load(smart_engine_t *e, const char *site, const char *node,
+                                          const double amps[SMART_PHASES], int64_t at, char *err,
+                                          size_t err_len)
+{
+    site_rt_t *s = site_find(e, site);
+    int i = s ? site_tree_find(s->tree, node) : -1;
+    if (i < 0) {
+        snprintf(err, err_len, "site '%s' has no node '%s'", site, node);
+        return SMART_ENGINE_NOT_FOUND;
+    }
+    const site_node_t *nd = &s->tree->nodes[i];
+    if (!nd->live_meter) {
+        snprintf(err, err_len,
+                 "node '%s' has no building meter (set \"live_meter\": true in the tree)", node);
+        return SMART_ENGINE_UNPROCESSABLE;
+    }
+    int64_t now = time_now_ms() / 1000;
+    if (at > now + 300 || now - at > s->tree->meter_ttl_s) {
+        snprintf(err, err_len, "the reading's timestamp is %s (the site keeps readings %d s)",
+                 at > now ? "in the future" : "too old", s->tree->meter_ttl_s);
+        return SMART_ENGINE_UNPROCESSABLE;
+    }
+    for (int p = 0; p < SMART_PHASES; p++) {
+        if (amps[p] > 0 && !(nd->phases & (1u << p))) {
+            snprintf(err, err_len, "node '%s' is not wired to L%d", node, p + 1);
+            return SMART_ENGINE_UNPROCESSABLE;
+        }
+        s->live_a[i][p] = amps[p];
+    }
+    s->live_at[i] = at;
+    mark_dirty(e, s);
+    return SMART_ENGINE_OK;
+}
+
+static void needs_done(void *p, store_err_t rc, json_t *res)
+{
+    change_ctx_t *x = p;
+    smart_engine_t *e = x->e;
+    (void)res;
+    if (rc == STORE_OK && !e->stopped) {
+        needs_rt_t *n = NULL;
+        HASH_FIND(hh, e->needs, &x->needs.session_id, sizeof x->needs.session_id, n);
+        if (!n) {
+            n = xcalloc(1, sizeof *n);
+            n->session_id = x->needs.session_id;
+            HASH_ADD(hh, e->needs, session_id, sizeof n->session_id, n);
+        }
+        n->energy_wh = x->needs.energy_wh;
+        n->departure = x->needs.departure;
+        n->priority = x->needs.priority;
+        csms_tx_t *t = csms_tx_find(e->csms, n->session_id);
+        station_rt_t *st = t ? station_find(e, t->station_id) : NULL;
+        evse_rt_t *v = st ? evse_find(st, t->evse_id) : NULL;
+        if (v && v->session_id == n->session_id) {
+            evse_apply_needs(e, v);
+            mark_dirty(e, st->site);
+        }
+    }
+    x->cb(x->ctx, rc == STORE_OK);
+    free(x);
+}
+
+smart_engine_err_t smart_engine_set_needs(smart_engine_t *e, int64_t session_id, double energy_wh,
+                                          int64_t departure, int priority, smart_engine_done_cb cb,
+                                          void *ctx, char *err, size_t err_len)
+{
+    if (!csms_tx_find(e->csms, session_id)) {
+        snprintf(err, err_len, "session %lld is not running", (long long)session_id);
+        return SMART_ENGINE_NOT_FOUND;
+    }
+    change_ctx_t *x = xcalloc(1, sizeof *x);
+    x->e = e;
+    x->needs = (needs_rt_t){.session_id = session_id,
+                            .energy_wh = energy_wh,
+                            .departure = departure,
+                            .priority = priority};
+    x->cb = cb;
+    x->ctx = ctx;
+    store_smart_needs_put(e->store, session_id, energy_wh, departure, priority, time_now_ms(),
+                          needs_done, x);
+    return SMART_ENGINE_OK;
+}
+
+json_t *smart_engine_needs_json(const smart_engine_t *e, int64_t session_id)
+{
+    needs_rt_t *n = NULL;
+    HASH_FIND(hh, e->needs, &session_id, sizeof session_id, n);
+    if (!n) return NULL;
+    return json_pack("{s:I,s:o,s:o,s:i}", "session_id", (json_int_t)session_id, "energy_wh",
+                     n->energy_wh > 0 ? json_real(n->energy_wh) : json_null(), "departure",
+                     time_json(n->departure * 1000), "priority", n->priority);
+}
+
+smart_engine_err_t smart_engine_verify(smart_engine_t *e, const char *site)
+{
+    site_rt_t *s = site_find(e, site);
+    if (!s) return SMART_ENGINE_NOT_FOUND;
+    verify_site(e, s);
+    return SMART_ENGINE_OK;
+}
