@@ -78,8 +78,6 @@ static int fail_note(csms_t *c, const char *kind, const char *v)
 static void emit_locked_out(csms_t *c, const char *station_id, const char *peer, int failures)
 {
     if (!peer) peer = "";
-    /* a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; people know a.b.c.d */
-    if (strncmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.')) peer += 7;
     json_t *d = json_object();
     json_object_set_new(d, "station_id", json_string(station_id));
     json_object_set_new(d, "peer", json_string(peer));

@@ -220,6 +220,17 @@ const char *net_conn_subprotocol(const net_conn_t *c)
     return c->subprotocol;
 }
 
+/* The peer's address as people write it: a dual-stack listener sees IPv4
+ * clients as ::ffff:a.b.c.d, which logs, audit entries, rate limits and
+ * alerts show as a.b.c.d. */
+static void peer_address(struct lws *wsi, char *out, size_t len)
+{
+    out[0] = '\0';
+    lws_get_peer_simple(wsi, out, len);
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+        memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
 const char *net_conn_peer(const net_conn_t *c)
 {
     return c->peer;
@@ -338,7 +349,7 @@ static int on_confirm_upgrade(net_t *n, listener_t *l, struct lws *wsi)
     copy_hdr(wsi, WSI_TOKEN_GET_URI, path, sizeof path);
     copy_hdr(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto);
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    peer_address(wsi, peer, sizeof peer);
 
     net_upgrade_t up = {.path = path, .subprotocols = proto, .peer = peer,
                         .tls = l->kind == L_OCPP_TLS};
@@ -890,7 +901,7 @@ static int on_http(net_t *n, listener_t *l, struct lws *wsi, struct http_pss *ps
         }
     }
     r->path = xstrdup(uri ? uri : "/");
-    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
+    peer_address(wsi, r->peer, sizeof r->peer);
     req_read_args(r, wsi);
     req_read_headers(r, wsi);
     check_request(r, wsi);
