@@ -8,8 +8,8 @@
  */
 #include "sim/diagnostics.h"
 
+#include "net/http_out.h"
 #include "sim/firmware.h"
-#include "sim/http.h"
 #include "sim/proto.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
@@ -187,7 +187,7 @@ bool sim_diagnostics_request(sim_station_t *st, const sim_log_request_t *r, char
         j->url = xstrdup(loc);
     }
     j->refused[0] = '\0';
-    if (!sim_http_url_loopback(j->url, j->refused, sizeof j->refused) && !j->refused[0])
+    if (!http_out_url_loopback(j->url, j->refused, sizeof j->refused) && !j->refused[0])
         snprintf(j->refused, sizeof j->refused, "not a loopback URL");
     int retries = r->retries < 0 ? 0 : r->retries > MAX_RETRIES ? MAX_RETRIES : r->retries;
     j->attempts_left = 1 + retries;

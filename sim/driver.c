@@ -7,8 +7,8 @@
  *
  * Also here: the process limits a 20,000-station run needs (open files), the
  * optional registration step, progress lines and the final report, and the
- * stations' HTTP transfers (firmware downloads, log uploads) through the
- * simulator's own client (http.h) on the same loop.
+ * stations' HTTP transfers (firmware downloads, log uploads) through http.h
+ * (the server's outbound client, net/http_out) on the same loop.
  */
 #include "sim/driver.h"
 

@@ -8,7 +8,7 @@
  */
 #include "sim/firmware.h"
 
-#include "sim/http.h"
+#include "net/http_out.h"
 #include "util/alloc.h"
 
 #include <ctype.h>
@@ -295,7 +295,7 @@ sim_fw_answer_t sim_firmware_update(sim_station_t *st, const sim_fw_request_t *r
     free(fw->location);
     fw->location = xstrdup(r->location ? r->location : "");
     fw->refused[0] = '\0';
-    if (!sim_http_url_loopback(fw->location, fw->refused, sizeof fw->refused) && !fw->refused[0])
+    if (!http_out_url_loopback(fw->location, fw->refused, sizeof fw->refused) && !fw->refused[0])
         snprintf(fw->refused, sizeof fw->refused, "not a loopback URL");
     int retries = r->retries < 0 ? 0 : r->retries > MAX_RETRIES ? MAX_RETRIES : r->retries;
     fw->attempts_left = 1 + retries;

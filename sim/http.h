@@ -1,18 +1,13 @@
 /*
- * The simulator's HTTP client: firmware downloads (GET, the body hashed with
- * SHA-256 and counted, never kept) and log uploads (PUT; a multipart POST
- * when the receiver answers 405 to the PUT) on the simulator's libuv loop.
- *
- * Why its own client rather than the server's net/http_out.c: that one is
- * the server's webhook sender (POST only, the answer kept, public addresses
- * only); the simulator needs the opposite policy, loopback only, and other
- * methods. The shape is the same: libcurl's multi-socket interface, curl
- * asking for sockets to watch (one uv_poll_t each) and for a wake-up (one
- * uv_timer_t), so a slow receiver never blocks the stations.
+ * A simulated station's HTTP transfers, on the server's outbound client
+ * (net/http_out) and the simulator's libuv loop: firmware downloads (GET, the
+ * body hashed with SHA-256 and counted as it arrives, never kept) and log
+ * uploads (PUT; a multipart POST when the receiver answers 405 to the PUT).
  *
  * Loopback only, like every other connection the simulator makes (args.c
- * says why): URLs must name 127.0.0.0/8, localhost or [::1], and every
- * address curl connects to (redirects included) is checked again.
+ * says why): the client is created loopback_only, so URLs must name
+ * 127.0.0.0/8, localhost or [::1], and every address curl connects to
+ * (redirects included) is checked again.
  *
  * Everything here runs on the loop thread.
  */
@@ -59,15 +54,11 @@ int sim_http_upload(sim_http_t *h, const char *url, const char *file_name, const
                     size_t len, int timeout_ms, sim_http_cb cb, void *ud, char *err,
                     size_t err_len);
 
-/* Whether url is an http:// or https:// URL whose host is loopback; false
- * with the reason in err otherwise. */
-bool sim_http_url_loopback(const char *url, char *err, size_t err_len);
-
 /* Transfers in flight. */
 unsigned sim_http_in_flight(const sim_http_t *h);
 
 /* Cancels every transfer (each callback runs with cancelled set before this
- * returns) and closes the handles; the memory goes once the loop has run the
+ * returns) and frees h; the client's handles go once the loop has run their
  * close callbacks. Not from inside a callback. */
 void sim_http_destroy(sim_http_t *h);
 

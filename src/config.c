@@ -40,6 +40,7 @@ void config_defaults(config_t *c)
     c->webhook_retention_days = 30;
     c->transfers_max_upload_mb = 512;
     c->transfers_token_ttl = 86400;
+    c->diagnostics_timeout = 3600;
     snprintf(c->log_level, sizeof c->log_level, "info");
     alerts_config_defaults(&c->alerts);
     workorders_config_defaults(&c->workorders);
@@ -120,6 +121,7 @@ static const struct option {
     STR("transfers", "directory", transfers_dir),
     INT("transfers", "max_upload_mb", transfers_max_upload_mb),
     INT("transfers", "token_ttl", transfers_token_ttl),
+    INT("transfers", "diagnostics_timeout", diagnostics_timeout),
     STR("log", "level", log_level),
 };
 
@@ -273,6 +275,10 @@ int config_validate(const config_t *c, char *err, size_t err_len)
         c->transfers_token_ttl < 60 || c->transfers_token_ttl > 30 * 86400) {
         snprintf(err, err_len, "[transfers] max_upload_mb must be 1 to 65536 and token_ttl 60 "
                                "to 2592000 seconds");
+        return -1;
+    }
+    if (c->diagnostics_timeout < 1 || c->diagnostics_timeout > 30 * 86400) {
+        snprintf(err, err_len, "[transfers] diagnostics_timeout must be 1 to 2592000 seconds");
         return -1;
     }
     if (c->transfers_base_url[0] && strncmp(c->transfers_base_url, "http://", 7) != 0 &&

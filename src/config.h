@@ -45,6 +45,7 @@ typedef struct config {
     char transfers_base_url[256]; /* "" = http://<bind or 127.0.0.1>:<http_port> */
     char transfers_dir[512];      /* "" = <data_dir>/files */
     int transfers_max_upload_mb, transfers_token_ttl;
+    int diagnostics_timeout; /* s without news before a diagnostics request is timed_out */
     /* [log] */
     char log_level[16];
     /* [alerts]: the fault-detection rules (service/alerts_config.c reads the keys) */

@@ -12,6 +12,7 @@
 #include "ocpp/ocpp.h"
 #include "service/alerts_server.h"
 #include "service/diagnostics.h"
+#include "service/orphans.h"
 #include "service/workorders_server.h"
 #include "service/uptime_recorder.h"
 #include "smart/engine.h"
@@ -547,9 +548,21 @@ static int cmd_serve(int argc, char **argv)
     diagnostics_config_t dc = {.base_url = a->transfers_base,
                                .dir = a->transfers_dir,
                                .token_ttl = a->cfg.transfers_token_ttl,
+                               .timeout = a->cfg.diagnostics_timeout,
                                .tokens = &a->transfer_tokens};
     a->diagnostics = diagnostics_create(&a->loop, a->csms, a->store, &dc, err, sizeof err);
     if (!a->diagnostics) {
+        fprintf(stderr, "ampgrid: %s\n", err);
+        return 1;
+    }
+    /* what a crash left in the file directories: also before the writer */
+    char diag_dir[700], fw_dir[700];
+    snprintf(diag_dir, sizeof diag_dir, "%s/diagnostics", a->transfers_dir);
+    snprintf(fw_dir, sizeof fw_dir, "%s/firmware", a->transfers_dir);
+    orphans_dirs_t od = {.attachments = workorders_server_attachments_dir(a->workorders),
+                         .diagnostics = diag_dir,
+                         .firmware = fw_dir};
+    if (orphans_sweep(a->store, &od, err, sizeof err) < 0) {
         fprintf(stderr, "ampgrid: %s\n", err);
         return 1;
     }

@@ -25,8 +25,8 @@ static const api_sort_field_t diag_sorts[] = {
 };
 static const api_list_t diag_list = {diag_sorts, "-id", false, 50, 500};
 
-static const char *const statuses[] = {"pending",  "accepted", "rejected",
-                                       "uploading", "uploaded", "failed", NULL};
+static const char *const statuses[] = {"pending",  "accepted", "rejected",  "uploading",
+                                       "uploaded", "failed",   "timed_out", NULL};
 
 static bool service_ok(api_call_t *c)
 {
@@ -136,8 +136,8 @@ void api_diagnostics_list(api_call_t *c)
         for (const char *const *s = statuses; *s; s++) ok = ok || strcmp(*s, status) == 0;
         if (!ok) {
             api_problem(c, 400, "Bad Request",
-                        "status must be pending, accepted, rejected, uploading, uploaded or "
-                        "failed");
+                        "status must be pending, accepted, rejected, uploading, uploaded, "
+                        "failed or timed_out");
             return;
         }
     }

@@ -6,6 +6,7 @@
  * the webhook engine (deliveries).
  */
 #include "api/api_internal.h"
+#include "service/orphans.h"
 
 #include "util/strbuf.h"
 
@@ -47,6 +48,9 @@ void api_metrics(api_call_t *c)
     gauge(&b, "ampgrid_transactions_active", "gauge", "Transactions in progress",
           csms_tx_active_count(a->d.csms));
     api_alerts_metrics(a, &b);
+    gauge(&b, "ampgrid_leftover_files_removed_total", "counter",
+          "Half-written files and attachments without a row removed at start-up",
+          (double)orphans_removed_total());
     api_signals_metrics(a, &b);
     if (a->d.net) {
         const net_stats_t *n = net_stats(a->d.net);

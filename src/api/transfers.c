@@ -293,8 +293,8 @@ static void upload_claimed(void *p, store_err_t rc, json_t *row)
         return;
     }
     if (rc != STORE_OK) {
-        if (rc == STORE_ERR_NOT_FOUND)
-            problem(h->req, 403, "Forbidden", "this upload link has been used already");
+        if (rc == STORE_ERR_NOT_FOUND) /* used, or timed out meanwhile */
+            problem(h->req, 403, "Forbidden", "this upload link has been used already or expired");
         else problem(h->req, 503, "Service Unavailable", "the upload could not be recorded; retry");
         held_free(h);
         return;
@@ -325,6 +325,13 @@ static void upload_request_found(void *p, store_err_t rc, json_t *row)
     }
     if (json_integer_value(json_object_get(row, "token_used")) != 0) {
         problem(h->req, 403, "Forbidden", "this upload link has been used already");
+        goto done;
+    }
+    const char *status = json_string_value(json_object_get(row, "status"));
+    if (status && strcmp(status, "timed_out") == 0) {
+        problem(h->req, 410, "Gone",
+                "this diagnostics request timed out ([transfers] diagnostics_timeout); the link "
+                "is no longer accepted");
         goto done;
     }
     store_diag_claim(h->a->d.store, h->id, upload_claimed, h);

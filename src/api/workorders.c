@@ -913,11 +913,15 @@ void api_workorders_attach(api_call_t *c)
                     "send the file as the body with its Content-Type (e.g. image/jpeg)");
         goto fail;
     }
-    if (len == 0 || len > (size_t)max) {
-        api_problem(c, 400, "Bad Request",
-                    "the file must be 1 to %d bytes ([workorders] "
+    if (len == 0) {
+        api_problem(c, 400, "Bad Request", "the file is empty: send it as the request body");
+        goto fail;
+    }
+    if (len > (size_t)max) {
+        api_problem(c, 413, "Payload Too Large",
+                    "the file is %zu bytes; at most %d are accepted ([workorders] "
                     "max_attachment)",
-                    max);
+                    len, max);
         goto fail;
     }
     snprintf(w->file_name, sizeof w->file_name, "%s", name);

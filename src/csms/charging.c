@@ -520,6 +520,9 @@ void csms_tx_stop(csms_t *c, csms_station_t *st, const csms_tx_stop_t *in, csms_
     rec.stop_id_token = in->id_token;
     store_tx_update(c->store, &rec, stop_part_done, s);
 
+    if (in->nsamples) /* the final readings, before the session is gone */
+        csms_emit_meter_values(c, st->id, t->evse_id, t->connector_id, t->id, in->samples,
+                               in->nsamples);
     json_t *d = csms_tx_event_json(t);
     char buf[TIME_RFC3339_LEN];
     json_object_set_new(d, "meter_stop_wh", json_integer(in->meter_stop));
@@ -541,37 +544,29 @@ static json_t *shared_string(const char *s)
     return s ? json_reader_string(s, strlen(s)) : NULL; /* setting NULL sets nothing */
 }
 
-void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector_id,
-                       int64_t tx_id, const store_sample_t *samples, size_t n, csms_done_cb cb,
-                       void *ctx)
+bool csms_tx_progress(csms_tx_t *t, const store_sample_t *samples, size_t n,
+                      store_tx_progress_t *out)
 {
-    csms_tx_t *t = tx_id ? csms_tx_find(c, tx_id) : NULL;
-    if (t && strcmp(t->station_id, st->id) != 0) t = NULL;
-    store_tx_progress_t progress = {0};
-    bool has_progress = false;
-    if (t) {
-        double soc = t->last_soc;
-        int64_t energy = t->last_energy_wh;
-        csms_track_samples(t, samples, n);
-        if (soc != t->last_soc || energy != t->last_energy_wh) {
-            progress = (store_tx_progress_t){.last_soc = t->last_soc,
-                                             .last_energy_wh = t->last_energy_wh,
-                                             .last_soc_at = t->last_soc_at,
-                                             .last_energy_at = t->last_energy_at};
-            has_progress = true;
-        }
-    }
-    /* Samples for an unknown transaction are kept too, without the link. The
-     * session's latest readings go in the same operation (one op per message). */
-    store_meter_values_tx(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
-                          has_progress ? &progress : NULL, csms_store_done,
-                          csms_done_wrap(cb, ctx));
+    double soc = t->last_soc;
+    int64_t energy = t->last_energy_wh;
+    csms_track_samples(t, samples, n);
+    if (soc == t->last_soc && energy == t->last_energy_wh) return false;
+    *out = (store_tx_progress_t){.last_soc = t->last_soc,
+                                 .last_energy_wh = t->last_energy_wh,
+                                 .last_soc_at = t->last_soc_at,
+                                 .last_energy_at = t->last_energy_at};
+    return true;
+}
+
+void csms_emit_meter_values(csms_t *c, const char *station_id, int evse_id, int connector_id,
+                            int64_t session_id, const store_sample_t *samples, size_t n)
+{
     if (!csms_listening(c)) return; /* the hottest event: build it only for a listener */
     json_t *d = json_object();
-    json_object_set_new(d, "station_id", json_string(st->id));
+    json_object_set_new(d, "station_id", json_string(station_id));
     json_object_set_new(d, "evse_id", json_integer(evse_id));
     json_object_set_new(d, "connector_id", json_integer(connector_id));
-    if (t) json_object_set_new(d, "session_id", json_integer(t->id));
+    if (session_id) json_object_set_new(d, "session_id", json_integer(session_id));
     json_t *arr = json_array();
     char buf[TIME_RFC3339_LEN];
     /* strings through the reader's shared table: measurands, units and the
@@ -583,12 +578,28 @@ void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector
         json_object_set_new_nocheck(m, "value", shared_string(samples[i].value));
         if (samples[i].measurand)
             json_object_set_new_nocheck(m, "measurand", shared_string(samples[i].measurand));
-        if (samples[i].phase) json_object_set_new_nocheck(m, "phase", shared_string(samples[i].phase));
+        if (samples[i].phase)
+            json_object_set_new_nocheck(m, "phase", shared_string(samples[i].phase));
         if (samples[i].unit) json_object_set_new_nocheck(m, "unit", shared_string(samples[i].unit));
         json_array_append_new(arr, m);
     }
     json_object_set_new(d, "samples", arr);
     csms_emit(c, "meter.values", d);
+}
+
+void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector_id, int64_t tx_id,
+                       const store_sample_t *samples, size_t n, csms_done_cb cb, void *ctx)
+{
+    csms_tx_t *t = tx_id ? csms_tx_find(c, tx_id) : NULL;
+    if (t && strcmp(t->station_id, st->id) != 0) t = NULL;
+    store_tx_progress_t progress;
+    bool has_progress = t && csms_tx_progress(t, samples, n, &progress);
+    /* Samples for an unknown transaction are kept too, without the link. The
+     * session's latest readings go in the same operation (one op per message). */
+    store_meter_values_tx(c->store, st->id, evse_id, connector_id, t ? t->id : 0, samples, n,
+                          has_progress ? &progress : NULL, csms_store_done,
+                          csms_done_wrap(cb, ctx));
+    csms_emit_meter_values(c, st->id, evse_id, connector_id, t ? t->id : 0, samples, n);
 }
 
 /* ------------------------------------------------------ notifications */

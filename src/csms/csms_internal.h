@@ -58,6 +58,15 @@ csms_connector_t *csms_connector_get(csms_station_t *st, int evse_id, int connec
 /* Transactions (charging.c), shared with tx_events.c. */
 void csms_tx_free(csms_tx_t *t);
 void csms_track_samples(csms_tx_t *t, const store_sample_t *sm, size_t n);
+/* Folds samples into t; true, with the session's latest readings in *out,
+ * when they changed (for the store op that writes the samples). */
+bool csms_tx_progress(csms_tx_t *t, const store_sample_t *samples, size_t n,
+                      store_tx_progress_t *out);
+/* The meter.values event (only built when someone listens): MeterValues and
+ * the meterValue of TransactionEvent and StopTransaction all go through it.
+ * session_id 0 = none. */
+void csms_emit_meter_values(csms_t *c, const char *station_id, int evse_id, int connector_id,
+                            int64_t session_id, const store_sample_t *samples, size_t n);
 store_tx_t csms_tx_record(const csms_tx_t *t);
 json_t *csms_tx_event_json(const csms_tx_t *t);
 /* Puts an active transaction into (or takes it out of) every index. */

@@ -119,11 +119,6 @@ static void part_store_cb(void *p, store_err_t rc)
     part_done(p, rc == STORE_OK);
 }
 
-static void part_csms_cb(void *p, csms_err_t rc, const char *msg)
-{
-    part_done(p, rc == CSMS_OK);
-}
-
 static void part_stop_cb(void *p, csms_err_t rc, bool known)
 {
     part_done(p, rc == CSMS_OK);
@@ -207,6 +202,28 @@ static void fill_start(const txe_t *x, const csms_tx_t *t, store_tx_t *rec)
     rec->auth_status = x->r.has_info ? x->r.info.status : NULL;
 }
 
+/* Records the event with its meter values in one store operation (the
+ * periodic Updated events are 2.0.1's MeterValues), and hands the samples to
+ * the same meter.values event MeterValues raises, so load management, alerts
+ * and the event stream see a 2.0.1 car's readings whichever message they
+ * came in. The Ended event's samples go with the stop (csms_tx_stop). */
+static void record_with_samples(txe_t *x, csms_station_t *st, csms_tx_t *t)
+{
+    const csms_tx_event_t *ev = &x->ev;
+    store_tx_progress_t progress;
+    bool has_progress = csms_tx_progress(t, ev->samples, ev->nsamples, &progress);
+    store_meter_batch_t mv = {.station_id = st->id,
+                              .evse_id = t->evse_id,
+                              .connector_id = t->connector_id,
+                              .samples = ev->samples,
+                              .n = ev->nsamples,
+                              .progress = has_progress ? &progress : NULL};
+    store_tx_event_samples(x->c->store, t->id, ev->seq_no, kind_names[ev->kind], ev->trigger_reason,
+                           ev->timestamp, ev->offline, ev->raw, &mv, part_event_cb, x);
+    csms_emit_meter_values(x->c, st->id, t->evse_id, t->connector_id, t->id, ev->samples,
+                           ev->nsamples);
+}
+
 /* Applies a new (not duplicate) event to an active transaction. */
 static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
 {
@@ -223,8 +240,12 @@ static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
     emit_event(x, t);
     x->pending = 1; /* held until every part is queued */
     x->pending++;
-    store_tx_event(c->store, t->id, ev->seq_no, kind_names[ev->kind], ev->trigger_reason,
-                   ev->timestamp, ev->offline, ev->raw, part_event_cb, x);
+    if (ev->nsamples && ev->kind != CSMS_TXE_ENDED) {
+        record_with_samples(x, st, t);
+    } else {
+        store_tx_event(c->store, t->id, ev->seq_no, kind_names[ev->kind], ev->trigger_reason,
+                       ev->timestamp, ev->offline, ev->raw, part_event_cb, x);
+    }
 
     bool rewrite = false;
     if (ev->kind == CSMS_TXE_STARTED && !t->started_seen && !x->created) {
@@ -264,11 +285,6 @@ static void apply(txe_t *x, csms_station_t *st, csms_tx_t *t)
         csms_tx_stop(c, st, &stp, part_stop_cb, x); /* frees t */
         part_done(x, true);
         return;
-    }
-    if (ev->nsamples) {
-        x->pending++;
-        csms_meter_values(c, st, t->evse_id, t->connector_id, t->id, ev->samples, ev->nsamples,
-                          part_csms_cb, x);
     }
     if (rewrite) {
         store_tx_t rec = csms_tx_record(t);

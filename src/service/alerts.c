@@ -99,16 +99,17 @@ static void normalise(int *evse_id, int *connector_id)
 }
 
 static void make_key(char *out, size_t len, alert_rule_t rule, const char *station, int evse,
-                     int conn)
+                     int conn, int64_t subject)
 {
-    snprintf(out, len, "%d\x1f%s\x1f%d\x1f%d", (int)rule, station, evse, conn);
+    snprintf(out, len, "%d\x1f%s\x1f%d\x1f%d\x1f%lld", (int)rule, station, evse, conn,
+             (long long)subject);
 }
 
 static alert_node_t *find_key(const alerts_t *a, alert_rule_t rule, const char *station, int evse,
-                              int conn)
+                              int conn, int64_t subject)
 {
-    char key[128];
-    make_key(key, sizeof key, rule, station, evse, conn);
+    char key[160];
+    make_key(key, sizeof key, rule, station, evse, conn, subject);
     alert_node_t *n = NULL;
     HASH_FIND(hh, a->by_key, key, strlen(key), n);
     return n;
@@ -124,8 +125,8 @@ static unsigned *open_bits(alerts_t *a, const alert_t *al)
 
 static void index_add(alerts_t *a, alert_node_t *n)
 {
-    make_key(n->key, sizeof n->key, n->al.rule, n->al.station_id, n->al.evse_id,
-             n->al.connector_id);
+    make_key(n->key, sizeof n->key, n->al.rule, n->al.station_id, n->al.evse_id, n->al.connector_id,
+             n->al.subject_id);
     HASH_ADD(hh, a->by_key, key, strlen(n->key), n);
     HASH_ADD(hh_id, a->by_id, al.id, sizeof n->al.id, n);
     *open_bits(a, &n->al) |= ALERT_BIT(n->al.rule);
@@ -174,7 +175,7 @@ alert_t *alerts_raise(alerts_t *a, const alert_spec_t *sp)
     int evse = sp->evse_id, conn = sp->connector_id;
     normalise(&evse, &conn);
     int64_t now = alerts_now(a);
-    alert_node_t *n = find_key(a, sp->rule, sp->station_id, evse, conn);
+    alert_node_t *n = find_key(a, sp->rule, sp->station_id, evse, conn, sp->subject_id);
     if (n) {
         if (!sp->bump) {
             json_decref(sp->details);
@@ -197,6 +198,7 @@ alert_t *alerts_raise(alerts_t *a, const alert_spec_t *sp)
     snprintf(n->al.station_id, sizeof n->al.station_id, "%s", sp->station_id);
     n->al.evse_id = evse;
     n->al.connector_id = conn;
+    n->al.subject_id = sp->subject_id;
     n->al.title = xstrdup(sp->title);
     n->al.details = sp->details ? sp->details : json_object();
     n->al.state = ALERT_ACTIVE;
@@ -223,7 +225,15 @@ bool alerts_clear(alerts_t *a, alert_rule_t rule, const char *station_id, int ev
                   int connector_id)
 {
     normalise(&evse_id, &connector_id);
-    alert_node_t *n = find_key(a, rule, station_id, evse_id, connector_id);
+    alert_node_t *n = find_key(a, rule, station_id, evse_id, connector_id, 0);
+    if (!n) return false;
+    resolve_node(a, n, "auto", NULL, NULL, NULL);
+    return true;
+}
+
+bool alerts_clear_subject(alerts_t *a, alert_rule_t rule, int64_t subject_id)
+{
+    alert_node_t *n = find_key(a, rule, "", -1, -1, subject_id);
     if (!n) return false;
     resolve_node(a, n, "auto", NULL, NULL, NULL);
     return true;
@@ -336,7 +346,15 @@ void alerts_restore(alerts_t *a, const json_t *row)
                    ? (int)row_int(row, "connector_id")
                    : -1;
     normalise(&evse, &conn);
-    if (find_key(a, (alert_rule_t)rule, station, evse, conn) || find_id(a, id)) return;
+    const char *details = row_str(row, "details");
+    json_t *dj = details ? json_loads(details, 0, NULL) : NULL;
+    int64_t subject = rule == ALERT_CAMPAIGN_PAUSED
+                          ? (int64_t)json_integer_value(json_object_get(dj, "campaign_id"))
+                          : 0;
+    if (find_key(a, (alert_rule_t)rule, station, evse, conn, subject) || find_id(a, id)) {
+        json_decref(dj);
+        return;
+    }
     alert_node_t *n = xcalloc(1, sizeof *n);
     n->al.id = id;
     n->al.rule = (alert_rule_t)rule;
@@ -344,9 +362,9 @@ void alerts_restore(alerts_t *a, const json_t *row)
     snprintf(n->al.station_id, sizeof n->al.station_id, "%s", station);
     n->al.evse_id = evse;
     n->al.connector_id = conn;
+    n->al.subject_id = subject;
     n->al.title = xstrdup(row_str(row, "title") ? row_str(row, "title") : "");
-    const char *details = row_str(row, "details");
-    n->al.details = details ? json_loads(details, 0, NULL) : NULL;
+    n->al.details = dj;
     if (!json_is_object(n->al.details)) {
         json_decref(n->al.details);
         n->al.details = json_object();
@@ -466,6 +484,13 @@ static const char *const descriptions[ALERT_RULE_COUNT_] = {
     [ALERT_PARTS_LOW_STOCK] = "A spare part's stock in a depot fell below its low-stock "
                               "threshold (details.items lists them all; no station); clears when "
                               "every one is restocked.",
+    [ALERT_CAMPAIGN_PAUSED] = "A firmware campaign paused itself at its failure threshold (one "
+                              "alert per campaign, details.campaign_id; no station); clears when "
+                              "the campaign is resumed, completes or is cancelled.",
+    [ALERT_PROFILES_REFUSED] = "Load management could not set a charging profile on the station "
+                               "(rejected, CALLERROR or no answer), so it is held to its "
+                               "failsafe; clears when the station accepts a SetChargingProfile "
+                               "again.",
 };
 
 static json_t *thresholds_json(const alerts_t *a, alert_rule_t r)

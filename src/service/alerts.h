@@ -45,6 +45,10 @@ typedef struct alert {
     alert_severity_t severity;
     char station_id[64];
     int evse_id, connector_id; /* -1/-1: the station as a whole */
+    /* What a station-less alert is about when there may be several open at
+     * once (campaign_paused: the campaign's id, also details.campaign_id);
+     * 0 otherwise. Part of the de-duplication key. */
+    int64_t subject_id;
     char *title;
     json_t *details; /* an object */
     alert_state_t state;

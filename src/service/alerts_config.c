@@ -24,6 +24,8 @@ static const char *const rule_names[ALERT_RULE_COUNT_] = {
     [ALERT_SECURITY_EVENT] = "security_event",
     [ALERT_FIRMWARE_FAILED] = "firmware_failed",
     [ALERT_PARTS_LOW_STOCK] = "parts_low_stock",
+    [ALERT_CAMPAIGN_PAUSED] = "campaign_paused",
+    [ALERT_PROFILES_REFUSED] = "profiles_refused",
 };
 
 static const char *const severity_names[ALERT_SEVERITY_COUNT_] = {
@@ -37,7 +39,8 @@ static const alert_severity_t default_severity[ALERT_RULE_COUNT_] = {
     [ALERT_METER_BACKWARDS] = ALERT_MINOR,       [ALERT_METER_JUMP] = ALERT_MINOR,
     [ALERT_CONNECTOR_UNAVAILABLE] = ALERT_MINOR, [ALERT_FAILED_STARTS] = ALERT_MAJOR,
     [ALERT_SECURITY_EVENT] = ALERT_WARNING,      [ALERT_FIRMWARE_FAILED] = ALERT_MAJOR,
-    [ALERT_PARTS_LOW_STOCK] = ALERT_WARNING,
+    [ALERT_PARTS_LOW_STOCK] = ALERT_WARNING,     [ALERT_CAMPAIGN_PAUSED] = ALERT_MAJOR,
+    [ALERT_PROFILES_REFUSED] = ALERT_MAJOR,
 };
 
 #define THRESHOLD(key, field, lo, hi)                                                              \

@@ -21,7 +21,9 @@ typedef enum alert_rule {
     ALERT_FAILED_STARTS,
     ALERT_SECURITY_EVENT,
     ALERT_FIRMWARE_FAILED,
-    ALERT_PARTS_LOW_STOCK, /* raised by service/workorders (spare parts), not by a station */
+    ALERT_PARTS_LOW_STOCK,  /* raised by service/workorders (spare parts), not by a station */
+    ALERT_CAMPAIGN_PAUSED,  /* a firmware campaign paused itself; one per campaign, no station */
+    ALERT_PROFILES_REFUSED, /* load management: the station refuses charging profiles */
     ALERT_RULE_COUNT_
 } alert_rule_t;
 

@@ -54,7 +54,7 @@ typedef struct watch_station {
 /* An alert and its indexes. */
 typedef struct alert_node {
     alert_t al;
-    char key[128];        /* rule, station, evse, connector */
+    char key[160];        /* rule, station, evse, connector, subject */
     UT_hash_handle hh;    /* by key */
     UT_hash_handle hh_id; /* by id */
 } alert_node_t;
@@ -88,6 +88,7 @@ typedef struct alert_spec {
     alert_severity_t severity;
     const char *station_id;
     int evse_id, connector_id;
+    int64_t subject_id; /* alert_t.subject_id */
     const char *title;
     json_t *details;
     bool bump;
@@ -95,6 +96,8 @@ typedef struct alert_spec {
 alert_t *alerts_raise(alerts_t *a, const alert_spec_t *spec);
 bool alerts_clear(alerts_t *a, alert_rule_t rule, const char *station_id, int evse_id,
                   int connector_id);
+/* Resolves the open station-less alert of rule about subject_id. */
+bool alerts_clear_subject(alerts_t *a, alert_rule_t rule, int64_t subject_id);
 /* Resolves every open alert of a station (it was deleted). */
 void alerts_clear_station(alerts_t *a, const char *station_id);
 

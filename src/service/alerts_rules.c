@@ -675,8 +675,8 @@ static void on_auth_failed(alerts_t *a, watch_station_t *st, const json_t *d)
     json_t *detail = json_pack("{s:s,s:s,s:I,s:I}", "type", "RepeatedFailedLogins", "peer",
                                peer ? peer : "", "failures", n, "window_seconds",
                                json_integer_value(json_object_get(d, "window_seconds")));
-    raise_at(a, ALERT_SECURITY_EVENT, security_severity(a, "RepeatedFailedLogins"), st, NULL,
-             true, detail, title);
+    raise_at(a, ALERT_SECURITY_EVENT, security_severity(a, "RepeatedFailedLogins"), st, NULL, true,
+             detail, title);
 }
 
 static void firmware_status(alerts_t *a, watch_station_t *st, const json_t *detail)
@@ -714,11 +714,73 @@ static void on_heard(alerts_t *a, watch_station_t *st, const json_t *d)
     heard(a, st);
 }
 
-/* A command's outcome: an answer (or a CALLERROR) is the station talking. */
+/* A command's outcome: an answer (or a CALLERROR) is the station talking.
+ * An accepted SetChargingProfile is the recovery profiles_refused waits for:
+ * load management (src/smart/engine.c) unflags the station on the same
+ * answer but announces nothing, so the answer itself is the signal. */
 static void on_command_result(alerts_t *a, watch_station_t *st, const json_t *d)
 {
     const char *outcome = jstr(d, "outcome");
     if (is(outcome, "Answered") || is(outcome, "CallError")) heard(a, st);
+    if (is(outcome, "Answered") && is(jstr(d, "action"), "SetChargingProfile") &&
+        is(jstr(json_object_get(d, "response"), "status"), "Accepted"))
+        clear_at(a, ALERT_PROFILES_REFUSED, st, NULL);
+}
+
+/* ------------------------------------------------- load management */
+
+/* smart.station_flagged: {station_id, site, reason}, sent once when a station
+ * starts refusing (the engine stays quiet while it keeps refusing). */
+static void on_station_flagged(alerts_t *a, watch_station_t *st, const json_t *d)
+{
+    if (!rule_on(a, ALERT_PROFILES_REFUSED)) return;
+    const char *reason = jstr(d, "reason"), *site = jstr(d, "site");
+    char title[160];
+    snprintf(title, sizeof title, "Load management: station refuses charging profiles (%.100s)",
+             reason ? reason : "refused");
+    json_t *det = json_pack("{s:o,s:o}", "site", site ? json_string(site) : json_null(), "reason",
+                            reason ? json_string(reason) : json_null());
+    raise_at(a, ALERT_PROFILES_REFUSED, a->cfg.severity[ALERT_PROFILES_REFUSED], st, NULL, true,
+             det, title);
+}
+
+/* ------------------------------------------------ firmware campaigns */
+
+/* campaign.paused: {id, name, reason, failures, attempts}, emitted only when
+ * a campaign pauses itself at its failure threshold (an operator's pause is
+ * a campaign.updated alone). */
+static void on_campaign_paused(alerts_t *a, const json_t *d)
+{
+    int64_t id = jint64(d, "id", 0);
+    if (!rule_on(a, ALERT_CAMPAIGN_PAUSED) || id <= 0) return;
+    const char *name = jstr(d, "name"), *reason = jstr(d, "reason");
+    char title[160];
+    snprintf(title, sizeof title, "Firmware campaign %lld (%.80s) paused itself", (long long)id,
+             name ? name : "");
+    json_t *det = json_pack("{s:I,s:o,s:o,s:I,s:I}", "campaign_id", (json_int_t)id, "name",
+                            name ? json_string(name) : json_null(), "reason",
+                            reason ? json_string(reason) : json_null(), "failures",
+                            (json_int_t)jint64(d, "failures", 0), "attempts",
+                            (json_int_t)jint64(d, "attempts", 0));
+    alert_spec_t sp = {.rule = ALERT_CAMPAIGN_PAUSED,
+                       .severity = a->cfg.severity[ALERT_CAMPAIGN_PAUSED],
+                       .station_id = "",
+                       .evse_id = -1,
+                       .connector_id = -1,
+                       .subject_id = id,
+                       .title = title,
+                       .details = det,
+                       .bump = true};
+    alerts_raise(a, &sp);
+}
+
+/* campaign.updated: {id, state, ...}; running again (resumed), completed or
+ * cancelled ends the pause. */
+static void on_campaign_updated(alerts_t *a, const json_t *d)
+{
+    const char *state = jstr(d, "state");
+    if (is(state, "running") || is(state, "completed") || is(state, "cancelled"))
+        alerts_clear_subject(a, ALERT_CAMPAIGN_PAUSED, jint64(d, "id", 0));
 }
 
 /* ------------------------------------------------------------- dispatch */
@@ -742,11 +804,20 @@ static const struct {
     {"station.report_complete", on_heard},
     {"command.result", on_command_result},
     {"station.auth_failed", on_auth_failed},
+    {"smart.station_flagged", on_station_flagged},
 };
 
 void alerts_on_event(alerts_t *a, const char *type, const json_t *data)
 {
     if (!a->cfg.enabled || strncmp(type, "alert.", 6) == 0) return;
+    if (strcmp(type, "campaign.paused") == 0) {
+        on_campaign_paused(a, data);
+        return;
+    }
+    if (strcmp(type, "campaign.updated") == 0) {
+        on_campaign_updated(a, data);
+        return;
+    }
     const char *id = jstr(data, "station_id");
     if (!id) return;
     if (strcmp(type, "station.deleted") == 0) {

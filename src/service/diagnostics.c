@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <uv.h>
 
 struct diagnostics {
     uv_loop_t *loop;
@@ -23,6 +24,8 @@ struct diagnostics {
     diagnostics_config_t cfg;
     char *base_url, *dir;
     bool subscribed;
+    uv_timer_t expiry; /* looks for requests that went silent */
+    bool expiry_busy;
 };
 
 /* One request on its way: the row, then the station's answer. */
@@ -46,8 +49,8 @@ static const char *row_str(const json_t *row, const char *k)
 
 json_t *diagnostics_view(const json_t *row)
 {
-    static const char *const times[] = {"requested_at", "start_time", "stop_time",
-                                        "uploaded_at",  "completed_at", "updated_at", NULL};
+    static const char *const times[] = {"requested_at", "start_time", "stop_time", "uploaded_at",
+                                        "completed_at", "updated_at", NULL};
     json_t *o = json_deep_copy(row);
     for (const char *const *k = times; *k; k++) {
         json_t *v = json_object_get(o, *k);
@@ -111,8 +114,9 @@ static void answer_stored(void *p, store_err_t rc, json_t *row)
         a->cb(a->ctx, 201, NULL, v);
         json_decref(v);
     } else {
-        a->cb(a->ctx, 503, "the station's answer could not be stored; see GET "
-                           "/api/v1/diagnostics for the request",
+        a->cb(a->ctx, 503,
+              "the station's answer could not be stored; see GET "
+              "/api/v1/diagnostics for the request",
               NULL);
     }
     free(a);
@@ -167,7 +171,8 @@ static json_t *command_payload(const ask_ctx_t *a, const char *url)
     if (strcmp(a->protocol, "ocpp1.6") == 0) {
         json_object_set_new(p, "location", json_string(url));
         if (a->start_time)
-            json_object_set_new(p, "startTime", json_string(time_format_rfc3339(a->start_time, b1)));
+            json_object_set_new(p, "startTime",
+                                json_string(time_format_rfc3339(a->start_time, b1)));
         if (a->stop_time)
             json_object_set_new(p, "stopTime", json_string(time_format_rfc3339(a->stop_time, b2)));
     } else {
@@ -205,8 +210,8 @@ static void row_created(void *p, store_err_t rc, json_t *row)
     }
     const char *action = strcmp(a->protocol, "ocpp1.6") == 0 ? "GetDiagnostics" : "GetLog";
     json_t *payload = command_payload(a, url);
-    csms_err_t e = csms_command(a->d->csms, a->station_id, action, payload, answered, a, err,
-                                sizeof err);
+    csms_err_t e =
+        csms_command(a->d->csms, a->station_id, action, payload, answered, a, err, sizeof err);
     json_decref(payload);
     if (e == CSMS_OK) return;
 fail:
@@ -296,6 +301,37 @@ static void on_event(void *ud, const char *type, const json_t *data)
                       status_stored, d);
 }
 
+/* ------------------------------------------------------------- timeouts */
+
+static void timed_out(void *p, store_err_t rc, json_t *rows)
+{
+    diagnostics_t *d = p;
+    d->expiry_busy = false;
+    if (rc != STORE_OK) {
+        log_error("diagnostics timeouts not stored", NULL);
+        return;
+    }
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        char q[100];
+        log_info("diagnostics request timed out", "id=%lld station=%s status=%s",
+                 (long long)json_integer_value(json_object_get(row, "id")),
+                 log_quote(row_str(row, "station_id"), q, sizeof q), row_str(row, "status"));
+        diagnostics_publish(d, row);
+    }
+}
+
+static void expiry_cb(uv_timer_t *t)
+{
+    diagnostics_t *d = t->data;
+    if (d->expiry_busy || !d->subscribed) return;
+    d->expiry_busy = true;
+    int64_t now = time_now_ms();
+    store_diag_time_out(d->store, now, now - d->cfg.timeout * 1000LL, timed_out, d);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 diagnostics_t *diagnostics_create(uv_loop_t *loop, csms_t *csms, store_t *store,
@@ -319,12 +355,21 @@ diagnostics_t *diagnostics_create(uv_loop_t *loop, csms_t *csms, store_t *store,
     d->cfg = *cfg;
     d->base_url = xstrdup(cfg->base_url);
     size_t n = strlen(d->base_url);
-    while (n > 0 && d->base_url[n - 1] == '/') d->base_url[--n] = '\0';
+    while (n > 0 && d->base_url[n - 1] == '/')
+        d->base_url[--n] = '\0';
     d->dir = xstrdup(cfg->dir);
     d->cfg.base_url = d->base_url;
     d->cfg.dir = d->dir;
     csms_subscribe(csms, on_event, d);
     d->subscribed = true;
+    /* a request times out within half its timeout after it is due (at
+     * least every minute); the first look also ends what a restart left */
+    if (d->cfg.timeout < 1) d->cfg.timeout = 3600;
+    int64_t every = d->cfg.timeout * 500LL;
+    every = every < 500 ? 500 : every > 60000 ? 60000 : every;
+    uv_timer_init(loop, &d->expiry);
+    d->expiry.data = d;
+    uv_timer_start(&d->expiry, expiry_cb, (uint64_t)every, (uint64_t)every);
     return d;
 }
 
@@ -333,6 +378,8 @@ void diagnostics_stop(diagnostics_t *d)
     if (!d || !d->subscribed) return;
     csms_unsubscribe(d->csms, on_event, d);
     d->subscribed = false;
+    uv_timer_stop(&d->expiry);
+    uv_close((uv_handle_t *)&d->expiry, NULL);
 }
 
 void diagnostics_free(diagnostics_t *d)

@@ -10,8 +10,10 @@
  * station.notification events, kinds diagnostics_status and log_status) move
  * the row on:
  * pending -> accepted -> uploading -> uploaded | failed (or rejected at
- * once). Every change is published as a diagnostics.updated event after it
- * is stored. The upload itself arrives through api/transfers.c.
+ * once). A request that hears nothing (no status, no upload) for
+ * cfg.timeout seconds becomes timed_out, and its upload link is refused
+ * from then on. Every change is published as a diagnostics.updated event
+ * after it is stored. The upload itself arrives through api/transfers.c.
  */
 #ifndef AMPGRID_SERVICE_DIAGNOSTICS_H
 #define AMPGRID_SERVICE_DIAGNOSTICS_H
@@ -29,6 +31,7 @@ typedef struct diagnostics_config {
     const char *base_url;        /* station-facing, e.g. http://10.0.0.5:8080 */
     const char *dir;             /* uploads go to <dir>/diagnostics/<id> */
     int token_ttl;               /* seconds an upload link stays valid */
+    int timeout;                 /* s without a change before a request is timed_out */
     const file_tokens_t *tokens; /* borrowed */
 } diagnostics_config_t;
 

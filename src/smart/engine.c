@@ -12,8 +12,12 @@
  *    been answered, so the profiles stations hold stay within the limits
  *    while they change. Every answer is tracked; a refusal flags the station
  *    and holds it to its failsafe.
+ *
+ * Stations that leave a tree have the profiles ampgrid set cleared. The state
+ * is declared in engine_internal.h; what the API shows of it is built in
+ * engine_view.c.
  */
-#include "smart/engine.h"
+#include "smart/engine_internal.h"
 
 #include "smart/profiles.h"
 #include "store/store_smart.h"
@@ -31,105 +35,6 @@
 #define TICK_MS 1000
 #define HISTORY_EVERY_MS 5000
 #define HISTORY_MIN_MS 200
-
-typedef struct site_rt site_rt_t;
-typedef struct station_rt station_rt_t;
-
-typedef struct evse_rt {
-    station_rt_t *st;
-    int evse_id;
-    int node; /* the tree node it hangs off */
-    double min_a, max_a;
-    int64_t session_id; /* 0 = no session */
-    char tx_id[40];
-    double draw_a;  /* measured per-phase draw; < 0 unknown */
-    int car_phases; /* phases the car draws on; 0 unknown */
-    double cap_a;   /* self-limited car: capped at its draw + headroom; 0 = not */
-    double grant_a;
-    bool paused, held, unsatisfied;
-    double sent_a;      /* the TxProfile limit this session holds; < 0 none */
-    bool want_schedule; /* a NotifyEVChargingNeeds/Schedule to answer */
-    double need_wh;
-    int64_t departure;
-    int priority;
-    double verify_a; /* composite schedule limit reported; < 0 none */
-    int64_t verify_at;
-    int idx; /* position in the last computation's arrays */
-} evse_rt_t;
-
-struct station_rt {
-    char id[49];
-    site_rt_t *site;
-    int node;
-    evse_rt_t **evses;
-    int n_evses;
-    bool explicit_evses;
-    bool flagged;
-    char flag_reason[160];
-    int64_t flagged_at;
-    double failsafe_a;
-    double default_sent_a, max_sent_a; /* < 0: not held by the station (or unknown) */
-    int64_t window_ms;
-    int window_count;
-    double verify_a; /* station-wide composite limit; < 0 none */
-    int64_t verify_at;
-    UT_hash_handle hh;
-};
-
-typedef struct hist_sample {
-    int64_t at;
-    double load[SMART_PHASES], limit[SMART_PHASES];
-    json_t *grants;
-} hist_sample_t;
-
-struct site_rt {
-    char name[SITE_ID_MAX];
-    site_tree_t *tree;
-    station_rt_t **stations;
-    int n_stations;
-    double (*live_a)[SMART_PHASES]; /* per node: building meter */
-    int64_t *live_at;               /* Unix s; 0 = none */
-    bool dirty;
-    int pending_decreases;
-    int64_t computed_at;
-    double limit_now[SMART_PHASES]; /* the root's effective limit at the last computation */
-    double dr_limit_w;              /* < 0: none */
-    hist_sample_t *hist;
-    int hist_len, hist_head, hist_count;
-    int64_t hist_last_ms;
-    UT_hash_handle hh;
-};
-
-typedef struct needs_rt {
-    int64_t session_id;
-    double energy_wh;
-    int64_t departure;
-    int priority;
-    UT_hash_handle hh;
-} needs_rt_t;
-
-struct smart_engine {
-    uv_loop_t *loop;
-    csms_t *csms;
-    store_t *store;
-    smart_signals_t *signals;
-    smart_engine_config_t cfg;
-    smart_profile_config_t pcfg;
-    smart_workspace_t *ws;
-    site_rt_t *sites;
-    station_rt_t *stations;
-    needs_rt_t *needs;
-    uv_timer_t debounce, tick;
-    bool debounce_armed, stopped;
-    bool subscribed; /* to the domain's events: only while a site has a tree */
-    int64_t last_verify_ms;
-    /* scratch for one computation */
-    smart_node_t *nodes;
-    smart_evse_t *pevses;
-    smart_grant_t *grants;
-    evse_rt_t **order;
-    int cap_nodes, cap_evses;
-};
 
 /* ---------------------------------------------------------------- config */
 
@@ -223,7 +128,7 @@ int smart_engine_config_validate(const smart_engine_config_t *c, char *err, size
 
 /* ------------------------------------------------------------------ state */
 
-static site_rt_t *site_find(const smart_engine_t *e, const char *name)
+site_rt_t *smart_engine_site_find(const smart_engine_t *e, const char *name)
 {
     site_rt_t *s = NULL;
     HASH_FIND_STR(e->sites, name, s);
@@ -393,6 +298,12 @@ static station_rt_t *station_adopt(smart_engine_t *e, site_rt_t *s, int node)
         st->default_sent_a = st->max_sent_a = st->verify_a = -1;
         HASH_ADD_STR(e->stations, id, st);
     }
+    clear_rt_t *c = NULL;
+    HASH_FIND_STR(e->to_clear, st->id, c);
+    if (c) { /* managed again: what it is sent next replaces the old profiles */
+        HASH_DEL(e->to_clear, c);
+        free(c);
+    }
     st->site = s;
     st->node = node;
     st->explicit_evses = false;
@@ -426,12 +337,14 @@ static station_rt_t *station_adopt(smart_engine_t *e, site_rt_t *s, int node)
 }
 
 static void on_event(void *ud, const char *type, const json_t *d);
+static void station_release(smart_engine_t *e, const char *station_id);
 
-/* Listens to the domain only while some site has a tree: without one, the
- * hottest events (meter values) need not be built for load management. */
+/* Listens to the domain only while some site has a tree (or a station
+ * waits for its profiles to be cleared): without one, the hottest events
+ * (meter values) need not be built for load management. */
 static void follow_events(smart_engine_t *e)
 {
-    bool want = e->sites != NULL && !e->stopped;
+    bool want = (e->sites != NULL || e->to_clear != NULL) && !e->stopped;
     if (want && !e->subscribed) csms_subscribe(e->csms, on_event, e);
     if (!want && e->subscribed) csms_unsubscribe(e->csms, on_event, e);
     e->subscribed = want;
@@ -440,7 +353,7 @@ static void follow_events(smart_engine_t *e)
 /* Puts a validated tree in force (takes ownership). */
 static void site_apply(smart_engine_t *e, site_tree_t *t)
 {
-    site_rt_t *old = site_find(e, t->site), *s = xcalloc(1, sizeof *s);
+    site_rt_t *old = smart_engine_site_find(e, t->site), *s = xcalloc(1, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", t->site);
     s->tree = t;
     s->dr_limit_w = -1;
@@ -476,6 +389,7 @@ static void site_apply(smart_engine_t *e, site_tree_t *t)
     if (old) { /* stations the new tree dropped */
         for (int i = 0; i < old->n_stations; i++)
             if (old->stations[i]->site == old) {
+                station_release(e, old->stations[i]->id);
                 HASH_DEL(e->stations, old->stations[i]);
                 station_free(old->stations[i]);
             }
@@ -503,7 +417,7 @@ static void grow_scratch(smart_engine_t *e, int nodes, int evses)
     }
 }
 
-static bool station_connected(const smart_engine_t *e, const station_rt_t *st, int *proto)
+bool smart_engine_station_connected(const smart_engine_t *e, const station_rt_t *st, int *proto)
 {
     csms_station_t *cs = csms_station_find(e->csms, st->id);
     if (!cs || !cs->link || !csms_station_may_operate(cs)) return false;
@@ -579,7 +493,7 @@ static void root_limit(smart_engine_t *e, site_rt_t *s, int64_t now)
 
 /* What a held EVSE may be drawing: its accepted TxProfile while its session
  * runs on a station out of reach, else the failsafe default. */
-static double hold_of(const evse_rt_t *v)
+double smart_engine_hold_of(const evse_rt_t *v)
 {
     double f = v->st->failsafe_a;
     if (v->session_id && v->sent_a > f && !v->st->flagged) return v->sent_a;
@@ -609,6 +523,32 @@ static double self_limit(const evse_rt_t *v)
     return 0;
 }
 
+/* The allocator's view of one EVSE (a held one is inactive: its load is
+ * reserved instead). */
+static smart_evse_t problem_evse(const smart_engine_t *e, const site_tree_t *t, evse_rt_t *v)
+{
+    const site_node_t *sn = &t->nodes[v->node];
+    int ph = site_tree_phase_count(sn->phases);
+    if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+    v->cap_a = self_limit(v);
+    double max_a = v->cap_a > 0 && v->cap_a < v->max_a ? v->cap_a : v->max_a;
+    smart_evse_t pe = {
+        .node = v->node,
+        .phases = (uint8_t)(ph ? ph : 1),
+        .active = v->session_id != 0 && !v->held,
+        .min_a = v->min_a,
+        .max_a = max_a < v->min_a ? v->min_a : max_a,
+        .draw_a = v->draw_a,
+        .priority = v->priority,
+        .need_wh = need_left(e, v),
+        .departure = v->departure,
+        .voltage_v = t->voltage_v,
+        .granted_a = 0, /* the draw is applied above, with its hysteresis */
+    };
+    memcpy(pe.phase_of, sn->rotation, sizeof sn->rotation);
+    return pe;
+}
+
 static int build_problem(smart_engine_t *e, site_rt_t *s, int64_t now)
 {
     const site_tree_t *t = s->tree;
@@ -626,33 +566,14 @@ static int build_problem(smart_engine_t *e, site_rt_t *s, int64_t now)
     n = 0;
     for (int i = 0; i < s->n_stations; i++) {
         station_rt_t *st = s->stations[i];
-        bool reachable = station_connected(e, st, NULL) && !st->flagged;
+        bool reachable = smart_engine_station_connected(e, st, NULL) && !st->flagged;
         for (int k = 0; k < st->n_evses; k++) {
             evse_rt_t *v = st->evses[k];
             v->held = !reachable;
-            if (v->held) add_on_phases(t, v, hold_of(v), reserved, v->node);
-            const site_node_t *sn = &t->nodes[v->node];
-            int ph = site_tree_phase_count(sn->phases);
-            if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
+            if (v->held) add_on_phases(t, v, smart_engine_hold_of(v), reserved, v->node);
             e->order[n] = v;
             v->idx = n;
-            v->cap_a = self_limit(v);
-            double max_a = v->cap_a > 0 && v->cap_a < v->max_a ? v->cap_a : v->max_a;
-            e->pevses[n] = (smart_evse_t){
-                .node = v->node,
-                .phases = (uint8_t)(ph ? ph : 1),
-                .active = v->session_id != 0 && !v->held,
-                .min_a = v->min_a,
-                .max_a = max_a < v->min_a ? v->min_a : max_a,
-                .draw_a = v->draw_a,
-                .priority = v->priority,
-                .need_wh = need_left(e, v),
-                .departure = v->departure,
-                .voltage_v = t->voltage_v,
-                .granted_a = 0, /* the draw is applied above, with its hysteresis */
-            };
-            memcpy(e->pevses[n].phase_of, sn->rotation, sizeof sn->rotation);
-            n++;
+            e->pevses[n++] = problem_evse(e, t, v);
         }
     }
     /* the allocator takes each node's reservation as load on that node's
@@ -685,7 +606,7 @@ static void history_push(smart_engine_t *e, site_rt_t *s, int n, int64_t now_ms)
     const site_tree_t *t = s->tree;
     for (int i = 0; i < n; i++) {
         evse_rt_t *v = e->order[i];
-        double a = v->held ? hold_of(v) : v->grant_a;
+        double a = v->held ? smart_engine_hold_of(v) : v->grant_a;
         const site_node_t *sn = &t->nodes[v->node];
         int ph = site_tree_phase_count(sn->phases);
         if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
@@ -704,7 +625,7 @@ static void history_push(smart_engine_t *e, site_rt_t *s, int n, int64_t now_ms)
 
 static void send_all(smart_engine_t *e, site_rt_t *s, int64_t now_ms);
 
-static void recompute(smart_engine_t *e, site_rt_t *s)
+void smart_engine_recompute(smart_engine_t *e, site_rt_t *s)
 {
     int64_t now_ms = time_now_ms(), now = now_ms / 1000;
     s->dirty = false;
@@ -777,7 +698,7 @@ static void verify_answer(smart_engine_t *e, station_rt_t *st, const send_ctx_t 
 {
     int proto = -1;
     double lim = -1;
-    station_connected(e, st, &proto);
+    smart_engine_station_connected(e, st, &proto);
     if (r->status != CSMS_CMD_OK || proto < 0 ||
         !smart_profile_composite_limit((smart_proto_t)proto, r->payload, &lim))
         lim = -1;
@@ -797,7 +718,7 @@ static void answer_cb(void *ctx, const csms_cmd_result_t *r)
     send_ctx_t *x = ctx;
     smart_engine_t *e = x->e;
     station_rt_t *st = e->stopped ? NULL : station_find(e, x->station);
-    site_rt_t *s = e->stopped ? NULL : site_find(e, x->site);
+    site_rt_t *s = e->stopped ? NULL : smart_engine_site_find(e, x->site);
     if (s && x->decrease && s->pending_decreases > 0 && --s->pending_decreases == 0)
         mark_dirty(e, s); /* the increases held back can go now */
     if (!st || st->site != s) goto done;
@@ -873,6 +794,79 @@ static bool send_call(smart_engine_t *e, station_rt_t *st, const char *action, j
     st->window_count++;
     if (decrease) st->site->pending_decreases++;
     return true;
+}
+
+typedef struct clear_ctx {
+    smart_engine_t *e;
+    char station[49];
+} clear_ctx_t;
+
+/* The outcome is in the station's log like every command's (csms_command);
+ * a connection lost before the answer clears again on the next one. */
+static void clear_answer_cb(void *ctx, const csms_cmd_result_t *r)
+{
+    clear_ctx_t *x = ctx;
+    const char *status =
+        r->status == CSMS_CMD_OK ? json_string_value(json_object_get(r->payload, "status")) : NULL;
+    if (r->status == CSMS_CMD_DISCONNECTED && !x->e->stopped) {
+        if (!station_find(x->e, x->station)) station_release(x->e, x->station); /* still out */
+    } else if (!status || (strcmp(status, "Accepted") && strcmp(status, "Unknown"))) {
+        log_warn("charging profiles not cleared", "station=%s status=%s outcome=%d", x->station,
+                 status ? status : "-", (int)r->status);
+    }
+    free(x);
+}
+
+/* A station left load management (its tree was deleted, or the new tree
+ * leaves it out): ClearChargingProfile for each profile ampgrid set — the
+ * TxDefaultProfile and the station maximum by id, the TxProfiles by purpose
+ * and stack level — so it is no longer held to limits nobody computes. A
+ * station out of reach gets them when it connects again. */
+static void station_release(smart_engine_t *e, const char *station_id)
+{
+    csms_station_t *cs = csms_station_find(e->csms, station_id);
+    if (!cs) return; /* deleted: nothing to tell */
+    int proto = cs->link ? smart_proto_parse(cs->link_ops->protocol(cs->link)) : -1;
+    if (proto < 0) {
+        clear_rt_t *c = NULL;
+        HASH_FIND_STR(e->to_clear, station_id, c);
+        if (!c) {
+            c = xcalloc(1, sizeof *c);
+            snprintf(c->id, sizeof c->id, "%s", station_id);
+            HASH_ADD_STR(e->to_clear, id, c);
+        }
+        follow_events(e);
+        return;
+    }
+    json_t *calls[] = {smart_profile_clear_id((smart_proto_t)proto, SMART_PROFILE_ID_DEFAULT),
+                       smart_profile_clear_id((smart_proto_t)proto, SMART_PROFILE_ID_MAX),
+                       smart_profile_clear_tx((smart_proto_t)proto)};
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        clear_ctx_t *x = xcalloc(1, sizeof *x);
+        x->e = e;
+        snprintf(x->station, sizeof x->station, "%s", station_id);
+        char err[256];
+        if (csms_command(e->csms, station_id, "ClearChargingProfile", calls[i], clear_answer_cb, x,
+                         err, sizeof err) != CSMS_OK) {
+            log_warn("ClearChargingProfile not sent", "station=%s error=%s", station_id, err);
+            free(x);
+        }
+        json_decref(calls[i]);
+    }
+}
+
+/* A station waiting for its profiles to be cleared came back. */
+static void on_released_back(smart_engine_t *e, const char *type, const json_t *d)
+{
+    if (strcmp(type, "station.connected") && strcmp(type, "station.boot")) return;
+    const char *id = json_string_value(json_object_get(d, "station_id"));
+    clear_rt_t *c = NULL;
+    if (id) HASH_FIND_STR(e->to_clear, id, c);
+    if (!c) return;
+    HASH_DEL(e->to_clear, c);
+    free(c);
+    station_release(e, id);
+    follow_events(e);
 }
 
 /* The periods of a 2.0.1 schedule answer for v: now the live grant, then
@@ -975,7 +969,7 @@ static void send_all(smart_engine_t *e, site_rt_t *s, int64_t now_ms)
         for (int i = 0; i < s->n_stations; i++) {
             station_rt_t *st = s->stations[i];
             int proto;
-            if (!station_connected(e, st, &proto)) continue;
+            if (!smart_engine_station_connected(e, st, &proto)) continue;
             if (decreases) send_station_profiles(e, st, (smart_proto_t)proto, now_ms);
             if (st->flagged) continue;
             for (int k = 0; k < st->n_evses; k++) {
@@ -989,16 +983,14 @@ static void send_all(smart_engine_t *e, site_rt_t *s, int64_t now_ms)
 
 /* ---------------------------------------------------------------- events */
 
-static void on_meter(smart_engine_t *e, const json_t *d)
+/* A meter.values event's current per phase (L1..L3, "L1-N" too), total
+ * current and active power (W); each stays < 0 when absent. */
+static void read_draw(const json_t *samples, double amps[SMART_PHASES], double *total,
+                      double *power)
 {
-    station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
-    if (!st) return;
-    evse_rt_t *v = evse_find(st, (int)json_integer_value(json_object_get(d, "evse_id")));
-    if (!v || !v->session_id) return;
-    double amps[SMART_PHASES] = {-1, -1, -1}, total = -1, power = -1;
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(d, "samples"), i, m)
+    json_array_foreach(samples, i, m)
     {
         const char *meas = json_string_value(json_object_get(m, "measurand"));
         const char *phase = json_string_value(json_object_get(m, "phase"));
@@ -1012,11 +1004,21 @@ static void on_meter(smart_engine_t *e, const json_t *d)
                 (!phase[2] || phase[2] == '-'))
                 amps[phase[1] - '1'] = x;
             else if (!phase)
-                total = x;
+                *total = x;
         } else if (strcmp(meas, "Power.Active.Import") == 0 && !phase) {
-            power = unit && strcmp(unit, "kW") == 0 ? x * 1000 : x;
+            *power = unit && strcmp(unit, "kW") == 0 ? x * 1000 : x;
         }
     }
+}
+
+static void on_meter(smart_engine_t *e, const json_t *d)
+{
+    station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
+    if (!st) return;
+    evse_rt_t *v = evse_find(st, (int)json_integer_value(json_object_get(d, "evse_id")));
+    if (!v || !v->session_id) return;
+    double amps[SMART_PHASES] = {-1, -1, -1}, total = -1, power = -1;
+    read_draw(json_object_get(d, "samples"), amps, &total, &power);
     double draw = -1, hi = -1;
     int on = 0;
     for (int p = 0; p < SMART_PHASES; p++)
@@ -1109,13 +1111,16 @@ static void on_event(void *ud, const char *type, const json_t *d)
         return;
     }
     if (strcmp(type, "smart.signal") == 0) {
-        mark_dirty(e, site_find(e, json_string_value(json_object_get(d, "site"))
-                                       ? json_string_value(json_object_get(d, "site"))
-                                       : ""));
+        mark_dirty(e, smart_engine_site_find(e, json_string_value(json_object_get(d, "site"))
+                                                    ? json_string_value(json_object_get(d, "site"))
+                                                    : ""));
         return;
     }
     station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
-    if (!st) return;
+    if (!st) {
+        if (e->to_clear) on_released_back(e, type, d);
+        return;
+    }
     if (strncmp(type, "transaction.", 12) == 0) {
         on_tx(e, st, type, d);
     } else if (strcmp(type, "station.boot") == 0 || strcmp(type, "station.connected") == 0) {
@@ -1140,7 +1145,7 @@ static void debounce_cb(uv_timer_t *t)
     site_rt_t *s, *tmp;
     HASH_ITER(hh, e->sites, s, tmp)
     {
-        if (s->dirty) recompute(e, s);
+        if (s->dirty) smart_engine_recompute(e, s);
     }
 }
 
@@ -1149,7 +1154,7 @@ static void verify_site(smart_engine_t *e, site_rt_t *s)
     for (int i = 0; i < s->n_stations; i++) {
         station_rt_t *st = s->stations[i];
         int proto;
-        if (!station_connected(e, st, &proto)) continue;
+        if (!smart_engine_station_connected(e, st, &proto)) continue;
         send_call(e, st, "GetCompositeSchedule",
                   smart_profile_composite_request((smart_proto_t)proto, 0, VERIFY_DURATION_S),
                   SEND_VERIFY_STATION, 0, 0, false);
@@ -1282,6 +1287,12 @@ void smart_engine_free(smart_engine_t *e)
         HASH_DEL(e->needs, n);
         free(n);
     }
+    clear_rt_t *c, *ctmp;
+    HASH_ITER(hh, e->to_clear, c, ctmp)
+    {
+        HASH_DEL(e->to_clear, c);
+        free(c);
+    }
     smart_workspace_free(e->ws);
     free(e->nodes);
     free(e->pevses);
@@ -1304,14 +1315,24 @@ typedef struct change_ctx {
 typedef struct known_ctx {
     smart_engine_t *e;
     const char *site;
-    char other[SITE_ID_MAX];
+    char other[SITE_ID_MAX]; /* the first station in another site's tree */
     char station[49];
+    char wrong[49]; /* the first station whose own site is another */
+    char wrong_site[72];
 } known_ctx_t;
 
+/* A station belongs to one site (stations.site, which analytics, demand
+ * response and maintenance windows also go by); a tree only wires the
+ * stations of its own site. */
 static bool station_known(void *p, const char *id)
 {
     known_ctx_t *k = p;
-    if (!csms_station_find(k->e->csms, id)) return false;
+    const csms_station_t *cs = csms_station_find(k->e->csms, id);
+    if (!cs) return false;
+    if ((!cs->site || strcmp(cs->site, k->site) != 0) && !k->wrong[0]) {
+        snprintf(k->wrong, sizeof k->wrong, "%s", id);
+        snprintf(k->wrong_site, sizeof k->wrong_site, "%s", cs->site ? cs->site : "");
+    }
     station_rt_t *st = station_find(k->e, id);
     if (st && strcmp(st->site->name, k->site) != 0 && !k->other[0]) {
         snprintf(k->other, sizeof k->other, "%s", st->site->name);
@@ -1341,9 +1362,18 @@ smart_engine_err_t smart_engine_put_tree(smart_engine_t *e, const char *site, co
     site_tree_err_t rc = site_tree_parse(site, body, station_known, &k, &t, err, err_len);
     if (rc == SITE_TREE_BAD_REQUEST) return SMART_ENGINE_BAD_REQUEST;
     if (rc != SITE_TREE_OK) return SMART_ENGINE_UNPROCESSABLE;
-    if (k.other[0]) {
-        snprintf(err, err_len, "station '%s' is already in the tree of site '%s'", k.station,
-                 k.other);
+    if (k.wrong[0] || k.other[0]) {
+        if (k.wrong[0] && k.wrong_site[0])
+            snprintf(err, err_len,
+                     "station '%s' belongs to site '%s', not '%s' (change the station's site "
+                     "first)",
+                     k.wrong, k.wrong_site, site);
+        else if (k.wrong[0])
+            snprintf(err, err_len, "station '%s' belongs to no site (set its site to '%s' first)",
+                     k.wrong, site);
+        else
+            snprintf(err, err_len, "station '%s' is already in the tree of site '%s'", k.station,
+                     k.other);
         site_tree_free(t);
         return SMART_ENGINE_UNPROCESSABLE;
     }
@@ -1362,8 +1392,10 @@ static void delete_done(void *p, store_err_t rc, json_t *res)
 {
     change_ctx_t *x = p;
     (void)res;
-    site_rt_t *s = rc == STORE_OK && !x->e->stopped ? site_find(x->e, x->site) : NULL;
+    site_rt_t *s = rc == STORE_OK && !x->e->stopped ? smart_engine_site_find(x->e, x->site) : NULL;
     if (s) {
+        for (int i = 0; i < s->n_stations; i++)
+            station_release(x->e, s->stations[i]->id);
         HASH_DEL(x->e->sites, s);
         site_free(x->e, s);
         follow_events(x->e);
@@ -1375,7 +1407,7 @@ static void delete_done(void *p, store_err_t rc, json_t *res)
 smart_engine_err_t smart_engine_delete_tree(smart_engine_t *e, const char *site,
                                             smart_engine_done_cb cb, void *ctx)
 {
-    if (!site_find(e, site)) return SMART_ENGINE_NOT_FOUND;
+    if (!smart_engine_site_find(e, site)) return SMART_ENGINE_NOT_FOUND;
     change_ctx_t *x = xcalloc(1, sizeof *x);
     x->e = e;
     snprintf(x->site, sizeof x->site, "%s", site);
@@ -1385,191 +1417,11 @@ smart_engine_err_t smart_engine_delete_tree(smart_engine_t *e, const char *site,
     return SMART_ENGINE_OK;
 }
 
-static json_t *phases_json(const double v[SMART_PHASES])
-{
-    json_t *a = json_array();
-    for (int p = 0; p < SMART_PHASES; p++)
-        json_array_append_new(a, isfinite(v[p]) ? json_real(round(v[p] * 100) / 100) : json_null());
-    return a;
-}
-
-static json_t *time_json(int64_t ms)
-{
-    char buf[TIME_RFC3339_LEN];
-    return ms ? json_string(time_format_rfc3339(ms, buf)) : json_null();
-}
-
-json_t *smart_engine_sites_json(const smart_engine_t *e)
-{
-    json_t *arr = json_array();
-    site_rt_t *s, *tmp;
-    HASH_ITER(hh, e->sites, s, tmp)
-    {
-        int evses = 0, active = 0, flagged = 0;
-        for (int i = 0; i < s->n_stations; i++) {
-            flagged += s->stations[i]->flagged;
-            for (int k = 0; k < s->stations[i]->n_evses; k++) {
-                evses++;
-                active += s->stations[i]->evses[k]->session_id != 0;
-            }
-        }
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:o,s:o,s:o}", "site", s->name, "policy",
-                           site_tree_policy_name(s->tree->policy), "stations", s->n_stations,
-                           "evses", evses, "active_sessions", active, "flagged_stations", flagged,
-                           "limit_a", phases_json(s->tree->nodes[0].limit_a), "effective_limit_a",
-                           phases_json(s->computed_at ? s->limit_now : s->tree->nodes[0].limit_a),
-                           "demand_response",
-                           s->dr_limit_w >= 0 ? json_pack("{s:f}", "limit_w", s->dr_limit_w)
-                                              : json_null()));
-    }
-    return arr;
-}
-
-json_t *smart_engine_tree_json(const smart_engine_t *e, const char *site)
-{
-    site_rt_t *s = site_find(e, site);
-    return s ? site_tree_json(s->tree) : NULL;
-}
-
-static json_t *evse_json(const evse_rt_t *v, double voltage)
-{
-    json_t *o = json_pack("{s:s,s:i,s:b,s:f,s:b,s:b,s:f,s:f}", "station_id", v->st->id, "evse_id",
-                          v->evse_id, "active", v->session_id != 0, "grant_a",
-                          v->held ? hold_of(v) : v->grant_a, "paused", v->paused, "held", v->held,
-                          "min_a", v->min_a, "max_a", v->max_a);
-    json_object_set_new(o, "session_id", v->session_id ? json_integer(v->session_id) : json_null());
-    json_object_set_new(o, "sent_a", v->sent_a >= 0 ? json_real(v->sent_a) : json_null());
-    json_object_set_new(o, "draw_a", v->draw_a >= 0 ? json_real(v->draw_a) : json_null());
-    json_object_set_new(o, "car_phases", v->car_phases ? json_integer(v->car_phases) : json_null());
-    json_object_set_new(o, "priority", json_integer(v->priority));
-    json_object_set_new(o, "need_wh", v->need_wh > 0 ? json_real(v->need_wh) : json_null());
-    json_object_set_new(o, "departure", time_json(v->departure * 1000));
-    json_object_set_new(o, "unsatisfied", json_boolean(v->unsatisfied));
-    if (v->verify_at) {
-        json_t *vf = json_pack("{s:o,s:o}", "at", time_json(v->verify_at), "limit_a",
-                               v->verify_a >= 0 ? json_real(v->verify_a) : json_null());
-        json_object_set_new(vf, "matches",
-                            json_boolean(v->verify_a >= 0 && v->sent_a >= 0 &&
-                                         fabs(v->verify_a - v->sent_a) < 0.15));
-        json_object_set_new(o, "verify", vf);
-    }
-    (void)voltage;
-    return o;
-}
-
-static json_t *station_json(const smart_engine_t *e, const station_rt_t *st)
-{
-    json_t *o =
-        json_pack("{s:s,s:s,s:b,s:b,s:f}", "station_id", st->id, "node",
-                  st->site->tree->nodes[st->node].id, "connected", station_connected(e, st, NULL),
-                  "flagged", st->flagged, "failsafe_a", st->failsafe_a);
-    json_object_set_new(o, "flag_reason", st->flagged ? json_string(st->flag_reason) : json_null());
-    json_object_set_new(o, "flagged_at", st->flagged ? time_json(st->flagged_at) : json_null());
-    json_object_set_new(o, "default_profile_a",
-                        st->default_sent_a >= 0 ? json_real(st->default_sent_a) : json_null());
-    if (st->verify_at)
-        json_object_set_new(o, "verify",
-                            json_pack("{s:o,s:o}", "at", time_json(st->verify_at), "limit_a",
-                                      st->verify_a >= 0 ? json_real(st->verify_a) : json_null()));
-    return o;
-}
-
-/* Per node and phase: the grants beneath it plus its reserved load. */
-static json_t *nodes_json(const smart_engine_t *e, const site_rt_t *s, int64_t now)
-{
-    const site_tree_t *t = s->tree;
-    double(*load)[SMART_PHASES] = xcalloc((size_t)t->n_nodes, sizeof *load);
-    for (int i = 0; i < s->n_stations; i++)
-        for (int k = 0; k < s->stations[i]->n_evses; k++) {
-            const evse_rt_t *v = s->stations[i]->evses[k];
-            double a = v->held ? hold_of(v) : v->grant_a;
-            if (a <= 0) continue;
-            const site_node_t *sn = &t->nodes[v->node];
-            int ph = site_tree_phase_count(sn->phases);
-            if (v->car_phases > 0 && v->car_phases < ph) ph = v->car_phases;
-            for (int n = v->node; n >= 0; n = t->nodes[n].parent)
-                for (int q = 0; q < ph; q++)
-                    load[n][sn->rotation[q]] += a;
-        }
-    double(*below)[SMART_PHASES] = xcalloc((size_t)t->n_nodes, sizeof *below);
-    for (int i = t->n_nodes - 1; i >= 0; i--) {
-        const site_node_t *nd = &t->nodes[i];
-        bool live = nd->live_meter && s->live_at[i] && now - s->live_at[i] <= t->meter_ttl_s;
-        for (int p = 0; p < SMART_PHASES; p++) {
-            below[i][p] += live ? s->live_a[i][p] : nd->reserved_a[p];
-            if (nd->parent >= 0) below[nd->parent][p] += below[i][p];
-        }
-    }
-    json_t *arr = json_array();
-    for (int i = 0; i < t->n_nodes; i++) {
-        const site_node_t *nd = &t->nodes[i];
-        bool live = nd->live_meter && s->live_at[i] && now - s->live_at[i] <= t->meter_ttl_s;
-        const double *res = below[i]; /* its own and its descendants' non-EV load */
-        double total[SMART_PHASES];
-        for (int p = 0; p < SMART_PHASES; p++)
-            total[p] = load[i][p] + res[p];
-        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "id", nd->id, "kind",
-                              site_node_kind_name(nd->kind), "limit_a",
-                              phases_json(i == 0 ? s->limit_now : nd->limit_a), "reserved_a",
-                              phases_json(res), "ev_load_a", phases_json(load[i]), "load_a",
-                              phases_json(total), "reserved_source", live ? "meter" : "static");
-        json_object_set_new(o, "parent",
-                            nd->parent >= 0 ? json_string(t->nodes[nd->parent].id) : json_null());
-        json_array_append_new(arr, o);
-    }
-    free(load);
-    free(below);
-    return arr;
-}
-
-json_t *smart_engine_allocation_json(smart_engine_t *e, const char *site)
-{
-    site_rt_t *s = site_find(e, site);
-    if (!s) return NULL;
-    if (!s->computed_at || s->dirty) recompute(e, s); /* answer with the present */
-    int64_t now = time_now_ms() / 1000;
-    json_t *evses = json_array(), *stations = json_array(), *unsat = json_array();
-    for (int i = 0; i < s->n_stations; i++) {
-        json_array_append_new(stations, station_json(e, s->stations[i]));
-        for (int k = 0; k < s->stations[i]->n_evses; k++) {
-            const evse_rt_t *v = s->stations[i]->evses[k];
-            json_array_append_new(evses, evse_json(v, s->tree->voltage_v));
-            if (v->unsatisfied) json_array_append_new(unsat, json_integer(v->session_id));
-        }
-    }
-    json_t *o =
-        json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "site", s->name, "policy",
-                  site_tree_policy_name(s->tree->policy), "computed_at", time_json(s->computed_at),
-                  "limit_a", phases_json(s->limit_now), "nodes", nodes_json(e, s, now), "evses",
-                  evses, "stations", stations, "unsatisfied_sessions", unsat);
-    json_object_set_new(o, "demand_response",
-                        s->dr_limit_w >= 0 ? json_pack("{s:f}", "limit_w", s->dr_limit_w)
-                                           : json_null());
-    json_object_set_new(o, "enabled", json_boolean(e->cfg.enabled));
-    return o;
-}
-
-json_t *smart_engine_history_json(const smart_engine_t *e, const char *site)
-{
-    const site_rt_t *s = site_find(e, site);
-    if (!s) return NULL;
-    json_t *arr = json_array();
-    for (int i = 0; i < s->hist_count; i++) {
-        const hist_sample_t *h =
-            &s->hist[(s->hist_head - s->hist_count + i + s->hist_len) % s->hist_len];
-        json_array_append_new(arr, json_pack("{s:o,s:o,s:o,s:O}", "at", time_json(h->at), "load_a",
-                                             phases_json(h->load), "limit_a", phases_json(h->limit),
-                                             "grants", h->grants));
-    }
-    return json_pack("{s:s,s:o}", "site", s->name, "samples", arr);
-}
-
 smart_engine_err_t smart_engine_node_load(smart_engine_t *e, const char *site, const char *node,
                                           const double amps[SMART_PHASES], int64_t at, char *err,
                                           size_t err_len)
 {
-    site_rt_t *s = site_find(e, site);
+    site_rt_t *s = smart_engine_site_find(e, site);
     int i = s ? site_tree_find(s->tree, node) : -1;
     if (i < 0) {
         snprintf(err, err_len, "site '%s' has no node '%s'", site, node);
@@ -1648,19 +1500,9 @@ smart_engine_err_t smart_engine_set_needs(smart_engine_t *e, int64_t session_id,
     return SMART_ENGINE_OK;
 }
 
-json_t *smart_engine_needs_json(const smart_engine_t *e, int64_t session_id)
-{
-    needs_rt_t *n = NULL;
-    HASH_FIND(hh, e->needs, &session_id, sizeof session_id, n);
-    if (!n) return NULL;
-    return json_pack("{s:I,s:o,s:o,s:i}", "session_id", (json_int_t)session_id, "energy_wh",
-                     n->energy_wh > 0 ? json_real(n->energy_wh) : json_null(), "departure",
-                     time_json(n->departure * 1000), "priority", n->priority);
-}
-
 smart_engine_err_t smart_engine_verify(smart_engine_t *e, const char *site)
 {
-    site_rt_t *s = site_find(e, site);
+    site_rt_t *s = smart_engine_site_find(e, site);
     if (!s) return SMART_ENGINE_NOT_FOUND;
     verify_site(e, s);
     return SMART_ENGINE_OK;

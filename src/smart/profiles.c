@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TX_STACK_LEVEL 1 /* TxProfiles; the station-wide profiles use 0 */
+
 int smart_proto_parse(const char *sub)
 {
     if (!sub) return -1;
@@ -95,8 +97,8 @@ json_t *smart_profile_tx(smart_proto_t proto, int evse_id, const char *tx_id, do
 {
     json_t *per = periods_json(limit_a, phases, periods, n);
     return wrap(proto, evse_id,
-                profile(proto, SMART_PROFILE_ID_TX_BASE + evse_id, 1, "TxProfile", tx_id, per,
-                        n > 0 ? start : 0));
+                profile(proto, SMART_PROFILE_ID_TX_BASE + evse_id, TX_STACK_LEVEL, "TxProfile",
+                        tx_id, per, n > 0 ? start : 0));
 }
 
 json_t *smart_profile_default(smart_proto_t proto, double limit_a)
@@ -113,6 +115,19 @@ json_t *smart_profile_station_max(smart_proto_t proto, double limit_a)
     return wrap(proto, 0,
                 profile(proto, SMART_PROFILE_ID_MAX, 0, purpose, NULL,
                         periods_json(limit_a, 0, NULL, 0), 0));
+}
+
+json_t *smart_profile_clear_id(smart_proto_t proto, int id)
+{
+    return json_pack("{s:i}", proto == SMART_PROTO_16 ? "id" : "chargingProfileId", id);
+}
+
+json_t *smart_profile_clear_tx(smart_proto_t proto)
+{
+    json_t *c =
+        json_pack("{s:s,s:i}", "chargingProfilePurpose", "TxProfile", "stackLevel", TX_STACK_LEVEL);
+    if (proto == SMART_PROTO_16) return c;
+    return json_pack("{s:o}", "chargingProfileCriteria", c);
 }
 
 json_t *smart_profile_composite_request(smart_proto_t proto, int evse_id, int duration_s)

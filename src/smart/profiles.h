@@ -61,6 +61,11 @@ json_t *smart_profile_tx(smart_proto_t proto, int evse_id, const char *tx_id, do
                          int phases, const smart_period_t *periods, int n, int64_t start);
 json_t *smart_profile_default(smart_proto_t proto, double limit_a);
 json_t *smart_profile_station_max(smart_proto_t proto, double limit_a);
+/* ClearChargingProfile payloads for what ampgrid set: one profile by its id
+ * (SMART_PROFILE_ID_DEFAULT, SMART_PROFILE_ID_MAX), or every TxProfile at
+ * ampgrid's stack level on every EVSE (by purpose and stackLevel). */
+json_t *smart_profile_clear_id(smart_proto_t proto, int id);
+json_t *smart_profile_clear_tx(smart_proto_t proto);
 /* GetCompositeSchedule for an EVSE (0 = the whole station) over duration_s, in A. */
 json_t *smart_profile_composite_request(smart_proto_t proto, int evse_id, int duration_s);
 /* The limit in force at the start of a GetCompositeSchedule answer (A);

@@ -188,6 +188,21 @@ typedef void (*store_dup_cb)(void *ctx, store_err_t rc, bool duplicate);
 void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
                     const char *trigger_reason, int64_t timestamp, bool offline,
                     const json_t *detail, store_dup_cb cb, void *ctx);
+/* The samples of one message, for store_tx_event_samples (borrowed; copied). */
+typedef struct store_meter_batch {
+    const char *station_id;
+    int evse_id, connector_id;
+    const store_sample_t *samples;
+    size_t n;
+    const struct store_tx_progress *progress; /* the session's latest readings, or NULL */
+} store_meter_batch_t;
+/* store_tx_event and store_meter_values_tx in one operation (one per
+ * TransactionEvent carrying meter values); the samples are not written again
+ * when the event is a duplicate. */
+void store_tx_event_samples(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
+                            const char *trigger_reason, int64_t timestamp, bool offline,
+                            const json_t *detail, const store_meter_batch_t *mv, store_dup_cb cb,
+                            void *ctx);
 /* Keeps what the EV asked for with its transaction (NULL = unchanged). */
 void store_tx_ev_info(store_t *s, int64_t tx_db_id, const json_t *needs, const json_t *schedule,
                       store_done_cb cb, void *ctx);

@@ -19,7 +19,7 @@
 #define DIAG_COLS                                                                              \
     "id,station_id,protocol,requested_by,requested_at,status,start_time,stop_time,retries,"    \
     "file_name,size,sha256,uploaded_at,completed_at,token_used,detail,updated_at"
-#define DIAG_FINAL "('uploaded','failed','rejected')"
+#define DIAG_FINAL "('uploaded','failed','rejected','timed_out')"
 
 /* Hands the first row of the last step's result (or NOT_FOUND) to cb. */
 typedef struct one_row {
@@ -264,7 +264,7 @@ void store_diag_claim(store_t *s, int64_t id, store_json_cb cb, void *ctx)
 {
     store_sql1(s,
                "UPDATE diagnostics_requests SET token_used=2 WHERE id=?1 AND token_used=0 "
-               "RETURNING " DIAG_COLS,
+               "AND status<>'timed_out' RETURNING " DIAG_COLS,
                json_pack("[I]", (json_int_t)id), STORE_SQL_REQUIRE_ROW, one_row_done,
                one_row(cb, ctx));
 }
@@ -273,6 +273,20 @@ void store_diag_release(store_t *s, int64_t id, store_json_cb cb, void *ctx)
 {
     store_sql1(s, "UPDATE diagnostics_requests SET token_used=0 WHERE id=?1 AND token_used=2",
                json_pack("[I]", (json_int_t)id), 0, rows_done, one_row(cb, ctx));
+}
+
+void store_diag_time_out(store_t *s, int64_t now, int64_t silent_since, store_json_cb cb, void *ctx)
+{
+    json_t *p = json_pack("[I,I,s,s]", (json_int_t)now, (json_int_t)silent_since,
+                          "no status or upload from the station in time: ask again",
+                          "the file arrived; the station never reported Uploaded");
+    store_sql1(s,
+               "UPDATE diagnostics_requests SET "
+               "status=CASE WHEN sha256 IS NULL THEN 'timed_out' ELSE 'uploaded' END,"
+               "detail=CASE WHEN sha256 IS NULL THEN ?3 ELSE ?4 END,"
+               "completed_at=?1,updated_at=?1 WHERE status NOT IN " DIAG_FINAL
+               " AND token_used<>2 AND updated_at<=?2 RETURNING " DIAG_COLS,
+               p, 0, rows_done, one_row(cb, ctx));
 }
 
 int store_diag_release_all_sync(store_t *s)

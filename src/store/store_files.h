@@ -69,6 +69,13 @@ void store_diag_uploaded(store_t *s, int64_t id, const char *file_name, int64_t 
  * to 0) by store_diag_release when the upload fails. */
 void store_diag_claim(store_t *s, int64_t id, store_json_cb cb, void *ctx);
 void store_diag_release(store_t *s, int64_t id, store_json_cb cb, void *ctx);
+/* Ends every request that is not final and has not changed since
+ * silent_since (Unix ms), unless its upload is being written (claimed):
+ * timed_out, its link no longer accepted (store_diag_claim refuses it), or
+ * uploaded when the file came but the station never said so. cb gets the
+ * changed rows (an array, maybe empty). */
+void store_diag_time_out(store_t *s, int64_t now, int64_t silent_since, store_json_cb cb,
+                         void *ctx);
 /* At start-up (before store_start): releases every claim a crash left. */
 int store_diag_release_all_sync(store_t *s);
 

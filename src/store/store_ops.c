@@ -483,9 +483,11 @@ void store_meter_values(store_t *s, const char *station_id, int evse_id, int con
                           ctx);
 }
 
-void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int connector_id,
-                           int64_t tx_db_id, const store_sample_t *samples, size_t n,
-                           const store_tx_progress_t *progress, store_done_cb cb, void *ctx)
+/* The op of store_meter_values_tx, not yet submitted: store_tx_event_samples
+ * runs it inside its own. */
+static rec_op_t *meter_op_new(const char *station_id, int evse_id, int connector_id,
+                              int64_t tx_db_id, const store_sample_t *samples, size_t n,
+                              const store_tx_progress_t *progress, store_done_cb cb, void *ctx)
 {
     rec_op_t *o = rec_new(exec_meter_values, cb, ctx);
     if (progress) {
@@ -525,6 +527,15 @@ void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int 
             p += len;
         }
     }
+    return o;
+}
+
+void store_meter_values_tx(store_t *s, const char *station_id, int evse_id, int connector_id,
+                           int64_t tx_db_id, const store_sample_t *samples, size_t n,
+                           const store_tx_progress_t *progress, store_done_cb cb, void *ctx)
+{
+    rec_op_t *o = meter_op_new(station_id, evse_id, connector_id, tx_db_id, samples, n, progress,
+                               cb, ctx);
     store_submit(s, &o->op);
 }
 
@@ -807,6 +818,7 @@ typedef struct event_op {
     char *type, *trigger, *detail;
     int64_t ts;
     bool offline, duplicate;
+    rec_op_t *samples; /* store_tx_event_samples: written with the event, or NULL */
     store_dup_cb cb;
     void *ctx;
 } event_op_t;
@@ -825,6 +837,8 @@ static store_err_t exec_tx_event(store_t *s, store_op_t *op)
     sqlite3_bind_int64(st, 8, time_now_ms());
     store_err_t r = step_done(s, st, "tx event");
     if (r == STORE_OK) e->duplicate = sqlite3_changes(store_db(s)) == 0;
+    /* a duplicate's samples were written with its first delivery */
+    if (r == STORE_OK && !e->duplicate && e->samples) r = exec_meter_values(s, &e->samples->op);
     return r;
 }
 
@@ -832,15 +846,16 @@ static void tx_event_done(store_op_t *op)
 {
     event_op_t *e = (event_op_t *)op;
     if (e->cb) e->cb(e->ctx, op->rc, e->duplicate);
+    if (e->samples) rec_done(&e->samples->op); /* no callback of its own: frees */
     free(e->type);
     free(e->trigger);
     free(e->detail);
     free(e);
 }
 
-void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
-                    const char *trigger_reason, int64_t timestamp, bool offline,
-                    const json_t *detail, store_dup_cb cb, void *ctx)
+static event_op_t *event_op_new(int64_t tx_db_id, int seq_no, const char *event_type,
+                                const char *trigger_reason, int64_t timestamp, bool offline,
+                                const json_t *detail, store_dup_cb cb, void *ctx)
 {
     event_op_t *e = xcalloc(1, sizeof *e);
     e->op.exec = exec_tx_event;
@@ -854,6 +869,27 @@ void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_
     e->offline = offline;
     e->cb = cb;
     e->ctx = ctx;
+    return e;
+}
+
+void store_tx_event(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
+                    const char *trigger_reason, int64_t timestamp, bool offline,
+                    const json_t *detail, store_dup_cb cb, void *ctx)
+{
+    event_op_t *e = event_op_new(tx_db_id, seq_no, event_type, trigger_reason, timestamp, offline,
+                                 detail, cb, ctx);
+    store_submit(s, &e->op);
+}
+
+void store_tx_event_samples(store_t *s, int64_t tx_db_id, int seq_no, const char *event_type,
+                            const char *trigger_reason, int64_t timestamp, bool offline,
+                            const json_t *detail, const store_meter_batch_t *mv, store_dup_cb cb,
+                            void *ctx)
+{
+    event_op_t *e = event_op_new(tx_db_id, seq_no, event_type, trigger_reason, timestamp, offline,
+                                 detail, cb, ctx);
+    e->samples = meter_op_new(mv->station_id, mv->evse_id, mv->connector_id, tx_db_id, mv->samples,
+                              mv->n, mv->progress, NULL, NULL);
     store_submit(s, &e->op);
 }
 

@@ -245,3 +245,20 @@ void store_workorders_from_open_alerts(store_t *s, const char *rules, const json
     json_decref(p);
     store_sql(s, steps, 2, cb, ctx);
 }
+
+int store_attachment_files_sync(store_t *s, json_t **files)
+{
+    json_t *rows = NULL;
+    *files = NULL;
+    if (store_sql_sync(s, "SELECT file FROM work_order_attachments", NULL, &rows) != 0) return -1;
+    *files = json_object();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *f = json_string_value(json_object_get(row, "file"));
+        if (f) json_object_set_new(*files, f, json_true());
+    }
+    json_decref(rows);
+    return 0;
+}

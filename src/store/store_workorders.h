@@ -66,6 +66,9 @@ typedef struct store_attachment {
 void store_workorder_attach(store_t *s, int64_t id, const store_attachment_t *a, store_json_cb cb,
                             void *ctx);
 /* One attachment of a ticket: [[attachment]] or NOT_FOUND. */
+/* Start-up only (before store_start): the stored file name of every
+ * attachment, as a JSON object used as a set ({"<file>": true}); 0 or -1. */
+int store_attachment_files_sync(store_t *s, json_t **files);
 void store_workorder_attachment(store_t *s, int64_t id, int64_t attachment_id, store_json_cb cb,
                                 void *ctx);
 

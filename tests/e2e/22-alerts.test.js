@@ -19,6 +19,7 @@ const { chromium } = require('playwright-core');
 const { Server, BIN, waitFor } = require('./lib/harness');
 
 const CONFIG = '[alerts]\noffline_after = 2\nreboot_count = 3\nreboot_window = 60\n' +
+  '[smart]\ndebounce_ms = 50\n' +
   '[webhooks]\nallow_private_networks = true\nretry_base = 1\n' +
   '[http]\nrate_limit = 0\n';
 const SECRET = 'alerts-webhook-secret-0123456789';
@@ -114,6 +115,7 @@ test('alerts', async (t) => {
     const hook = await s.api('POST', '/api/v1/webhooks', { url: rx.url, event_types: ['alert.raised', 'alert.resolved'], secret: SECRET });
     assert.strictEqual(hook.status, 201, JSON.stringify(hook.body));
     for (const id of ['AL-FAULT', 'AL-OFF', 'AL-BOOT', 'AL-METER', 'AL-201', 'AL-KILL']) await s.createStation(id);
+    await s.createStation('AL-LM', { site: 'AL-SITE' });
     await s.createIdToken('AL-TAG');
 
     let faultId;
@@ -222,6 +224,43 @@ test('alerts', async (t) => {
       assert.strictEqual((await stateOf(s, sec.id)).count, 1, 'an ignored type leaves the alert alone');
     });
 
+    await t.test('a station refusing load management\'s charging profiles raises profiles_refused; accepting one resolves it', async () => {
+      let reject = true;
+      const answers = [];
+      const cp = s.station('AL-LM');
+      cp.handle('SetChargingProfile', () => {
+        answers.push(reject ? 'Rejected' : 'Accepted');
+        return { status: reject ? 'Rejected' : 'Accepted' };
+      });
+      await cp.connect();
+      open.push(cp);
+      assert.strictEqual((await cp.call('BootNotification', { chargePointVendor: 'ampgrid-test', chargePointModel: 'e2e' })).status, 'Accepted');
+      const tree = {
+        policy: 'equal', voltage_v: 230,
+        nodes: [
+          { id: 'grid', kind: 'grid_connection', limit_a: 32, phases: 'L1L2L3' },
+          { id: 'S', kind: 'station', parent: 'grid', station_id: 'AL-LM' },
+          { id: 'S1', kind: 'evse', parent: 'S', evse_id: 1 },
+        ],
+      };
+      const put = await s.api('PUT', '/api/v1/sites/AL-SITE/capacity', tree);
+      assert.strictEqual(put.status, 200, JSON.stringify(put.body));
+      const al = await alertOf(s, 'AL-LM', 'profiles_refused');
+      assert.ok(answers.includes('Rejected'));
+      assert.strictEqual(al.connector, null);
+      assert.strictEqual(al.severity, 'major');
+      assert.strictEqual(al.details.site, 'AL-SITE');
+      assert.match(al.details.reason, /Rejected/);
+      const alloc = await s.api('GET', '/api/v1/sites/AL-SITE/allocation');
+      assert.strictEqual(alloc.body.stations.find((x) => x.station_id === 'AL-LM').flagged, true);
+      // the station takes profiles again: the engine's next one is accepted
+      reject = false;
+      const done = await waitFor(async () => { const a = await stateOf(s, al.id); return a.state === 'resolved' && a; },
+        { what: 'profiles_refused resolved', timeout: 15000 });
+      assert.strictEqual(done.resolved_by, 'auto');
+      assert.ok(answers.includes('Accepted'));
+    });
+
     let tech;
     await t.test('acknowledging: a viewer is refused, a technician may, once; it is audited', async () => {
       const viewer = tokenCreate(s.dataDir, 'viewer', 'alerts-viewer');
@@ -304,7 +343,7 @@ test('alerts', async (t) => {
       assert.strictEqual(r.body.enabled, true);
       const off = r.body.rules.find((x) => x.rule === 'station_offline');
       assert.strictEqual(off.thresholds.offline_after, 2);
-      assert.strictEqual(r.body.rules.length, 11);
+      assert.strictEqual(r.body.rules.length, 13);
       const openOnes = (await s.api('GET', '/api/v1/alerts?state=active&limit=500')).body.items;
       const text = await (await fetch(`${s.httpUrl}/metrics`)).text();
       for (const sev of ['critical', 'major', 'minor', 'warning', 'info']) {
@@ -359,6 +398,10 @@ test('alerts', async (t) => {
         // the station's page shows its open alerts
         await page.goto(`${s.httpUrl}/#/stations/AL-201`);
         await page.locator(`tr[data-alert="${sec.id}"]`, { hasText: 'acknowledged' }).waitFor();
+        // its "Request diagnostics" button opens the Diagnostics page for it
+        await page.getByRole('button', { name: 'Request diagnostics' }).click();
+        await page.getByRole('heading', { name: 'Diagnostics', level: 1 }).waitFor();
+        assert.strictEqual(await page.locator('form[aria-label="Request diagnostics"]').getByLabel('Station').inputValue(), 'AL-201');
         assert.deepStrictEqual(problems, [], 'no errors in the page');
       } finally {
         await browser.close();

@@ -22,7 +22,7 @@ const { Server, BIN, waitFor, sleep } = require('./lib/harness');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(process.env.AMPGRID_TEST_OUT || path.join(path.dirname(path.resolve(BIN)), 'tests', 'output'), 'dashboard');
 
-const CONFIG = '[workorders]\nauto_create = connector_faulted, station_offline\n' +
+const CONFIG = '[workorders]\nauto_create = connector_faulted, station_offline\nmax_attachment = 100000\n' +
   'auto_priority = normal, connector_faulted:high\n[http]\nrate_limit = 0\n' +
   '[webhooks]\nallow_private_networks = true\nretry_base = 1\n';
 const now = () => new Date().toISOString();
@@ -277,6 +277,13 @@ test('maintenance work orders', async (t) => {
       assert.strictEqual((await send('p.png', {})).status, 400, 'no content type');
       assert.strictEqual((await send('p.png', { 'content-type': 'image/png/x' })).status, 400);
       assert.strictEqual((await send('p.png', { 'content-type': 'image/png' }, Buffer.alloc(0))).status, 400, 'empty');
+      // over [workorders] max_attachment (but within [http] max_body): 413, nothing stored
+      const big = await send('big.png', { 'content-type': 'image/png' }, Buffer.alloc(100001, 1));
+      assert.strictEqual(big.status, 413);
+      assert.match(big.headers.get('content-type'), /^application\/problem\+json/);
+      assert.match((await big.json()).detail, /100001 bytes; at most 100000 .*max_attachment/);
+      assert.strictEqual((await send('fits.png', { 'content-type': 'image/png' }, Buffer.alloc(100000, 1))).status, 201, 'the limit itself fits');
+      assert.strictEqual((await ok('GET', `/api/v1/work-orders/${ticket.id}`)).attachments.length, 2);
       assert.strictEqual((await send('p.png', undefined, undefined, viewer)).status, 403);
       assert.strictEqual((await send('p.png', undefined, undefined, otherTech)).status, 403);
       for (const p of [`/api/v1/work-orders/${ticket.id}/attachments/999`, `/api/v1/work-orders/${ticket.id}/attachments/..`, `/api/v1/work-orders/999/attachments/${att.id}`]) {
@@ -451,6 +458,47 @@ test('maintenance work orders', async (t) => {
     if (stream) stream.close();
     await rx.close();
     for (const c of open) await c.close().catch(() => {});
+    await s.stop();
+    s.cleanup();
+  }
+});
+
+test('leftover files are removed at start: half-written ones, and attachments without a row', async () => {
+  let s = await new Server({ config: '[http]\nrate_limit = 0\n' }).start();
+  try {
+    const w = await s.api('POST', '/api/v1/work-orders', { title: 'keep my photo' });
+    assert.strictEqual(w.status, 201, JSON.stringify(w.body));
+    const photo = crypto.randomBytes(5000);
+    const up = await fetch(`${s.httpUrl}/api/v1/work-orders/${w.body.id}/attachments?name=kept.bin`,
+      { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/octet-stream' }, body: photo });
+    const att = await up.json();
+    assert.strictEqual(up.status, 201, JSON.stringify(att));
+    assert.strictEqual((await s.stop()).code, 0, s.stderr.slice(-3000));
+    const attDir = path.join(s.dataDir, 'attachments');
+    const files = path.join(s.dataDir, 'files');
+    const kept = fs.readdirSync(attDir);
+    assert.strictEqual(kept.length, 1);
+    // what a crash could have left
+    const planted = [
+      path.join(attDir, `${w.body.id}-00112233445566778899aabbccddeeff`), // placed, row never committed
+      path.join(attDir, `${w.body.id}-ffeeddccbbaa99887766554433221100.tmp`), // being written
+      path.join(files, 'diagnostics', '41.part'),
+      path.join(files, 'firmware', `${'ab'.repeat(32)}.part`),
+    ];
+    for (const p of planted) fs.writeFileSync(p, 'leftover');
+    const diagKept = path.join(files, 'diagnostics', '7');
+    fs.writeFileSync(diagKept, 'a finished upload'); // not half-written: stays
+    s = await new Server(s.restartOptions()).start();
+    for (const p of planted) assert.ok(!fs.existsSync(p), `${p} removed`);
+    assert.ok(fs.existsSync(diagKept));
+    assert.deepStrictEqual(fs.readdirSync(attDir), kept, 'the real attachment stays');
+    const down = await fetch(`${s.httpUrl}/api/v1/work-orders/${w.body.id}/attachments/${att.id}`, { headers: { authorization: `Bearer ${s.token}` } });
+    assert.strictEqual(down.status, 200);
+    assert.ok(Buffer.from(await down.arrayBuffer()).equals(photo));
+    const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^ampgrid_leftover_files_removed_total 4$/m);
+    for (const p of planted) assert.ok(s.stderr.includes(path.basename(p)), `the log names ${p}`);
+  } finally {
     await s.stop();
     s.cleanup();
   }

@@ -270,3 +270,57 @@ test('remote diagnostics over OCPP 1.6 and 2.0.1', async (t) => {
       { what: 'diagnostics.updated on the event stream' });
   });
 });
+
+test('a diagnostics request that hears nothing for diagnostics_timeout times out', async (t) => {
+  const srv = await new Server({ config: '[http]\nrate_limit = 0\n[transfers]\ndiagnostics_timeout = 2\n' }).start();
+  t.after(() => srv.stop());
+  await srv.createStation('DG-TO');
+  const stream = await openEvents(srv);
+  t.after(() => stream.close());
+  const cp = await srv.bootedStation('DG-TO');
+  t.after(() => cp.close({ force: true }));
+  const got = [];
+  cp.handle('GetDiagnostics', ({ params }) => { got.push(params); return { fileName: 'diag.tgz' }; });
+  const ask = async () => {
+    const r = await srv.api('POST', '/api/v1/stations/DG-TO/diagnostics', {});
+    assert.strictEqual(r.status, 201, JSON.stringify(r.body));
+    return { id: r.body.id, url: got[got.length - 1].location };
+  };
+  const get = async (id) => (await srv.api('GET', `/api/v1/diagnostics/${id}`)).body;
+
+  // silence: timed_out, durable, announced, and its link refused from then on
+  const a = await ask();
+  const t0 = Date.now();
+  const out = await waitFor(async () => { const x = await get(a.id); return x.status === 'timed_out' && x; },
+    { what: 'the request to time out', timeout: 10000 });
+  assert.ok(Date.now() - t0 >= 1500, 'not before its time');
+  assert.ok(out.completed_at);
+  assert.match(out.detail, /in time/);
+  assert.strictEqual(out.file_received, false);
+  await waitFor(() => stream.events.some((e) => e.type === 'diagnostics.updated' && e.data.id === a.id && e.data.status === 'timed_out'),
+    { what: 'diagnostics.updated timed_out on the stream' });
+  const late = await request(`${a.url}/diag.tgz`, { method: 'PUT', body: Buffer.from('too late') });
+  assert.strictEqual(late.status, 410);
+  assert.match(late.headers['content-type'], /application\/problem\+json/);
+  assert.match(json(late).detail, /timed out/);
+  // a late status report does not revive it
+  await cp.call('DiagnosticsStatusNotification', { status: 'Uploaded' });
+  assert.strictEqual((await get(a.id)).status, 'timed_out');
+  let r = await srv.api('GET', '/api/v1/diagnostics?status=timed_out');
+  assert.deepStrictEqual(r.body.items.map((x) => x.id), [a.id]);
+
+  // a status report restarts the clock
+  const b = await ask();
+  await new Promise((res) => setTimeout(res, 1200));
+  await cp.call('DiagnosticsStatusNotification', { status: 'Uploading' });
+  await new Promise((res) => setTimeout(res, 1200));
+  assert.strictEqual((await get(b.id)).status, 'uploading', 'within 2 s of its last status');
+  // the file came but the station never said Uploaded: uploaded, not timed out
+  const put = await request(`${b.url}/diag.tgz`, { method: 'PUT', body: Buffer.from('the diagnostics') });
+  assert.strictEqual(put.status, 201, put.body.toString());
+  const done = await waitFor(async () => { const x = await get(b.id); return x.status !== 'uploading' && x; },
+    { what: 'the silent upload to end', timeout: 10000 });
+  assert.strictEqual(done.status, 'uploaded');
+  assert.strictEqual(done.file_received, true);
+  assert.match(done.detail, /never reported Uploaded/);
+});

@@ -20,7 +20,7 @@ const { spawnSync } = require('node:child_process');
 const { chromium } = require('playwright-core');
 const { Server, BIN, waitFor, sleep } = require('./lib/harness');
 
-const CONFIG = '[http]\nrate_limit = 0\n';
+const CONFIG = '[http]\nrate_limit = 0\n[workorders]\nauto_create = campaign_paused\n';
 const OLD = '1.0.0';
 const NEW = '2.0.0';
 const IDS = Array.from({ length: 10 }, (_, i) => `FW-${String(i).padStart(2, '0')}`);
@@ -266,6 +266,26 @@ test('firmware campaign: canary, batches, deferral, restart, threshold pause, re
   }
   await waitFor(() => ev2.events.some((e) => e.type === 'campaign.paused' && e.data.id === cid), { what: 'campaign.paused event' });
   assert.ok(ev2.events.some((e) => e.type === 'campaign.station' && e.data.station_id === 'FW-07' && e.data.state === 'failed' && e.data.error === 'InstallationFailed'));
+  // the pause raised one campaign_paused alert, about the campaign and no station
+  const pausedAlert = await waitFor(async () => {
+    const x = await s.api('GET', '/api/v1/alerts?rule=campaign_paused&state=open');
+    assert.strictEqual(x.status, 200, JSON.stringify(x.body));
+    return x.body.items.length === 1 && x.body.items[0];
+  }, { what: 'a campaign_paused alert' });
+  assert.strictEqual(pausedAlert.station_id, null);
+  assert.strictEqual(pausedAlert.details.campaign_id, cid);
+  assert.strictEqual(pausedAlert.details.reason, c.paused_reason);
+  assert.ok(c.paused_reason.startsWith(`failure threshold passed: ${pausedAlert.details.failures} of ${pausedAlert.details.attempts} `), c.paused_reason);
+  assert.match(pausedAlert.title, /fleet 2\.0\.0/);
+  // [workorders] auto_create = campaign_paused: a ticket for it, about no station
+  const ticket = await waitFor(async () => {
+    const x = await s.api('GET', '/api/v1/work-orders?limit=100');
+    assert.strictEqual(x.status, 200, JSON.stringify(x.body));
+    return x.body.items.find((w) => w.alert_id === pausedAlert.id);
+  }, { what: 'a work order for the campaign_paused alert' });
+  assert.strictEqual(ticket.station_id, null);
+  assert.strictEqual(ticket.source, `alert:${pausedAlert.id}`);
+  assert.strictEqual(ticket.title, pausedAlert.title);
 
   // the station list, filtered and paged
   r = await s.api('GET', `/api/v1/firmware-campaigns/${cid}/stations?state=failed`);
@@ -291,6 +311,11 @@ test('firmware campaign: canary, batches, deferral, restart, threshold pause, re
   r = await s.api('POST', `/api/v1/firmware-campaigns/${cid}/resume`);
   assert.strictEqual(r.status, 200);
   await waitFor(async () => (await campaign(s, cid)).state === 'completed', { timeout: 20000, what: 'the campaign to complete' });
+  r = await s.api('GET', `/api/v1/alerts/${pausedAlert.id}`);
+  assert.strictEqual(r.body.state, 'resolved', 'resuming resolved the campaign_paused alert');
+  assert.strictEqual(r.body.resolved_by, 'auto');
+  await waitFor(async () => (await s.api('GET', `/api/v1/work-orders/${ticket.id}`)).body.notes.some((n) => /resolved itself/.test(n.text)),
+    { what: 'the ticket told the alert resolved' });
   c = await campaign(s, cid);
   assert.strictEqual(c.progress.succeeded, 8);
   assert.strictEqual(c.progress.failed, 2);
@@ -354,6 +379,9 @@ test('firmware campaign: canary, batches, deferral, restart, threshold pause, re
     await page.getByLabel('Password').fill('a-dashboard-password-1');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.locator('.live.open').waitFor();
+    // the resolved campaign_paused alert links its campaign
+    await page.goto(`${s.httpUrl}/#/alerts?state=resolved&rule=campaign_paused`);
+    await page.locator(`tr[data-alert="${pausedAlert.id}"] a[href="#/campaigns/${cid}"]`).waitFor();
     await page.locator('#nav a[href="#/campaigns"]').click();
     const row = page.locator('tr', { hasText: 'fleet 2.0.0' });
     await row.locator('progress').waitFor();

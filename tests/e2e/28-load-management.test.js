@@ -4,14 +4,15 @@
 // real one would (TxProfile per transaction, TxDefaultProfile as the
 // fallback), and after every profile it receives the test adds up what every
 // charging EVSE may draw: that sum must never pass a limit on any phase.
-// Then: a car drawing less frees current for the others, a demand-response
+// Then: a car drawing less (1.6 MeterValues, 2.0.1 TransactionEvent meter
+// values) frees current for the others, a demand-response
 // event lowers every profile and its end restores them, a station that drops
 // off keeps a failsafe default within its share, a station that refuses
 // profiles is flagged, and hostile trees are refused.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -67,6 +68,31 @@ class Sim {
     this.max = null;       // station maximum
     this.received = [];
     this.early = {};       // TxProfiles that arrived before we knew the transaction id
+    this.cleared = [];     // ClearChargingProfile requests
+  }
+
+  // ClearChargingProfile the way a station applies it: by profile id (the
+  // ids ampgrid uses: 1 default, 2 station maximum, 100 + EVSE its
+  // TxProfiles) or by purpose and stack level.
+  clear(params) {
+    const v16 = this.proto === 'ocpp1.6';
+    this.cleared.push(params);
+    const id = v16 ? params.id : params.chargingProfileId;
+    const crit = v16 ? params : (params.chargingProfileCriteria ?? {});
+    let n = 0;
+    const drop = (purpose, level, evse, pid) => {
+      if (id !== undefined) return id === pid;
+      if (crit.chargingProfilePurpose && crit.chargingProfilePurpose !== purpose) return false;
+      if (crit.stackLevel !== undefined && crit.stackLevel !== level) return false;
+      const ce = v16 ? crit.connectorId : crit.evseId;
+      return ce === undefined || ce === evse;
+    };
+    if (this.dflt !== null && drop('TxDefaultProfile', 0, 0, 1)) { this.dflt = null; n++; }
+    if (this.max !== null && drop(v16 ? 'ChargePointMaxProfile' : 'ChargingStationMaxProfile', 0, 0, 2)) { this.max = null; n++; }
+    for (const evse of Object.keys(this.tx)) {
+      if (drop('TxProfile', 1, Number(evse), 100 + Number(evse))) { delete this.tx[evse]; n++; }
+    }
+    return { status: n ? 'Accepted' : 'Unknown' };
   }
 
   async connect(onProfile) {
@@ -95,6 +121,7 @@ class Sim {
       onProfile();
       return { status: 'Accepted' };
     });
+    this.cp.handle('ClearChargingProfile', ({ params }) => this.clear(params));
     this.cp.handle('GetCompositeSchedule', ({ params }) => {
       const evse = v16 ? params.connectorId : params.evseId;
       const limit = evse ? this.heldFor(evse) : Math.min(this.dflt ?? 1e6, this.max ?? 1e6);
@@ -135,11 +162,22 @@ class Sim {
     }
   }
 
+  // The car's draw per phase: MeterValues on 1.6; on 2.0.1 the meterValue of
+  // a TransactionEvent(Updated), the way 2.0.1 stations report a session.
   async meterCurrent(evse, amps) {
-    assert.strictEqual(this.proto, 'ocpp1.6');
-    await this.cp.call('MeterValues', {
-      connectorId: evse, transactionId: this.txId[evse],
-      meterValue: [{ timestamp: new Date().toISOString(), sampledValue: ['L1', 'L2', 'L3'].map((ph) => ({ value: String(amps), measurand: 'Current.Import', phase: ph, unit: 'A' })) }],
+    if (this.proto === 'ocpp1.6') {
+      await this.cp.call('MeterValues', {
+        connectorId: evse, transactionId: this.txId[evse],
+        meterValue: [{ timestamp: new Date().toISOString(), sampledValue: ['L1', 'L2', 'L3'].map((ph) => ({ value: String(amps), measurand: 'Current.Import', phase: ph, unit: 'A' })) }],
+      });
+      return;
+    }
+    this.seqNo = (this.seqNo ?? 0) + 1;
+    const phases = this.phases.length === 1 ? ['L1'] : ['L1', 'L2', 'L3'];
+    await this.cp.call('TransactionEvent', {
+      eventType: 'Updated', timestamp: new Date().toISOString(), triggerReason: 'MeterValuePeriodic', seqNo: this.seqNo,
+      transactionInfo: { transactionId: this.txId[evse], chargingState: 'Charging' }, evse: { id: evse, connectorId: 1 },
+      meterValue: [{ timestamp: new Date().toISOString(), sampledValue: phases.map((ph) => ({ value: amps, measurand: 'Current.Import', phase: ph, unitOfMeasure: { unit: 'A' } })) }],
     });
   }
 }
@@ -217,6 +255,30 @@ test('load management: a site shared by 1.6 and 2.0.1 stations', async (t) => {
     return last;
   };
   const grantOf = (a, id, evse) => a.evses.find((e) => e.station_id === id && e.evse_id === evse);
+  // Every EVSE of the site charging at its station's TxDefaultProfile at once
+  // (the server gone, every car plugged in): within every limit on every phase.
+  const failsafesFit = async (what, gridLimit) => {
+    await waitFor(async () => {
+      const x = await allocation();
+      return x.stations.every((st) => st.station_id === 'L16-REJ' || byId[st.station_id].dflt === st.failsafe_a);
+    }, { what });
+    const grid = [0, 0, 0];
+    const f1 = [0, 0, 0];
+    for (const x of sims) {
+      const d = x.reject ? rejFailsafe : x.dflt;
+      for (let k = 0; k < x.evses.length; k++) {
+        for (const ph of x.phases) {
+          grid[ph] += d;
+          if (x.feeder) f1[ph] += d;
+        }
+      }
+    }
+    for (let ph = 0; ph < 3; ph++) {
+      assert.ok(grid[ph] <= gridLimit + EPS, `${what}: grid L${ph + 1} ${grid[ph]} > ${gridLimit}`);
+      assert.ok(f1[ph] <= FEEDER_A + EPS, `${what}: F1 L${ph + 1} ${f1[ph]} > ${FEEDER_A}`);
+    }
+    return grid;
+  };
 
   try {
     for (const x of sims) await s.createStation(x.id, { site: SITE });
@@ -255,6 +317,8 @@ test('load management: a site shared by 1.6 and 2.0.1 stations', async (t) => {
       assert.ok(fs['L201-A'] <= GRID_A / 7 + EPS && fs['L201-A'] > 0, JSON.stringify(fs));
       assert.strictEqual(byId['L16-B'].max, 32, 'the station limit goes out as ChargePointMaxProfile');
       rejFailsafe = fs['L16-REJ'];
+      const grid = await failsafesFit('every EVSE at its failsafe', GRID_A);
+      assert.ok(grid[1] > GRID_A - 7, `the failsafes use the connection (L2 ${grid[1]})`);
     });
 
     await t.test('sessions start and share the capacity within every limit', async () => {
@@ -329,6 +393,9 @@ test('load management: a site shared by 1.6 and 2.0.1 stations', async (t) => {
       dr = limitA; // from here on, every profile must keep within the event's limit
       const { grid } = loads({ all: true });
       for (let ph = 0; ph < 3; ph++) assert.ok(grid[ph] <= limitA + EPS, `L${ph + 1}: ${grid[ph]} > ${limitA}`);
+      // 30 A for seven EVSEs is below their 6 A minimum: the failsafe pauses them all
+      await failsafesFit('every EVSE at its failsafe under the event', limitA);
+      assert.ok(sims.every((x) => x.reject || x.dflt === 0), JSON.stringify(sims.map((x) => [x.id, x.dflt])));
       for (const n of a.nodes.filter((x) => x.id === 'grid')) for (let ph = 0; ph < 3; ph++) assert.ok(n.load_a[ph] <= limitA + EPS);
       assert.deepStrictEqual(violations, []);
       dr = null; // the limit may lift as soon as the event is gone
@@ -343,6 +410,37 @@ test('load management: a site shared by 1.6 and 2.0.1 stations', async (t) => {
         if (!e.active || e.held) continue;
         assert.ok(Math.abs(grantOf(after, e.station_id, e.evse_id).grant_a - e.grant_a) < EPS, `${e.station_id}/${e.evse_id} restored`);
       }
+    });
+
+    await t.test('a 2.0.1 car\'s draw in TransactionEvent meter values frees current for the others', async () => {
+      const before = await settled('before the 2.0.1 car draws less');
+      const b = grantOf(before, 'L201-B', 1).grant_a;
+      assert.ok(grantOf(before, 'L201-A', 1).grant_a > 6 + 1, JSON.stringify(grantOf(before, 'L201-A', 1)));
+      await byId['L201-A'].meterCurrent(1, 4); // capped at its draw + 2 A of headroom
+      const a = await waitFor(async () => {
+        const x = await allocation();
+        return grantOf(x, 'L201-A', 1).grant_a <= 6 + EPS ? x : false;
+      }, { what: 'the low-drawing 2.0.1 car capped' });
+      assert.strictEqual(grantOf(a, 'L201-A', 1).draw_a, 4);
+      const after = await settled('profiles after the 2.0.1 car drew less');
+      check('after the 2.0.1 low draw', { all: true });
+      // L201-B shares the grid's L2 with it: it receives what the car left
+      assert.ok(grantOf(after, 'L201-B', 1).grant_a > b + 1, `${grantOf(after, 'L201-B', 1).grant_a} > ${b}`);
+      assert.ok(byId['L201-B'].tx[1] > b + 1, 'the profile of the other 2.0.1 session went up');
+      assert.deepStrictEqual(violations, []);
+      // the samples are kept with the session, as MeterValues' are
+      const sid = grantOf(after, 'L201-A', 1).session_id;
+      const ses = await s.api('GET', `/api/v1/sessions/${sid}`);
+      assert.strictEqual(ses.status, 200, JSON.stringify(ses.body));
+      const cur = ses.body.meter_values.filter((m) => m.measurand === 'Current.Import');
+      assert.deepStrictEqual(cur.map((m) => [m.phase, Number(m.value)]), [['L1', 4], ['L2', 4], ['L3', 4]]);
+      // drawing all it may again lifts the cap: the shares are as before
+      await byId['L201-A'].meterCurrent(1, 16);
+      await waitFor(async () => grantOf(await allocation(), 'L201-A', 1).grant_a > 6 + 1, { what: 'the cap lifted' });
+      const back = await settled('profiles after the cap lifted');
+      assert.ok(Math.abs(grantOf(back, 'L201-B', 1).grant_a - b) < EPS, `${grantOf(back, 'L201-B', 1).grant_a} = ${b}`);
+      check('after the cap lifted', { all: true });
+      assert.deepStrictEqual(violations, []);
     });
 
     await t.test('a station that disconnects keeps a default profile within its failsafe share', async () => {
@@ -477,8 +575,8 @@ test('load management: a site shared by 1.6 and 2.0.1 stations', async (t) => {
       assertProblem(await put(mod((x) => { x.extra = 1; })), 400, /unknown field/);
       assertProblem(await put({ nodes: [] }), 400);
       assertProblem(await put('{"nodes": [{"id": "g", "kind": "grid_connection", "limit_a": 1e999}]}'), 400);
-      // a station of this site's tree cannot join another site's tree
-      assertProblem(await put({ nodes: [{ id: 'g', kind: 'grid_connection', limit_a: 10 }, { id: 's', kind: 'station', parent: 'g', station_id: 'L16-B' }] }, 'OTHER'), 422, /already in the tree of site 'DEPOT-1'/);
+      // a station of this site cannot join another site's tree
+      assertProblem(await put({ nodes: [{ id: 'g', kind: 'grid_connection', limit_a: 10 }, { id: 's', kind: 'station', parent: 'g', station_id: 'L16-B' }] }, 'OTHER'), 422, /station 'L16-B' belongs to site 'DEPOT-1', not 'OTHER'/);
       assertProblem(await put(tree(), 'bad site!'), 400);
       assert.deepStrictEqual((await s.api('GET', `/api/v1/sites/${SITE}/capacity`)).body, before);
       assertProblem(await s.api('GET', '/api/v1/sites/NOPE/allocation'), 404);
@@ -499,6 +597,138 @@ test('load management: a site shared by 1.6 and 2.0.1 stations', async (t) => {
       } finally {
         await s2.stop();
       }
+    });
+  } finally {
+    for (const x of sims) if (x.cp) await x.cp.close().catch(() => {});
+    if (process.env.LM_DEBUG) console.log('STDERR', s.stderr.slice(-8000));
+    await s.stop();
+    s.cleanup?.();
+  }
+});
+
+// Leaving load management: a station's site decides which tree may wire it,
+// and a station a tree no longer holds (the tree deleted, or a new tree
+// without it) has the profiles ampgrid set cleared — at once when connected,
+// else when it connects again.
+test('load management: site membership and clearing the profiles of stations that leave', async (t) => {
+  const s = await startServer();
+  const sims = [new Sim(s, 'CL16', 'ocpp1.6', [1]), new Sim(s, 'CL201', 'ocpp2.0.1', [1]), new Sim(s, 'CLOFF', 'ocpp1.6', [1])];
+  const byId = Object.fromEntries(sims.map((x) => [x.id, x]));
+  const site = 'YARD';
+  const tree = (ids) => ({ policy: 'equal', voltage_v: 230, nodes: [
+    { id: 'grid', kind: 'grid_connection', limit_a: 40 },
+    ...ids.map((id) => ({ id: `n-${id}`, kind: 'station', parent: 'grid', station_id: id, limit_a: 32 })),
+  ] });
+  const held = (x) => x.dflt !== null || x.max !== null || Object.keys(x.tx).length > 0;
+  const clears = async (id) => (await s.api('GET', `/api/v1/stations/${id}/events?limit=100`)).body.items
+    .filter((e) => e.kind === 'command' && e.detail.action === 'ClearChargingProfile');
+  try {
+    for (const x of sims) await s.createStation(x.id, { site });
+    await s.createStation('CL-ELSE', { site: 'ELSEWHERE' });
+    await s.createStation('CL-NONE');
+    await s.createIdToken('CT1');
+    await s.createIdToken('CT2');
+    for (const x of sims) await x.connect(() => {});
+
+    await t.test('a tree may only wire stations of its own site', async () => {
+      const r = await s.api('PUT', `/api/v1/sites/${site}/capacity`, tree(['CL16', 'CL-ELSE']));
+      assertProblem(r, 422, /station 'CL-ELSE' belongs to site 'ELSEWHERE', not 'YARD'/);
+      assertProblem(await s.api('PUT', `/api/v1/sites/${site}/capacity`, tree(['CL-NONE'])), 422, /station 'CL-NONE' belongs to no site/);
+      assert.strictEqual((await s.api('GET', `/api/v1/sites/${site}/capacity`)).status, 404, 'nothing stored');
+    });
+
+    await t.test('the stations of the tree get their profiles', async () => {
+      const r = await s.api('PUT', `/api/v1/sites/${site}/capacity`, tree(['CL16', 'CL201', 'CLOFF']));
+      assert.strictEqual(r.status, 200, JSON.stringify(r.body));
+      await waitFor(() => sims.every((x) => x.dflt !== null && x.max !== null), { what: 'default and maximum profiles' });
+      await byId.CL16.start(1, 'CT1');
+      await byId.CL201.start(1, 'CT2');
+      await waitFor(() => byId.CL16.tx[1] !== undefined && byId.CL201.tx[1] !== undefined, { what: 'TxProfiles' });
+    });
+
+    await t.test('the site page shows the tree, the sessions and the demand-response event in force (chromium)', async () => {
+      const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+      assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-deps.sh --test`);
+      const { chromium } = require('playwright-core');
+      const made = spawnSync(BIN, ['user', 'create', '--data-dir', s.dataDir, '--username', 'lm-ops', '--role', 'operator'],
+        { input: 'a-site-page-password-1\n', encoding: 'utf8', timeout: 30000 });
+      assert.strictEqual(made.status, 0, made.stderr);
+      const now = Date.now();
+      const ev = await s.api('POST', '/api/v1/demand-response/events', {
+        site, start: new Date(now - 5000).toISOString(), end: new Date(now + 600000).toISOString(), limit_kw: 12.5, reason: 'grid peak',
+      });
+      assert.strictEqual(ev.status, 201, JSON.stringify(ev.body));
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'] });
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(10000);
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(`${s.httpUrl}/#/sites/${site}`);
+        await page.getByLabel('Username').fill('lm-ops');
+        await page.getByLabel('Password').fill('a-site-page-password-1');
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        if (!(await page.getByRole('heading', { name: `Site ${site}` }).isVisible().catch(() => false))) await page.goto(`${s.httpUrl}/#/sites/${site}`);
+        await page.getByRole('heading', { name: `Site ${site}`, level: 1 }).waitFor();
+        // the allocation names the event's limit, and the embedded section lists it as active
+        await page.getByText('demand response: at most 12.5 kW').waitFor();
+        const dr = page.getByRole('region', { name: `Demand-response limits of ${site}` });
+        const row = dr.locator(`[data-dr="${ev.body.id}"]`);
+        await row.waitFor();
+        const text = await row.textContent();
+        assert.match(text, /12\.5 kW/);
+        assert.match(text, /active/);
+        assert.match(text, /grid peak/);
+        // the tree and the sessions of the site
+        await page.getByRole('region', { name: 'Capacity tree' }).locator('[data-node="n-CL16"]').waitFor();
+        const sessions = await page.getByRole('region', { name: 'EVSE allocations' }).textContent();
+        assert.match(sessions, /CL16/);
+        assert.match(sessions, /CL201/);
+        assert.deepStrictEqual(errors, []);
+      } finally {
+        await browser.close();
+      }
+      assert.strictEqual((await s.api('DELETE', `/api/v1/demand-response/events/${ev.body.id}`)).status, 204);
+    });
+
+    await t.test('a station moved to another site stays out of every other tree until its tree lets it go', async () => {
+      const p = await s.api('PATCH', '/api/v1/stations/CLOFF', { site: 'ELSEWHERE' });
+      assert.strictEqual(p.status, 200, JSON.stringify(p.body));
+      const r = await s.api('PUT', '/api/v1/sites/ELSEWHERE/capacity', tree(['CLOFF']));
+      assertProblem(r, 422, /station 'CLOFF' is already in the tree of site 'YARD'/);
+    });
+
+    await t.test('a station left out of the new tree has its profiles cleared when it connects again', async () => {
+      const off = byId.CLOFF;
+      await off.cp.close();
+      await waitFor(async () => (await s.api('GET', `/api/v1/sites/${site}/allocation`)).body.stations.find((x) => x.station_id === 'CLOFF').connected === false, { what: 'CLOFF seen offline' });
+      const r = await s.api('PUT', `/api/v1/sites/${site}/capacity`, tree(['CL16', 'CL201']));
+      assert.strictEqual(r.status, 200, JSON.stringify(r.body));
+      assert.ok(held(off), 'offline: it still holds them');
+      await off.connect(() => {});
+      await waitFor(() => off.cleared.length === 3, { what: 'CLOFF cleared after reconnecting' });
+      assert.ok(!held(off));
+      assert.deepStrictEqual(off.cleared, [{ id: 1 }, { id: 2 }, { chargingProfilePurpose: 'TxProfile', stackLevel: 1 }]);
+      const log = await waitFor(async () => { const c = await clears('CLOFF'); return c.length === 3 ? c : false; }, { what: 'the clears in the station log' });
+      assert.ok(log.every((e) => e.detail.outcome === 'Answered'), JSON.stringify(log));
+      assert.ok(held(byId.CL16) && held(byId.CL201), 'the stations still in the tree keep theirs');
+      assert.deepStrictEqual(byId.CL16.cleared, []);
+    });
+
+    await t.test('deleting the tree clears what ampgrid set on each of its stations', async () => {
+      const d = await s.api('DELETE', `/api/v1/sites/${site}/capacity`);
+      assert.strictEqual(d.status, 204, JSON.stringify(d.body));
+      await waitFor(() => byId.CL16.cleared.length === 3 && byId.CL201.cleared.length === 3, { what: 'profiles cleared' });
+      assert.ok(!held(byId.CL16) && !held(byId.CL201));
+      assert.deepStrictEqual(byId.CL16.cleared, [{ id: 1 }, { id: 2 }, { chargingProfilePurpose: 'TxProfile', stackLevel: 1 }]);
+      assert.deepStrictEqual(byId.CL201.cleared, [{ chargingProfileId: 1 }, { chargingProfileId: 2 }, { chargingProfileCriteria: { chargingProfilePurpose: 'TxProfile', stackLevel: 1 } }]);
+      for (const id of ['CL16', 'CL201']) {
+        const log = await waitFor(async () => { const c = await clears(id); return c.length === 3 ? c : false; }, { what: `the clears of ${id} in its log` });
+        assert.ok(log.every((e) => e.detail.outcome === 'Answered' && e.detail.response.status === 'Accepted'), JSON.stringify(log));
+      }
+      const audit = await s.api('GET', '/api/v1/audit-log?limit=100');
+      assert.ok(audit.body.items.some((i) => i.action === 'site_capacity.delete'));
     });
   } finally {
     for (const x of sims) if (x.cp) await x.cp.close().catch(() => {});

@@ -703,6 +703,110 @@ static void rules_json_lists_every_rule_with_its_thresholds(void **state)
     json_decref(r);
 }
 
+/* ---- campaign_paused and profiles_refused --------------------------------------------- */
+
+static json_t *paused_ev(int64_t id, const char *name)
+{
+    return json_pack("{s:I,s:s,s:s,s:i,s:i}", "id", (json_int_t)id, "name", name, "reason",
+                     "failure threshold passed: 3 of 10 finished attempts failed (more than 20%)",
+                     "failures", 3, "attempts", 10);
+}
+
+static json_t *campaign_ev(int64_t id, const char *state)
+{
+    return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name", "x", "state", state);
+}
+
+static void paused_campaign_raises_one_alert_each_until_resumed_completed_or_cancelled(void **state)
+{
+    world_t *w = *state;
+    w_start(w);
+    ev(w, "campaign.updated", campaign_ev(7, "paused")); /* the pause's own update: nothing */
+    ev(w, "campaign.paused", paused_ev(7, "fleet 2.0"));
+    assert_int_equal(w->n, 1);
+    json_t *al = change_at(w, 0, "alert.raised", "campaign_paused");
+    assert_true(json_is_null(json_object_get(al, "station_id")));
+    assert_string_equal(s_of(al, "severity"), "major");
+    json_t *d = json_object_get(al, "details");
+    assert_int_equal(json_integer_value(json_object_get(d, "campaign_id")), 7);
+    assert_int_equal(json_integer_value(json_object_get(d, "failures")), 3);
+    assert_non_null(strstr(s_of(al, "title"), "fleet 2.0"));
+    ev(w, "campaign.paused", paused_ev(8, "other"));
+    change_at(w, 1, "alert.raised", "campaign_paused");  /* another campaign, another alert */
+    ev(w, "campaign.paused", paused_ev(7, "fleet 2.0")); /* resumed and paused again, say */
+    change_at(w, 2, "alert.updated", "campaign_paused");
+    /* a manual pause and campaign 9's resume change nothing */
+    ev(w, "campaign.updated", campaign_ev(7, "paused"));
+    ev(w, "campaign.updated", campaign_ev(9, "running"));
+    assert_int_equal(w->n, 3);
+    ev(w, "campaign.updated", campaign_ev(7, "running"));
+    json_t *r = change_at(w, 3, "alert.resolved", "campaign_paused");
+    assert_string_equal(s_of(r, "resolved_by"), "auto");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r, "details"), "campaign_id")), 7);
+    ev(w, "campaign.updated", campaign_ev(8, "cancelled"));
+    change_at(w, 4, "alert.resolved", "campaign_paused");
+    ev(w, "campaign.paused", paused_ev(7, "fleet 2.0"));
+    change_at(w, 5, "alert.raised", "campaign_paused");
+    ev(w, "campaign.updated", campaign_ev(7, "completed"));
+    change_at(w, 6, "alert.resolved", "campaign_paused");
+    assert_int_equal(w->n, 7);
+}
+
+static void restored_campaign_alert_keeps_its_campaign(void **state)
+{
+    world_t *w = *state;
+    w_start(w);
+    json_t *row =
+        json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)12, "rule",
+                  "campaign_paused", "severity", "major", "station_id", "", "title", "paused",
+                  "details", "{\"campaign_id\":5}", "state", "active", "first_seen", (json_int_t)T0,
+                  "last_seen", (json_int_t)T0, "count", (json_int_t)1);
+    alerts_restore(w->a, row);
+    json_decref(row);
+    ev(w, "campaign.paused", paused_ev(5, "c5"));
+    assert_int_equal(
+        json_integer_value(json_object_get(change_at(w, 0, "alert.updated", NULL), "id")), 12);
+    ev(w, "campaign.updated", campaign_ev(4, "running"));
+    assert_int_equal(w->n, 1);
+    ev(w, "campaign.updated", campaign_ev(5, "running"));
+    change_at(w, 1, "alert.resolved", "campaign_paused");
+}
+
+static json_t *profile_result(const char *station, const char *action, const char *status)
+{
+    return json_pack("{s:s,s:s,s:s,s:{s:s}}", "station_id", station, "action", action, "outcome",
+                     "Answered", "response", "status", status);
+}
+
+static void station_refusing_profiles_raises_until_it_accepts_one(void **state)
+{
+    world_t *w = *state;
+    w_start(w);
+    ev(w, "smart.station_flagged",
+       json_pack("{s:s,s:s,s:s}", "station_id", "CP-1", "site", "Depot", "reason",
+                 "TxDefaultProfile: answered Rejected"));
+    json_t *al = change_at(w, 0, "alert.raised", "profiles_refused");
+    assert_string_equal(s_of(al, "station_id"), "CP-1");
+    assert_true(json_is_null(json_object_get(al, "connector")));
+    assert_string_equal(s_of(json_object_get(al, "details"), "site"), "Depot");
+    assert_non_null(strstr(s_of(al, "title"), "Rejected"));
+    /* other answers leave it open */
+    ev(w, "command.result", profile_result("CP-1", "SetChargingProfile", "Rejected"));
+    ev(w, "command.result", profile_result("CP-1", "ClearChargingProfile", "Accepted"));
+    ev(w, "command.result", profile_result("CP-2", "SetChargingProfile", "Accepted"));
+    assert_int_equal(w->n, 1);
+    ev(w, "command.result", profile_result("CP-1", "SetChargingProfile", "Accepted"));
+    change_at(w, 1, "alert.resolved", "profiles_refused");
+    assert_int_equal(w->n, 2);
+    w->cfg.rule_on[ALERT_PROFILES_REFUSED] = false;
+    alerts_destroy(w->a);
+    w_start(w);
+    ev(w, "smart.station_flagged",
+       json_pack("{s:s,s:s,s:s}", "station_id", "CP-1", "site", "D", "reason", "x"));
+    assert_int_equal(w->n, 2);
+}
+
 /* ---- operators and restarts ------------------------------------------------------------ */
 
 static void acknowledged_alert_stays_open_and_still_clears_by_itself(void **state)
@@ -820,6 +924,9 @@ int main(void)
         T(config_keys_set_switches_severities_and_thresholds),
         T(config_file_alerts_section),
         T(rules_json_lists_every_rule_with_its_thresholds),
+        T(paused_campaign_raises_one_alert_each_until_resumed_completed_or_cancelled),
+        T(restored_campaign_alert_keeps_its_campaign),
+        T(station_refusing_profiles_raises_until_it_accepts_one),
         T(acknowledged_alert_stays_open_and_still_clears_by_itself),
         T(restored_alerts_dedupe_clear_and_keep_ids_unique),
         T(deleted_station_resolves_its_alerts),

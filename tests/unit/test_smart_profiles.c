@@ -177,6 +177,44 @@ static void the_default_and_station_maximum_go_to_evse_zero(void **state)
     }
 }
 
+/* Clearing takes exactly what was set: the ids of the station-wide profiles,
+ * and the TxProfiles by the purpose and stack level they were sent with. */
+static void clearing_names_the_ids_and_the_tx_stack_level_that_were_set(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        smart_proto_t proto = (smart_proto_t)v;
+        const char *pk = proto == SMART_PROTO_16 ? "csChargingProfiles" : "chargingProfile";
+        /* the names swap between the versions: 1.6 sets chargingProfileId and
+         * clears id, 2.0.1 sets id and clears chargingProfileId */
+        const char *idk = proto == SMART_PROTO_16 ? "id" : "chargingProfileId";
+        const char *setk = proto == SMART_PROTO_16 ? "chargingProfileId" : "id";
+        json_t *d = smart_profile_default(proto, 9.0), *m = smart_profile_station_max(proto, 32);
+        json_t *tx = smart_profile_tx(proto, 2, "7", 10, 3, NULL, 0, 0);
+        json_t *cd = smart_profile_clear_id(proto, SMART_PROFILE_ID_DEFAULT);
+        json_t *cm = smart_profile_clear_id(proto, SMART_PROFILE_ID_MAX);
+        json_t *ct = smart_profile_clear_tx(proto);
+        validate(proto, "ClearChargingProfile", cd);
+        validate(proto, "ClearChargingProfile", cm);
+        validate(proto, "ClearChargingProfile", ct);
+        assert_int_equal(json_integer_value(json_object_get(cd, idk)),
+                         json_integer_value(json_object_get(json_object_get(d, pk), setk)));
+        assert_int_equal(json_integer_value(json_object_get(cm, idk)),
+                         json_integer_value(json_object_get(json_object_get(m, pk), setk)));
+        const json_t *crit =
+            proto == SMART_PROTO_16 ? ct : json_object_get(ct, "chargingProfileCriteria");
+        const json_t *txp = json_object_get(tx, pk);
+        assert_string_equal(json_string_value(json_object_get(crit, "chargingProfilePurpose")),
+                            "TxProfile");
+        assert_int_equal(json_integer_value(json_object_get(crit, "stackLevel")),
+                         json_integer_value(json_object_get(txp, "stackLevel")));
+        assert_null(json_object_get(crit, proto == SMART_PROTO_16 ? "connectorId" : "evseId"));
+        json_t *all[] = {d, m, tx, cd, cm, ct};
+        for (size_t i = 0; i < 6; i++)
+            json_decref(all[i]);
+    }
+}
+
 static void composite_schedules_are_asked_and_read_in_each_version(void **state)
 {
     (void)state;
@@ -227,6 +265,7 @@ int main(void)
         cmocka_unit_test(a_201_tx_profile_names_the_evse_and_the_stations_transaction),
         cmocka_unit_test(a_schedule_is_absolute_from_its_start),
         cmocka_unit_test(the_default_and_station_maximum_go_to_evse_zero),
+        cmocka_unit_test(clearing_names_the_ids_and_the_tx_stack_level_that_were_set),
         cmocka_unit_test(composite_schedules_are_asked_and_read_in_each_version),
         cmocka_unit_test(protocols_are_recognised_by_subprotocol),
     };

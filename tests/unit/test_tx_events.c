@@ -628,6 +628,97 @@ static void updated_events_track_energy_and_soc(void **state)
     assert_int_equal(json_array_size(json_object_get(ses, "meter_values")), 1 + 2 + 1);
 }
 
+static store_sample_t current(const char *value, const char *phase, int64_t ts)
+{
+    return (store_sample_t){.timestamp = ts,
+                            .value = value,
+                            .measurand = "Current.Import",
+                            .phase = phase,
+                            .unit = "A",
+                            .context = "Sample.Periodic",
+                            .location = "Outlet",
+                            .format = "Raw"};
+}
+
+/* The index in f->events of the first event of `type` from `from` on; -1 = none. */
+static int find_event(const fixture_t *f, const char *type, size_t from)
+{
+    for (size_t i = from; i < json_array_size(f->events); i++)
+        if (strcmp(jstr(json_array_get(f->events, i), "type"), type) == 0) return (int)i;
+    return -1;
+}
+
+/* Load management and alerts read a car's draw from meter.values: a 2.0.1
+ * station reports it in TransactionEvent, so those samples raise the same
+ * event MeterValues does, with the session, and are stored with it. */
+static void updated_samples_raise_meter_values_with_the_session(void **state)
+{
+    fixture_t *f = *state;
+    csms_station_t *st = add_station(f, "CS-1");
+    add_token(f, "TAG1", "ISO14443", "Accepted", 0, NULL);
+    int64_t t0 = base_time();
+    slot_t *r = start(f, st, "TX-1", "TAG1", "1000", t0);
+    size_t mark = json_array_size(f->events);
+
+    store_sample_t s1[] = {current("7.5", "L1", t0 + MIN_MS), current("7.25", "L2", t0 + MIN_MS),
+                           energy("1800", "Wh", "Sample.Periodic", t0 + MIN_MS)};
+    csms_tx_event_t ev = event(CSMS_TXE_UPDATED, "TX-1", 1, t0 + MIN_MS);
+    ev.samples = s1;
+    ev.nsamples = 3;
+    send_event(f, st, &ev);
+
+    int te = find_event(f, "transaction.event", mark), mv = find_event(f, "meter.values", mark);
+    assert_true(te >= 0 && mv > te);
+    const json_t *tx = json_object_get(json_array_get(f->events, (size_t)te), "data");
+    assert_null(json_object_get(tx, "samples")); /* the hot event stays small */
+    const json_t *d = json_object_get(json_array_get(f->events, (size_t)mv), "data");
+    assert_string_equal(jstr(d, "station_id"), "CS-1");
+    assert_int_equal(jint(d, "evse_id"), 1);
+    assert_int_equal(jint(d, "connector_id"), 1);
+    assert_int_equal(jint(d, "session_id"), r->session_id);
+    const json_t *sm = json_object_get(d, "samples");
+    assert_int_equal(json_array_size(sm), 3);
+    assert_string_equal(jstr(json_array_get(sm, 0), "measurand"), "Current.Import");
+    assert_string_equal(jstr(json_array_get(sm, 0), "phase"), "L1");
+    assert_string_equal(jstr(json_array_get(sm, 1), "value"), "7.25");
+    assert_int_equal(csms_tx_find_by_txid(f->c, "CS-1", "TX-1")->last_energy_wh, 1800);
+
+    /* stored with the session, and its latest reading with them */
+    json_t *ses = session(f, r->session_id);
+    assert_int_equal(json_array_size(json_object_get(ses, "meter_values")), 1 + 3);
+    assert_int_equal(jint(ses, "energy_wh"), 1800 - 1000);
+
+    /* a duplicate raises nothing and stores nothing */
+    mark = json_array_size(f->events);
+    ev.seq_no = 1;
+    assert_true(send_event(f, st, &ev)->duplicate);
+    assert_int_equal(find_event(f, "meter.values", mark), -1);
+    ses = session(f, r->session_id);
+    assert_int_equal(json_array_size(json_object_get(ses, "meter_values")), 1 + 3);
+}
+
+static void ended_samples_raise_meter_values_before_the_end(void **state)
+{
+    fixture_t *f = *state;
+    csms_station_t *st = add_station(f, "CS-1");
+    add_token(f, "TAG1", "ISO14443", "Accepted", 0, NULL);
+    int64_t t0 = base_time();
+    slot_t *r = start(f, st, "TX-1", "TAG1", "1000", t0);
+    size_t mark = json_array_size(f->events);
+    store_sample_t s1[] = {current("0", "L1", t0 + MIN_MS),
+                           energy("4000", "Wh", "Transaction.End", t0 + MIN_MS)};
+    csms_tx_event_t ev = event(CSMS_TXE_ENDED, "TX-1", 1, t0 + MIN_MS);
+    ev.samples = s1;
+    ev.nsamples = 2;
+    send_event(f, st, &ev);
+    int mv = find_event(f, "meter.values", mark), end = find_event(f, "transaction.ended", mark);
+    assert_true(mv >= 0 && end > mv);
+    const json_t *d = json_object_get(json_array_get(f->events, (size_t)mv), "data");
+    assert_int_equal(jint(d, "session_id"), r->session_id);
+    assert_int_equal(json_array_size(json_object_get(d, "samples")), 2);
+    assert_int_equal(find_event(f, "meter.values", (size_t)mv + 1), -1); /* once */
+}
+
 /* ---- Ended ------------------------------------------------------------------------------- */
 
 static void ended_stops_the_transaction_with_meter_stop_from_transaction_end(void **state)
@@ -1037,6 +1128,8 @@ int main(void)
         T(an_event_without_an_id_token_carries_no_id_token_info),
         T(the_same_transaction_id_on_two_stations_is_two_transactions),
         T(updated_events_track_energy_and_soc),
+        T(updated_samples_raise_meter_values_with_the_session),
+        T(ended_samples_raise_meter_values_before_the_end),
         T(ended_stops_the_transaction_with_meter_stop_from_transaction_end),
         T(ended_without_a_register_reading_stops_at_the_last_reading),
         T(a_duplicate_seq_no_is_reported_and_changes_nothing),

@@ -69,6 +69,14 @@ function AlertActions({ alert, onDone }) {
     <${ErrorNote} error=${error} /></form>`;
 }
 
+// What an alert is about: its station, or (campaign_paused) its campaign.
+function subject(a) {
+  if (a.station_id) return html`<a href=${`#/stations/${enc(a.station_id)}`}>${a.station_id}</a>`;
+  const c = a.details && a.details.campaign_id;
+  if (a.rule === 'campaign_paused' && c) return html`<a href=${`#/campaigns/${c}`}>campaign ${c}</a>`;
+  return '—';
+}
+
 function AlertRows({ items, user, onChanged, station = true }) {
   return items.map((a) => html`<tr key=${a.id} data-alert=${a.id}>
     <td><${SeverityBadge} severity=${a.severity} /></td>
@@ -76,7 +84,7 @@ function AlertRows({ items, user, onChanged, station = true }) {
       <div class="small muted">#${a.id} · ${a.rule}${a.count > 1 ? ` · ${a.count}×` : ''}</div>
       ${a.details && Object.keys(a.details).length ? html`<details><summary class="small">details</summary>
         <pre>${JSON.stringify(a.details, null, 2)}</pre></details>` : null}</td>
-    ${station ? html`<td>${a.station_id ? html`<a href=${`#/stations/${enc(a.station_id)}`}>${a.station_id}</a>` : '—'}</td>` : null}
+    ${station ? html`<td>${subject(a)}</td>` : null}
     <td>${where(a)}</td>
     <td>${fmtTime(a.first_seen)}${a.last_seen !== a.first_seen ? html`<div class="small muted">last ${fmtTime(a.last_seen)}</div>` : null}</td>
     <td><${StateBadge} state=${a.state} />
@@ -135,7 +143,8 @@ export function AlertsPage({ user, query }) {
       <${Input} form=${f} set=${set} name="state" label="State" options=${['open', 'active', 'acknowledged', 'resolved', 'all']} />
       <${Input} form=${f} set=${set} name="severity" label="Severity" options=${[{ value: '', label: 'all' }, 'critical', 'major', 'minor', 'warning', 'info']} />
       <${Input} form=${f} set=${set} name="rule" label="Rule" options=${[{ value: '', label: 'all' }, 'connector_faulted', 'station_offline', 'reboot_loop',
-        'session_stuck', 'meter_backwards', 'meter_jump', 'connector_unavailable', 'failed_starts', 'security_event', 'firmware_failed', 'parts_low_stock']} />
+        'session_stuck', 'meter_backwards', 'meter_jump', 'connector_unavailable', 'failed_starts', 'security_event', 'firmware_failed', 'parts_low_stock',
+        'campaign_paused', 'profiles_refused']} />
       <${Input} form=${f} set=${set} name="station" label="Station" />
       <${Input} form=${f} set=${set} name="site" label="Site" />
       <${Input} form=${f} set=${set} name="since" label="Changed since" type="datetime-local" />

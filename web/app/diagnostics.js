@@ -8,8 +8,8 @@ import { api, get, withQuery, enc, download } from './api.js';
 import { subscribe } from './live.js';
 import { ErrorNote, Loading, Table, Input, Section, fmtTime, canStations, useLoad } from './ui.js';
 
-const STATUS_CLASS = { pending: 'other', accepted: 'busy', uploading: 'busy', uploaded: 'ok', rejected: 'off', failed: 'bad' };
-const STATUSES = ['', 'pending', 'accepted', 'uploading', 'uploaded', 'rejected', 'failed'];
+const STATUS_CLASS = { pending: 'other', accepted: 'busy', uploading: 'busy', uploaded: 'ok', rejected: 'off', failed: 'bad', timed_out: 'bad' };
+const STATUSES = ['', 'pending', 'accepted', 'uploading', 'uploaded', 'rejected', 'failed', 'timed_out'];
 const fmtBytes = (n) => (n == null ? '—' : n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} B`);
 
 function Ask({ station, onDone }) {

@@ -273,7 +273,9 @@ export function StationPage({ id, user }) {
   return html`<div class="page-head"><h1>${st.id}</h1>
       <${Badge} status=${st.connected ? 'Online' : 'Offline'} />
       ${st.registration_status !== 'Accepted' ? html`<${Badge} status=${st.registration_status} />` : null}
-      ${st.description ? html`<span class="muted">${st.description}</span>` : null}</div>
+      ${st.description ? html`<span class="muted">${st.description}</span>` : null}
+      ${canStations(user) ? html`<button type="button" title="Ask the station for its diagnostics or log on the Diagnostics page"
+        onClick=${() => { location.hash = withQuery('#/diagnostics', { station: st.id }); }}>Request diagnostics</button>` : null}</div>
     <${Section} title="Connectors" id="conn-h">
       <${Connectors} st=${st} sessions=${active} user=${user} onStop=${onStop} />
       <${Result} result=${stop.result} />
