@@ -172,6 +172,8 @@ test('the dashboard', { timeout: 240000 }, async (t) => {
     const chart = page.locator('[data-testid="live-chart"][data-power="7400"]');
     await chart.waitFor({ timeout: 5000 });
     assert.match(await chart.locator('figcaption').textContent(), /power 7\.40 kW, energy 500 Wh/);
+    // uPlot is made in an effect, which preact runs after the paint that set data-power
+    await chart.locator('canvas').first().waitFor({ timeout: 5000 });
     assert.strictEqual(await chart.locator('canvas').count(), 1, 'uPlot draws the chart');
     await page.locator('[data-connector="1/1"]', { hasText: 'Charging' }).waitFor();
     const s = await server.api('GET', `/api/v1/sessions?station=${STATION}&active=true`);
