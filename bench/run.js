@@ -19,8 +19,9 @@
 // at the start and end of each measured phase (the simulator prints its phase).
 //
 // Usage: node bench/run.js [--sizes 1000,5000,19000] [--hold S] [--throughput S]
-//                          [--mixed S] [--mixed-day S] [--sources 127.0.0.2-127.0.0.9]
-//                          [--throughput-stations N] [--tls]
+//                          [--mixed S] [--mixed-day S] [--mixed-warmup S]
+//                          [--sources 127.0.0.2-127.0.0.9]
+//                          [--throughput-stations N] [--tls] [--verbose]
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -38,6 +39,9 @@ const HOLD = Number(opt('hold', 20));
 const THROUGHPUT_S = Number(opt('throughput', 30));
 const MIXED_S = Number(opt('mixed', 60));
 const MIXED_DAY = Number(opt('mixed-day', 86400));
+// The mixed run starts with 30 % of the connectors beginning a session within a
+// minute; --mixed-warmup S (default 60) runs that out before measuring.
+const MIXED_WARMUP = Number(opt('mixed-warmup', 60));
 const SOURCES = opt('sources', '127.0.0.2-127.0.0.9');
 // Throughput runs on this many of the stations, one MeterValues in flight each:
 // with every station of a 19k run in flight, latency would only measure the
@@ -45,6 +49,8 @@ const SOURCES = opt('sources', '127.0.0.2-127.0.0.9');
 const THROUGHPUT_STATIONS = Number(opt('throughput-stations', 200));
 // --tls: stations connect with wss:// (ECDSA P-256 certificate made for the run).
 const TLS = argv.includes('--tls');
+// --verbose: pass the simulator's progress lines through (where a long run is).
+const VERBOSE = argv.includes('--verbose');
 const SIM = path.join(path.dirname(BIN), 'ampgrid-sim');
 const PASSWORD = 'bench-password-0123456789';
 const TICK = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
@@ -69,6 +75,7 @@ function sim(args, onPhase = () => {}) {
     let cpu = 0;
     p.stderr.on('data', (d) => {
       err += d;
+      if (VERBOSE) process.stderr.write(d);
       for (const m of String(d).matchAll(/phase=(\w+)/g)) {
         if (m[1] !== phase) { phase = m[1]; onPhase(phase); }
       }
@@ -128,7 +135,10 @@ async function benchSize(n) {
   const certDir = TLS ? makeCert() : null;
   const tlsConfig = TLS ? `[server]\ntls_port = TLSPORT\n[tls]\ncert_ecdsa = ${certDir}/ec.crt\n` +
     `key_ecdsa = ${certDir}/ec.key\n` : '';
-  const config = '[security]\nauth_fail_limit = 0\n[ocpp]\nheartbeat_interval = 60\n' + tlsConfig;
+  // No API rate limit: registering 19,500 stations and their id tokens is ~45,000 requests
+  // from one token, which the default 50 requests/s would spread over a quarter of an hour.
+  const config = '[security]\nauth_fail_limit = 0\n[ocpp]\nheartbeat_interval = 60\n' +
+    '[http]\nrate_limit = 0\n' + tlsConfig;
   let server = await startServer({ config });
   const out = { stations: n };
   try {
@@ -170,7 +180,8 @@ async function benchSize(n) {
       server_cpu_s_per_10k: t.server ? (10000 * t.server.cpu_s) / Math.max(1, t.run.messages_sent) : null };
 
     const m = await runScenario(server, n, 'mixed', ['--duration', String(MIXED_S), '--charging', '0.3',
-      '--meter-interval', '60', '--session', '600', '--day', String(MIXED_DAY)]);
+      '--meter-interval', '60', '--session', '600', '--day', String(MIXED_DAY),
+      '--warmup', String(MIXED_WARMUP)]);
     out.mixed = { seconds: m.run.seconds, messages_per_s: m.run.messages_per_s,
       server_cpu_pct: m.server ? (100 * m.server.cpu_s) / m.server.seconds : null,
       errors: m.balance.errors, errors_by_kind: m.balance.errors_by_kind, balanced: m.balance.balanced,
@@ -221,7 +232,7 @@ async function main() {
     // after every size, so a long run that is stopped keeps what it measured
     fs.writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), sizes: SIZES,
       hold_s: HOLD, throughput_s: THROUGHPUT_S, throughput_stations: THROUGHPUT_STATIONS, tls: TLS,
-      mixed_s: MIXED_S, mixed_day_s: MIXED_DAY, results }, null, 2));
+      mixed_s: MIXED_S, mixed_day_s: MIXED_DAY, mixed_warmup_s: MIXED_WARMUP, results }, null, 2));
   }
   console.log(`ampgrid benchmark on ${machine}${TLS ? ', stations over TLS (wss)' : ''}`);
   console.log(table(results));

@@ -51,6 +51,7 @@ const char sim_usage[] =
     "  --inflight K          throughput: MeterValues in flight per station, 1-64 (1)\n"
     "  --storm-spread MS     storm: reconnects spread over MS milliseconds (0 = at once)\n"
     "  --day S               mixed: length of the compressed day in seconds (= duration)\n"
+    "  --warmup S            sessions/mixed: run S seconds before measuring (0)\n"
     "  --call-timeout S      seconds to wait for an answer (30)\n"
     "  --backoff-min MS, --backoff-max MS   reconnect back-off bounds (1000, 30000)\n"
     "  --drain S             at the end, wait this long for answers in flight (10)\n"
@@ -245,6 +246,7 @@ enum {
     O_INFLIGHT,
     O_SPREAD,
     O_DAY,
+    O_WARMUP,
     O_CALL_TIMEOUT,
     O_BO_MIN,
     O_BO_MAX,
@@ -287,6 +289,7 @@ static const struct option opts[] = {{"url", 1, 0, O_URL},
                                      {"inflight", 1, 0, O_INFLIGHT},
                                      {"storm-spread", 1, 0, O_SPREAD},
                                      {"day", 1, 0, O_DAY},
+                                     {"warmup", 1, 0, O_WARMUP},
                                      {"call-timeout", 1, 0, O_CALL_TIMEOUT},
                                      {"backoff-min", 1, 0, O_BO_MIN},
                                      {"backoff-max", 1, 0, O_BO_MAX},
@@ -388,6 +391,8 @@ static int apply(int o, const char *v, sim_config_t *c, char *err, size_t el)
         return 0;
     case O_SPREAD:
         return num("--storm-spread", v, 0, 600000, &c->storm_spread_ms, err, el);
+    case O_WARMUP:
+        return num("--warmup", v, 0, 86400, &c->warmup_s, err, el);
     case O_DAY:
         return num("--day", v, 1, 864000, &c->day_s, err, el);
     case O_CALL_TIMEOUT:

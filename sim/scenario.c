@@ -106,12 +106,32 @@ static void ramp(sim_t *s)
     }
 }
 
-static void begin_run(sim_t *s)
+/* The measured part starts: counters and the mixed day's clock from here. */
+static void measure_from_now(sim_t *s)
 {
     enter(s, SIM_PH_RUN);
     s->sc.run_from_ms = s->now_ms;
     s->sc.meter_ok_at_run_start = s->stats.msg[SIM_MSG_METER].out[SIM_OUT_OK];
     s->sc.msgs_at_run_start = sim_stats_total_sent(&s->stats);
+}
+
+static bool warms_up(const sim_t *s)
+{
+    return s->cfg.warmup_s > 0 &&
+           (s->cfg.scenario == SIM_SC_SESSIONS || s->cfg.scenario == SIM_SC_MIXED);
+}
+
+/* Sessions and mixed begin with a share of the connectors starting at once;
+ * with --warmup the network first runs that long (phase "settle"), so the
+ * measured part is the steady state rather than the start of every session. */
+static void begin_run(sim_t *s)
+{
+    if (warms_up(s)) {
+        enter(s, SIM_PH_SETTLE);
+        s->sc.run_from_ms = s->now_ms;
+    } else {
+        measure_from_now(s);
+    }
     for (unsigned i = 0; i < s->nstations; i++) {
         if (s->cfg.scenario == SIM_SC_SESSIONS || s->cfg.scenario == SIM_SC_MIXED)
             sim_session_begin_arrivals(&s->stations[i]);
@@ -229,6 +249,8 @@ void sim_scenario_tick(sim_t *s)
         else if (s->cfg.scenario == SIM_SC_THROUGHPUT &&
                  (sessions_started(s) || in_phase_s(s) > 30.0))
             begin_run(s);
+        else if (warms_up(s) && in_phase_s(s) >= s->cfg.warmup_s)
+            measure_from_now(s);
         break;
     case SIM_PH_RUN:
         if (s->cfg.scenario == SIM_SC_MIXED) blips(s);

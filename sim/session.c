@@ -40,7 +40,7 @@ static void at(sim_connector_t *k, uint64_t when_ms)
 static bool arrivals_on(const sim_t *s)
 {
     return (s->cfg.scenario == SIM_SC_SESSIONS || s->cfg.scenario == SIM_SC_MIXED) &&
-           s->sc.phase == SIM_PH_RUN && s->accepting_new_work;
+           (s->sc.phase == SIM_PH_RUN || s->sc.phase == SIM_PH_SETTLE) && s->accepting_new_work;
 }
 
 static void next_arrival(sim_connector_t *k)

@@ -75,6 +75,7 @@ typedef struct sim_config {
     unsigned inflight; /* calls in flight per station (OCPP-J allows 1) */
     double storm_spread_ms;
     double day_s; /* mixed: length of the compressed day, 0 = duration */
+    double warmup_s; /* sessions/mixed: run this long before the measured part starts */
     /* behaviour */
     int call_timeout_s;
     int backoff_min_ms, backoff_max_ms;
@@ -251,7 +252,8 @@ typedef struct sim_transport {
 
 typedef enum sim_phase {
     SIM_PH_RAMP,   /* stations connecting and booting */
-    SIM_PH_SETTLE, /* scenario set-up (throughput: sessions starting; storm: a pause) */
+    SIM_PH_SETTLE, /* scenario set-up (throughput: sessions starting; storm: a pause;
+                      sessions/mixed with --warmup: arrivals running, not yet measured) */
     SIM_PH_RUN,    /* the measured part */
     SIM_PH_STORM,  /* storm: waiting for every dropped station to boot again */
     SIM_PH_STOP,   /* stopping sessions, draining answers in flight */
