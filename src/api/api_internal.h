@@ -133,6 +133,16 @@ extern const api_route_t api_routes[];
 void api_json(api_call_t *call, int status, json_t *body); /* steals body */
 void api_problem(api_call_t *call, int status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* body.c: checks every JSON resource handler needs; each answers the problem
+ * itself and returns false. */
+const char *api_actor(const api_call_t *c);         /* token or user name, else "anonymous" */
+bool api_parse_id(const char *s, int64_t *id);      /* a positive decimal id */
+bool api_path_id(api_call_t *c, const char *what, int64_t *id); /* {id}; 404 "no <what> <id>" */
+bool api_body_only(api_call_t *c, const char *const *allowed);  /* NULL-terminated; 400 */
+/* A string field: absent (leaves *out), null when nullable (*out = NULL), or
+ * 1..max characters without NUL; 400 otherwise. */
+bool api_body_str(api_call_t *c, const char *key, size_t max, bool nullable, const char **out);
 void api_no_content(api_call_t *call);
 /* For handlers answering later: returns false (and frees the call) when the
  * client has gone away. Registers the close hook on first use. */

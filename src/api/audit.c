@@ -85,7 +85,7 @@ bool api_audit_respond(api_call_t *c, int status, const char *ctype, const char 
     e->extra = dup_or_null(extra);
     store_audit_t a = {
         .at = time_now_ms(),
-        .actor = c->token_name[0] ? c->token_name : "anonymous",
+        .actor = api_actor(c),
         .actor_kind = c->actor_kind ? c->actor_kind : "anonymous",
         .role = c->actor_kind ? api_role_name(c->role) : NULL,
         .ip = net_req_peer(c->req),

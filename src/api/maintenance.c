@@ -24,59 +24,6 @@
 #define TEXT_MAX 2000
 #define WINDOW_MAX_MS (31LL * 86400000LL)
 
-static const char *actor(const api_call_t *c)
-{
-    return c->token_name[0] ? c->token_name : "anonymous";
-}
-
-static bool path_id(api_call_t *c, const char *what, int64_t *id)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(c->params[0], &end, 10);
-    if (!*c->params[0] || *end || errno || v <= 0) {
-        api_problem(c, 404, "Not Found", "no %s %.64s", what, c->params[0]);
-        return false;
-    }
-    *id = v;
-    return true;
-}
-
-static bool only_fields(api_call_t *c, const char *const *allowed)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(c->body, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= strcmp(*a, k) == 0;
-        if (!ok) {
-            api_problem(c, 400, "Bad Request", "unknown field '%.64s'", k);
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool str_field(api_call_t *c, const char *key, size_t max, bool nullable, const char **out)
-{
-    json_t *v = json_object_get(c->body, key);
-    if (!v) return true;
-    if (json_is_null(v) && nullable) {
-        *out = NULL;
-        return true;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
-        api_problem(c, 400, "Bad Request", "%s must be a string of 1 to %zu characters%s", key, max,
-                    nullable ? " (or null)" : "");
-        return false;
-    }
-    *out = json_string_value(v);
-    return true;
-}
-
 static bool time_field(api_call_t *c, const char *key, int64_t *out)
 {
     json_t *v = json_object_get(c->body, key);
@@ -180,7 +127,7 @@ void api_plans_list(api_call_t *c)
 void api_plans_get(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "maintenance plan", &id)) return;
+    if (!api_path_id(c, "maintenance plan", &id)) return;
     api_hold(c);
     store_plan_get(c->api->d.store, id, plan_got, c);
 }
@@ -190,9 +137,9 @@ static bool read_plan(api_call_t *c, const json_t *base, store_plan_t *p)
 {
     static const char *const allowed[] = {"name",     "interval_days", "task",    "scope",
                                           "priority", "next_due",      "enabled", NULL};
-    if (!only_fields(c, allowed)) return false;
+    if (!api_body_only(c, allowed)) return false;
     memset(p, 0, sizeof *p);
-    p->by = actor(c);
+    p->by = api_actor(c);
     p->priority = "normal";
     p->enabled = true;
     p->next_due = time_now_ms();
@@ -214,9 +161,9 @@ static bool read_plan(api_call_t *c, const json_t *base, store_plan_t *p)
                 return false;
             }
     }
-    if (!str_field(c, "name", NAME_MAX_LEN, false, &p->name) ||
-        !str_field(c, "task", TEXT_MAX, false, &p->task) ||
-        !str_field(c, "priority", 16, false, &p->priority) ||
+    if (!api_body_str(c, "name", NAME_MAX_LEN, false, &p->name) ||
+        !api_body_str(c, "task", TEXT_MAX, false, &p->task) ||
+        !api_body_str(c, "priority", 16, false, &p->priority) ||
         !time_field(c, "next_due", &p->next_due))
         return false;
     if (workorders_priority_parse(p->priority) < 0) {
@@ -293,7 +240,7 @@ static void plan_patch_read(void *ctx, store_err_t rc, json_t *res)
 void api_plans_patch(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "maintenance plan", &id)) return;
+    if (!api_path_id(c, "maintenance plan", &id)) return;
     api_hold(c);
     store_plan_get(c->api->d.store, id, plan_patch_read, c);
 }
@@ -317,7 +264,7 @@ static void plan_deleted(void *ctx, store_err_t rc, json_t *res)
 void api_plans_delete(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "maintenance plan", &id)) return;
+    if (!api_path_id(c, "maintenance plan", &id)) return;
     api_hold(c);
     store_plan_delete(c->api->d.store, id, plan_deleted, c);
 }
@@ -345,7 +292,7 @@ void api_windows_list(api_call_t *c)
 void api_windows_get(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "maintenance window", &id)) return;
+    if (!api_path_id(c, "maintenance window", &id)) return;
     api_hold(c);
     store_window_get(c->api->d.store, id, window_got, c);
 }
@@ -361,11 +308,11 @@ void api_windows_create(api_call_t *c)
 {
     static const char *const allowed[] = {"station_id", "site",          "from", "to",
                                           "reason",     "work_order_id", NULL};
-    if (!only_fields(c, allowed)) return;
-    store_window_t w = {.by = actor(c)};
-    if (!str_field(c, "station_id", 64, true, &w.station_id) ||
-        !str_field(c, "site", 128, true, &w.site) ||
-        !str_field(c, "reason", TEXT_MAX, false, &w.reason))
+    if (!api_body_only(c, allowed)) return;
+    store_window_t w = {.by = api_actor(c)};
+    if (!api_body_str(c, "station_id", 64, true, &w.station_id) ||
+        !api_body_str(c, "site", 128, true, &w.site) ||
+        !api_body_str(c, "reason", TEXT_MAX, false, &w.reason))
         return;
     if (!w.station_id == !w.site) {
         api_problem(c, 400, "Bad Request", "give exactly one of station_id and site");
@@ -426,7 +373,7 @@ static void window_deleted(void *ctx, store_err_t rc, json_t *res)
 void api_windows_delete(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "maintenance window", &id)) return;
+    if (!api_path_id(c, "maintenance window", &id)) return;
     api_hold(c);
     store_window_delete(c->api->d.store, id, window_deleted, c);
 }

@@ -23,59 +23,6 @@
 #define MODELS_MAX 50
 #define STOCK_LIMIT 1000
 
-static const char *actor(const api_call_t *c)
-{
-    return c->token_name[0] ? c->token_name : "anonymous";
-}
-
-static bool path_id(api_call_t *c, const char *what, int64_t *id)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(c->params[0], &end, 10);
-    if (!*c->params[0] || *end || errno || v <= 0) {
-        api_problem(c, 404, "Not Found", "no %s %.64s", what, c->params[0]);
-        return false;
-    }
-    *id = v;
-    return true;
-}
-
-static bool only_fields(api_call_t *c, const char *const *allowed)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(c->body, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= strcmp(*a, k) == 0;
-        if (!ok) {
-            api_problem(c, 400, "Bad Request", "unknown field '%.64s'", k);
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool str_field(api_call_t *c, const char *key, size_t max, bool nullable, const char **out)
-{
-    json_t *v = json_object_get(c->body, key);
-    if (!v) return true;
-    if (json_is_null(v) && nullable) {
-        *out = NULL;
-        return true;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
-        api_problem(c, 400, "Bad Request", "%s must be a string of 1 to %zu characters%s", key, max,
-                    nullable ? " (or null)" : "");
-        return false;
-    }
-    *out = json_string_value(v);
-    return true;
-}
-
 static json_t *timed(json_t *row)
 {
     static const char *const keys[] = {"created_at", "updated_at", NULL};
@@ -159,7 +106,7 @@ void api_parts_list(api_call_t *c)
 void api_parts_get(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "part", &id)) return;
+    if (!api_path_id(c, "part", &id)) return;
     api_hold(c);
     store_part_get(c->api->d.store, id, part_got, c);
 }
@@ -168,7 +115,7 @@ void api_parts_get(api_call_t *c)
 static bool read_part(api_call_t *c, const json_t *base, store_part_t *p)
 {
     static const char *const allowed[] = {"sku", "name", "description", "models", "unit", NULL};
-    if (!only_fields(c, allowed)) return false;
+    if (!api_body_only(c, allowed)) return false;
     memset(p, 0, sizeof *p);
     p->unit = "piece";
     if (base) {
@@ -181,10 +128,10 @@ static bool read_part(api_call_t *c, const json_t *base, store_part_t *p)
         api_problem(c, 400, "Bad Request", "sku and name are required");
         return false;
     }
-    if (!str_field(c, "sku", SKU_MAX, false, &p->sku) ||
-        !str_field(c, "name", NAME_MAX_LEN, false, &p->name) ||
-        !str_field(c, "description", TEXT_MAX, true, &p->description) ||
-        !str_field(c, "unit", 32, false, &p->unit))
+    if (!api_body_str(c, "sku", SKU_MAX, false, &p->sku) ||
+        !api_body_str(c, "name", NAME_MAX_LEN, false, &p->name) ||
+        !api_body_str(c, "description", TEXT_MAX, true, &p->description) ||
+        !api_body_str(c, "unit", 32, false, &p->unit))
         return false;
     json_t *m = json_object_get(c->body, "models");
     if (m) {
@@ -237,7 +184,7 @@ static void part_patch_read(void *ctx, store_err_t rc, json_t *res)
 void api_parts_patch(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "part", &id)) return;
+    if (!api_path_id(c, "part", &id)) return;
     api_hold(c);
     store_part_get(c->api->d.store, id, part_patch_read, c);
 }
@@ -259,7 +206,7 @@ void api_depots_list(api_call_t *c)
 void api_depots_get(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "depot", &id)) return;
+    if (!api_path_id(c, "depot", &id)) return;
     api_hold(c);
     store_depot_get(c->api->d.store, id, depot_got, c);
 }
@@ -267,11 +214,11 @@ void api_depots_get(api_call_t *c)
 static bool read_depot(api_call_t *c, const json_t *base, const char **name, const char **loc)
 {
     static const char *const allowed[] = {"name", "location", NULL};
-    if (!only_fields(c, allowed)) return false;
+    if (!api_body_only(c, allowed)) return false;
     *name = base ? json_string_value(json_object_get(base, "name")) : NULL;
     *loc = base ? json_string_value(json_object_get(base, "location")) : NULL;
-    if (!str_field(c, "name", NAME_MAX_LEN, false, name) ||
-        !str_field(c, "location", TEXT_MAX, true, loc))
+    if (!api_body_str(c, "name", NAME_MAX_LEN, false, name) ||
+        !api_body_str(c, "location", TEXT_MAX, true, loc))
         return false;
     if (!*name) {
         api_problem(c, 400, "Bad Request", "name is required");
@@ -309,7 +256,7 @@ static void depot_patch_read(void *ctx, store_err_t rc, json_t *res)
 void api_depots_patch(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, "depot", &id)) return;
+    if (!api_path_id(c, "depot", &id)) return;
     api_hold(c);
     store_depot_get(c->api->d.store, id, depot_patch_read, c);
 }
@@ -407,7 +354,7 @@ void api_stock_adjust(api_call_t *c)
 {
     static const char *const allowed[] = {"part_id",       "depot_id", "kind", "quantity",
                                           "low_threshold", "note",     NULL};
-    if (!only_fields(c, allowed)) return;
+    if (!api_body_only(c, allowed)) return;
     static const char *const ids[] = {"part_id", "depot_id"};
     for (int i = 0; i < 2; i++) {
         json_t *v = json_object_get(c->body, ids[i]);
@@ -443,10 +390,10 @@ void api_stock_adjust(api_call_t *c)
         return;
     }
     const char *note = NULL;
-    if (!str_field(c, "note", TEXT_MAX, true, &note)) return;
+    if (!api_body_str(c, "note", TEXT_MAX, true, &note)) return;
     api_hold(c);
     store_stock_adjust(c->api->d.store, json_integer_value(json_object_get(c->body, "part_id")),
                        json_integer_value(json_object_get(c->body, "depot_id")), kind,
-                       json_integer_value(q), th ? json_integer_value(th) : -1, note, actor(c),
+                       json_integer_value(q), th ? json_integer_value(th) : -1, note, api_actor(c),
                        time_now_ms(), adjusted, c);
 }

@@ -505,7 +505,7 @@ static bool read_exclusion(api_call_t *c, const json_t *base, store_exclusion_t 
         }
     }
     memset(e, 0, sizeof *e);
-    e->by = c->token_name[0] ? c->token_name : "anonymous";
+    e->by = api_actor(c);
     if (base) {
         e->station_id = json_string_value(json_object_get(base, "station_id"));
         e->evse_id = (int)json_integer_value(json_object_get(base, "evse_id"));

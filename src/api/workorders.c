@@ -55,66 +55,6 @@ static workorders_server_t *srv(api_call_t *c)
     return c->api->d.workorders;
 }
 
-static const char *actor(const api_call_t *c)
-{
-    return c->token_name[0] ? c->token_name : "anonymous";
-}
-
-static bool parse_id(const char *s, int64_t *id)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v <= 0) return false;
-    *id = v;
-    return true;
-}
-
-/* The {id} of the path; answers 404 when it cannot be a ticket's. */
-static bool path_id(api_call_t *c, int64_t *id)
-{
-    if (parse_id(c->params[0], id)) return true;
-    api_problem(c, 404, "Not Found", "no work order %.64s", c->params[0]);
-    return false;
-}
-
-static bool only_fields(api_call_t *c, const char *const *allowed)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(c->body, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= strcmp(*a, k) == 0;
-        if (!ok) {
-            api_problem(c, 400, "Bad Request", "unknown field '%.64s'", k);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* A string field: absent (leaves *out), null (when nullable: NULL) or a
- * string of 1..max characters (0..max when empty_ok). */
-static bool str_field(api_call_t *c, const char *key, size_t max, bool nullable, const char **out)
-{
-    json_t *v = json_object_get(c->body, key);
-    if (!v) return true;
-    if (json_is_null(v) && nullable) {
-        *out = NULL;
-        return true;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
-        api_problem(c, 400, "Bad Request", "%s must be a string of 1 to %zu characters%s", key, max,
-                    nullable ? " (or null)" : "");
-        return false;
-    }
-    *out = json_string_value(v);
-    return true;
-}
-
 static bool db_failed(api_call_t *c, store_err_t rc)
 {
     if (rc == STORE_OK) return false;
@@ -194,7 +134,7 @@ void api_workorders_list(api_call_t *c)
                                  "urgent, high, normal or low"))
         return;
     f.assignee = api_query(c, "assignee");
-    if (f.assignee && strcmp(f.assignee, "me") == 0) f.assignee = actor(c);
+    if (f.assignee && strcmp(f.assignee, "me") == 0) f.assignee = api_actor(c);
     f.station_id = api_query(c, "station");
     f.site = api_query(c, "site");
     if (!api_query_time(c, "since", &f.since)) return;
@@ -219,7 +159,7 @@ static void got_one(void *ctx, store_err_t rc, json_t *res)
 void api_workorders_get(api_call_t *c)
 {
     int64_t id;
-    if (!path_id(c, &id)) return;
+    if (!api_path_id(c, "work order", &id)) return;
     api_hold(c);
     store_workorder_get(c->api->d.store, id, got_one, c);
 }
@@ -282,7 +222,7 @@ static void loaded(void *ctx, store_err_t rc, json_t *res)
         return;
     }
     const char *assignee = json_string_value(json_object_get(row, "assignee"));
-    if (c->role == ROLE_TECHNICIAN && (!assignee || strcmp(assignee, actor(c)) != 0)) {
+    if (c->role == ROLE_TECHNICIAN && (!assignee || strcmp(assignee, api_actor(c)) != 0)) {
         api_problem(c, 403, "Forbidden",
                     "work order %s is assigned to %s: a technician changes only their own",
                     c->params[0], assignee ? assignee : "nobody");
@@ -297,7 +237,7 @@ static void loaded(void *ctx, store_err_t rc, json_t *res)
 static void change_start(api_call_t *c, wo_step_fn act, wo_change_t *w)
 {
     int64_t id;
-    if (!path_id(c, &id)) {
+    if (!api_path_id(c, "work order", &id)) {
         change_free(w);
         return;
     }
@@ -413,23 +353,23 @@ void api_workorders_create(api_call_t *c)
 {
     static const char *const allowed[] = {"title",    "description", "station_id", "connector",
                                           "priority", "assignee",    "alert_id",   NULL};
-    if (!only_fields(c, allowed)) return;
+    if (!api_body_only(c, allowed)) return;
     create_req_t *r = xcalloc(1, sizeof *r);
     r->c = c;
     store_workorder_t *w = &r->w;
     w->priority = "normal";
     w->state = "open";
     w->source = "manual";
-    w->by = actor(c);
+    w->by = api_actor(c);
     if (!json_object_get(c->body, "title")) {
         api_problem(c, 400, "Bad Request", "title is required (1 to %d characters)", TITLE_MAX);
         goto fail;
     }
-    if (!str_field(c, "title", TITLE_MAX, false, &w->title) ||
-        !str_field(c, "description", TEXT_MAX, true, &w->description) ||
-        !str_field(c, "station_id", 64, true, &w->station_id) ||
-        !str_field(c, "priority", 16, false, &w->priority) ||
-        !str_field(c, "assignee", 64, true, &w->assignee) ||
+    if (!api_body_str(c, "title", TITLE_MAX, false, &w->title) ||
+        !api_body_str(c, "description", TEXT_MAX, true, &w->description) ||
+        !api_body_str(c, "station_id", 64, true, &w->station_id) ||
+        !api_body_str(c, "priority", 16, false, &w->priority) ||
+        !api_body_str(c, "assignee", 64, true, &w->assignee) ||
         !read_connector(c, &w->evse_id, &w->connector_id))
         goto fail;
     if (workorders_priority_parse(w->priority) < 0) {
@@ -521,11 +461,11 @@ static bool patch_merge(wo_change_t *w)
     u->priority = json_string_value(json_object_get(row, "priority"));
     u->state = w->expect = json_string_value(json_object_get(row, "state"));
     u->assignee = json_string_value(json_object_get(row, "assignee"));
-    if (!str_field(c, "title", TITLE_MAX, false, &u->title) ||
-        !str_field(c, "description", TEXT_MAX, true, &u->description) ||
-        !str_field(c, "priority", 16, false, &u->priority) ||
-        !str_field(c, "state", 32, false, &u->state) ||
-        !str_field(c, "assignee", 64, true, &u->assignee))
+    if (!api_body_str(c, "title", TITLE_MAX, false, &u->title) ||
+        !api_body_str(c, "description", TEXT_MAX, true, &u->description) ||
+        !api_body_str(c, "priority", 16, false, &u->priority) ||
+        !api_body_str(c, "state", 32, false, &u->state) ||
+        !api_body_str(c, "assignee", 64, true, &u->assignee))
         return false;
     if (workorders_priority_parse(u->priority) < 0) {
         api_problem(c, 400, "Bad Request", "priority must be urgent, high, normal or low");
@@ -595,7 +535,7 @@ void api_workorders_patch(api_call_t *c)
 {
     static const char *const allowed[] = {"title", "description", "priority",
                                           "state", "assignee",    NULL};
-    if (!only_fields(c, allowed)) return;
+    if (!api_body_only(c, allowed)) return;
     if (json_object_size(c->body) == 0) {
         api_problem(c, 400, "Bad Request",
                     "send at least one of title, description, priority, state, assignee");
@@ -642,14 +582,14 @@ static void note_act(wo_change_t *w)
 {
     if (!not_closed(w)) return;
     const char *text = json_string_value(json_object_get(w->c->body, "text"));
-    store_workorder_note(w->c->api->d.store, w->id, actor(w->c), text, time_now_ms(), appended, w);
+    store_workorder_note(w->c->api->d.store, w->id, api_actor(w->c), text, time_now_ms(), appended, w);
 }
 
 void api_workorders_note(api_call_t *c)
 {
     static const char *const allowed[] = {"text", NULL};
     const char *text = NULL;
-    if (!only_fields(c, allowed) || !str_field(c, "text", TEXT_MAX, false, &text)) return;
+    if (!api_body_only(c, allowed) || !api_body_str(c, "text", TEXT_MAX, false, &text)) return;
     if (!text) {
         api_problem(c, 400, "Bad Request", "text is required (1 to %d characters)", TEXT_MAX);
         return;
@@ -662,7 +602,7 @@ static void time_act(wo_change_t *w)
     if (!not_closed(w)) return;
     api_call_t *c = w->c;
     const char *note = json_string_value(json_object_get(c->body, "note"));
-    store_workorder_time(c->api->d.store, w->id, actor(c),
+    store_workorder_time(c->api->d.store, w->id, api_actor(c),
                          json_integer_value(json_object_get(c->body, "minutes")), note,
                          time_now_ms(), appended, w);
 }
@@ -671,7 +611,7 @@ void api_workorders_time(api_call_t *c)
 {
     static const char *const allowed[] = {"minutes", "note", NULL};
     const char *note = NULL;
-    if (!only_fields(c, allowed) || !str_field(c, "note", TEXT_MAX, true, &note)) return;
+    if (!api_body_only(c, allowed) || !api_body_str(c, "note", TEXT_MAX, true, &note)) return;
     json_t *m = json_object_get(c->body, "minutes");
     if (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > MINUTES_MAX) {
         api_problem(c, 400, "Bad Request", "minutes must be an integer from 1 to %d", MINUTES_MAX);
@@ -719,14 +659,14 @@ static void part_act(wo_change_t *w)
     store_workorder_use_part(c->api->d.store, w->id,
                              json_integer_value(json_object_get(c->body, "part_id")),
                              json_integer_value(json_object_get(c->body, "depot_id")),
-                             json_integer_value(json_object_get(c->body, "quantity")), actor(c),
+                             json_integer_value(json_object_get(c->body, "quantity")), api_actor(c),
                              time_now_ms(), part_used, w);
 }
 
 void api_workorders_use_part(api_call_t *c)
 {
     static const char *const allowed[] = {"part_id", "depot_id", "quantity", NULL};
-    if (!only_fields(c, allowed)) return;
+    if (!api_body_only(c, allowed)) return;
     static const char *const ids[] = {"part_id", "depot_id"};
     for (int i = 0; i < 2; i++) {
         json_t *v = json_object_get(c->body, ids[i]);
@@ -870,7 +810,7 @@ static void write_done(uv_work_t *req, int status)
                             .content_type = w->ctype,
                             .file = w->file,
                             .sha256 = w->sha256,
-                            .by = actor(c),
+                            .by = api_actor(c),
                             .size = (int64_t)w->file_len,
                             .at = time_now_ms()};
     /* the call may have gone: the row still lands (the file is there) */
@@ -1033,8 +973,8 @@ static void attachment_row(void *ctx, store_err_t rc, json_t *res)
 void api_workorders_attachment(api_call_t *c)
 {
     int64_t id, aid;
-    if (!path_id(c, &id)) return;
-    if (!parse_id(c->params[1], &aid)) {
+    if (!api_path_id(c, "work order", &id)) return;
+    if (!api_parse_id(c->params[1], &aid)) {
         api_problem(c, 404, "Not Found", "work order %s has no attachment %.64s", c->params[0],
                     c->params[1]);
         return;
