@@ -17,6 +17,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { chromium } = require('playwright-core');
 const { Server, BIN, waitFor } = require('./lib/harness');
+const { tokenCreate, openEvents } = require('./lib/helpers');
 
 const CONFIG = '[alerts]\noffline_after = 2\nreboot_count = 3\nreboot_window = 60\n' +
   '[smart]\ndebounce_ms = 50\n' +
@@ -28,13 +29,6 @@ const BOOT201 = { reason: 'PowerUp', chargingStation: { vendorName: 'ampgrid-tes
 const now = () => new Date().toISOString();
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(process.env.AMPGRID_TEST_OUT || path.join(path.dirname(path.resolve(BIN)), 'tests', 'output'), 'dashboard');
-
-function tokenCreate(dataDir, role, name) {
-  const r = spawnSync(BIN, ['token', 'create', '--data-dir', dataDir, '--role', role, '--name', name],
-    { encoding: 'utf8', timeout: 20000 });
-  assert.strictEqual(r.status, 0, `token create: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 // A webhook receiver that records every request.
 async function receiver() {
@@ -53,35 +47,6 @@ async function receiver() {
   r.url = `http://127.0.0.1:${r.server.address().port}/alerts`;
   r.close = () => new Promise((resolve) => { r.server.closeAllConnections(); r.server.close(resolve); });
   return r;
-}
-
-// The event stream, parsed as it arrives.
-async function openEvents(s, query) {
-  const ac = new AbortController();
-  const res = await fetch(`${s.httpUrl}/api/v1/events?${query}`, { headers: { authorization: `Bearer ${s.token}` }, signal: ac.signal });
-  assert.strictEqual(res.status, 200);
-  const st = { events: [], close: () => ac.abort() };
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.type = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.type) st.events.push(ev);
-        }
-      }
-    } catch (_) { /* closed */ }
-  })();
-  return st;
 }
 
 function problem(r, status, re) {

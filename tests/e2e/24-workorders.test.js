@@ -13,11 +13,11 @@ const test = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
 const http = require('node:http');
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { Server, BIN, waitFor, sleep } = require('./lib/harness');
+const { tokenCreate, openEvents } = require('./lib/helpers');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(process.env.AMPGRID_TEST_OUT || path.join(path.dirname(path.resolve(BIN)), 'tests', 'output'), 'dashboard');
@@ -29,46 +29,11 @@ const now = () => new Date().toISOString();
 const iso = (ms) => new Date(ms).toISOString();
 const q = encodeURIComponent;
 
-function tokenCreate(dataDir, role, name) {
-  const r = spawnSync(BIN, ['token', 'create', '--data-dir', dataDir, '--role', role, '--name', name],
-    { encoding: 'utf8', timeout: 20000 });
-  assert.strictEqual(r.status, 0, `token create: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
 function problem(r, status, re) {
   assert.strictEqual(r.status, status, JSON.stringify(r.body));
   assert.match(r.headers.get('content-type'), /^application\/problem\+json/);
   assert.ok(r.body.detail && r.body.detail.length > 10, 'a detail a person understands');
   if (re) assert.match(r.body.detail, re);
-}
-
-async function openEvents(s, query) {
-  const ac = new AbortController();
-  const res = await fetch(`${s.httpUrl}/api/v1/events?${query}`, { headers: { authorization: `Bearer ${s.token}` }, signal: ac.signal });
-  assert.strictEqual(res.status, 200);
-  const st = { events: [], close: () => ac.abort() };
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.type = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.type) st.events.push(ev);
-        }
-      }
-    } catch (_) { /* closed */ }
-  })();
-  return st;
 }
 
 // A webhook receiver that records every request.

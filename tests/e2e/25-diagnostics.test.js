@@ -17,6 +17,7 @@ const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Server, waitFor } = require('./lib/harness');
+const { openEvents } = require('./lib/helpers');
 
 const CONFIG = '[http]\nrate_limit = 0\n[transfers]\nmax_upload_mb = 1\n';
 const V201 = ['ocpp2.0.1'];
@@ -35,35 +36,6 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
   });
 }
 const json = (r) => JSON.parse(r.body.toString());
-
-// The event stream, parsed as it arrives.
-async function openEvents(s) {
-  const ac = new AbortController();
-  const res = await fetch(`${s.httpUrl}/api/v1/events`, { headers: { authorization: `Bearer ${s.token}` }, signal: ac.signal });
-  assert.strictEqual(res.status, 200);
-  const st = { events: [], close: () => ac.abort() };
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.type = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.type) st.events.push(ev);
-        }
-      }
-    } catch (_) { /* closed */ }
-  })();
-  return st;
-}
 
 function mint(key, purpose, id, station, expires) {
   const st = Buffer.from(station);

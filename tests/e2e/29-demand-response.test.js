@@ -9,36 +9,8 @@ const test = require('node:test');
 const assert = require('node:assert');
 const http = require('node:http');
 const { Server, waitFor, sleep } = require('./lib/harness');
+const { openEvents } = require('./lib/helpers');
 const { Vtn } = require('./lib/vtn');
-
-// The event stream, parsed as it arrives; each event gets its arrival time.
-async function openEvents(s, query) {
-  const ac = new AbortController();
-  const res = await fetch(`${s.httpUrl}/api/v1/events?${query}`, { headers: { authorization: `Bearer ${s.token}` }, signal: ac.signal });
-  assert.strictEqual(res.status, 200);
-  const st = { events: [], close: () => ac.abort() };
-  (async () => {
-    const dec = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = { at: Date.now() };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) ev.type = line.slice(7);
-            else if (line.startsWith('data: ')) ev.data = JSON.parse(line.slice(6));
-          }
-          if (ev.type) st.events.push(ev);
-        }
-      }
-    } catch (_) { /* closed */ }
-  })();
-  return st;
-}
 
 function problem(r, status, re) {
   assert.strictEqual(r.status, status, JSON.stringify(r.body));
