@@ -41,9 +41,16 @@ callgrind_control -i off $SP >/dev/null 2>&1
 callgrind_control -d $SP >/dev/null 2>&1
 MSGS=$(node -e 'console.log(require(process.argv[1]).actions.MeterValues.ok)' "$D/rep.json")
 echo "MeterValues answered under instrumentation: $MSGS"
+# thread 1 is the event loop; the busiest other thread is the store writer
+W=$(for f in "$OUT"/cg.$SP.1-*; do
+  t=$(grep -m1 '^thread:' "$f" | awk '{print $2}')
+  [ "$t" != 1 ] && echo "$(grep -m1 '^totals:' "$f" | awk '{print $2}') $t"
+done | sort -n | tail -1 | awk '{print $2}')
 for f in "$OUT"/cg.$SP.1-*; do
   thread=$(grep -m1 '^thread:' "$f" | awk '{print $2}')
   total=$(grep -m1 '^totals:' "$f" | awk '{print $2}')
-  name=$([ "$thread" = 1 ] && echo "event loop" || echo "thread $thread (store writer if 2)")
+  name="thread $thread"
+  [ "$thread" = 1 ] && name="event loop"
+  [ "$thread" = "$W" ] && name="store writer (thread $thread)"
   echo "  $name: $((total / MSGS)) instructions per MeterValues  ($f)"
 done

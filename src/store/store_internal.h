@@ -57,6 +57,10 @@ enum store_stmt_id {
 
 /* Prepared once per statement on first use; only the writer thread calls it. */
 sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id);
+/* Brings db's schema up to version target (at most STORE_SCHEMA_VERSION), one
+ * transaction per migration; 0, or -1 with err filled. Tests use a lower
+ * target to check a migration on data of the version before it. */
+int store_migrate(sqlite3 *db, int target, char *err, size_t err_len);
 sqlite3 *store_db(store_t *s);
 /* Queues an op for the writer thread. */
 void store_submit(store_t *s, store_op_t *op);

@@ -9,6 +9,7 @@
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -439,28 +440,55 @@ void store_tx_update(store_t *s, const store_tx_t *tx, store_done_cb cb, void *c
 
 /* ---------------------------------------------------------- meter values */
 
+/* One reading's samples (those from `from` sharing its timestamp) as the
+ * JSON array meter_readings keeps; returns the index after them. */
+static size_t pack_reading(strbuf_t *b, const store_sample_t *sm, size_t from, size_t n)
+{
+    static const char *const keys[] = {"\"v\":", "\"m\":", "\"p\":", "\"u\":",
+                                       "\"c\":", "\"l\":", "\"f\":"};
+    b->len = 0;
+    strbuf_append(b, "[", 1);
+    size_t i = from;
+    for (; i < n && sm[i].timestamp == sm[from].timestamp; i++) {
+        const char *f[] = {sm[i].value ? sm[i].value : "", sm[i].measurand, sm[i].phase,
+                           sm[i].unit, sm[i].context, sm[i].location, sm[i].format};
+        strbuf_append(b, i == from ? "{" : ",{", i == from ? 1 : 2);
+        bool first = true;
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+            if (!f[k]) continue;
+            if (!first) strbuf_append(b, ",", 1);
+            strbuf_append(b, keys[k], 4);
+            strbuf_json_string(b, f[k]);
+            first = false;
+        }
+        strbuf_append(b, "}", 1);
+    }
+    strbuf_append(b, "]", 1);
+    return i;
+}
+
 static store_err_t exec_meter_values(store_t *s, store_op_t *op)
 {
     rec_op_t *o = (rec_op_t *)op;
     const store_connector_t *c = &o->r.conn;
-    for (size_t i = 0; i < o->nsamples; i++) {
-        const store_sample_t *sm = &o->samples[i];
+    strbuf_t b = {0};
+    for (size_t i = 0; i < o->nsamples;) {
+        int64_t at = o->samples[i].timestamp;
+        i = pack_reading(&b, o->samples, i, o->nsamples);
         sqlite3_stmt *st = store_stmt(s, SQL_METER_INSERT);
         store_bind_text_static(st, 1, c->station_id);
         sqlite3_bind_int(st, 2, c->evse_id);
         sqlite3_bind_int(st, 3, c->connector_id);
         if (o->id_out > 0) sqlite3_bind_int64(st, 4, o->id_out);
-        sqlite3_bind_int64(st, 5, sm->timestamp);
-        store_bind_text_static(st, 6, sm->value);
-        store_bind_text_static(st, 7, sm->measurand);
-        store_bind_text_static(st, 8, sm->phase);
-        store_bind_text_static(st, 9, sm->unit);
-        store_bind_text_static(st, 10, sm->context);
-        store_bind_text_static(st, 11, sm->location);
-        store_bind_text_static(st, 12, sm->format);
+        sqlite3_bind_int64(st, 5, at);
+        sqlite3_bind_text(st, 6, b.data, (int)b.len, SQLITE_STATIC);
         store_err_t e = step_done(s, st, "meter value");
-        if (e != STORE_OK) return e;
+        if (e != STORE_OK) {
+            strbuf_free(&b);
+            return e;
+        }
     }
+    strbuf_free(&b);
     if (o->has_progress && o->id_out > 0) {
         const store_tx_progress_t *p = &o->progress;
         sqlite3_stmt *st = store_stmt(s, SQL_TX_PROGRESS);

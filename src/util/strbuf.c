@@ -39,6 +39,35 @@ void strbuf_printf(strbuf_t *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void strbuf_json_string(strbuf_t *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(s);
+    reserve(b, n + 2);
+    b->data[b->len++] = '"';
+    for (size_t i = 0; i < n;) {
+        size_t run = i; /* the longest stretch that needs no escape, copied at once */
+        while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) {
+            strbuf_append(b, s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
+        char esc[6] = {'\\', (char)c};
+        size_t len = 2;
+        if (c < 0x20) {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        strbuf_append(b, esc, len);
+    }
+    strbuf_append(b, "\"", 1);
+}
+
 void strbuf_free(strbuf_t *b)
 {
     free(b->data);

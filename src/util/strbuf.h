@@ -12,5 +12,8 @@ typedef struct strbuf {
 void strbuf_append(strbuf_t *b, const char *s, size_t n);
 void strbuf_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_free(strbuf_t *b);
+/* Appends s (UTF-8, NUL-terminated) as a JSON string literal, quotes included:
+ * '"' and '\' escaped, control characters as \u00XX, the rest as it is. */
+void strbuf_json_string(strbuf_t *b, const char *s);
 
 #endif

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 #define MAX_SLOTS 4096
 #define WAIT_NS (20ULL * 1000 * 1000 * 1000)
@@ -892,6 +893,99 @@ static void meter_values_appear_in_their_session_in_time_order(void **state)
     assert_string_equal(jstr(last, "format"), "Raw");
 }
 
+/* Counts rows of a table (or view) of dir/ampgrid.db directly. */
+static int count_rows(const char *dir, const char *table)
+{
+    char path[256], sql[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+    snprintf(path, sizeof path, "%s/ampgrid.db", dir);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", table);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void a_reading_is_one_row_and_its_samples_come_back_exactly(void **state)
+{
+    fixture_t *f = *state;
+    store_tx_t tx = tx_rec("CS-1", 1, "TAG1", 1000, 5000);
+    int64_t id = op_tx_start(f, &tx)->id;
+    store_sample_t s[] = {
+        {.timestamp = 1000, .value = "230.1", .measurand = "Voltage", .phase = "L1", .unit = "V"},
+        {.timestamp = 1000, .value = "q\"b\\s\x01\x1f\u00e9", .measurand = "Voltage",
+         .phase = "L2"},
+        {.timestamp = 1000, .value = "", .location = "Outlet"},
+        {.timestamp = 2000, .value = "7", .measurand = "SoC"},
+    };
+    slot_t *a = slot_new(f);
+    store_meter_values(f->s, "CS-1", 1, 1, id, s, 4, done_cb, a);
+    wait_all(f);
+    assert_int_equal(a->rc, STORE_OK);
+    json_t *mv = json_object_get(q_session(f, id)->json, "meter_values");
+    assert_int_equal(json_array_size(mv), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *o = json_array_get(mv, i);
+        assert_string_equal(jstr(o, "value"), s[i].value);
+        const char *m = json_string_value(json_object_get(o, "measurand"));
+        if (s[i].measurand) assert_string_equal(m, s[i].measurand);
+        else assert_null(m);
+    }
+    assert_string_equal(jstr(json_array_get(mv, 2), "location"), "Outlet");
+    assert_true(json_is_null(json_object_get(json_array_get(mv, 2), "unit")));
+    store_close(f->s); /* the data is on disk: count what the writer made */
+    f->s = NULL;
+    assert_int_equal(count_rows(f->dir, "meter_readings"), 2); /* one per timestamp */
+    assert_int_equal(count_rows(f->dir, "meter_values"), 4);
+}
+
+static void migrating_keeps_meter_values_written_one_row_per_sample(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], err[256] = "";
+    snprintf(path, sizeof path, "%s/v10.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(store_migrate(db, 10, err, sizeof err), 0);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,"
+                     "timestamp,value,measurand,phase,unit,context,location,format) VALUES"
+                     "('CS-1',1,1,7,2000,'9','SoC',NULL,'Percent',NULL,NULL,NULL),"
+                     "('CS-1',1,1,7,1000,'230','Voltage','L1','V','Sample.Periodic','Outlet',"
+                     "'Raw'),('CS-2',2,0,NULL,1000,'x\"y',NULL,NULL,NULL,NULL,NULL,NULL)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(store_migrate(db, STORE_SCHEMA_VERSION, err, sizeof err), 0);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT station_id,transaction_id,timestamp,value,"
+                                        "measurand,phase,unit,context,location,format FROM "
+                                        "meter_values ORDER BY id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    const char *want[3][10] = {
+        {"CS-1", "7", "2000", "9", "SoC", NULL, "Percent", NULL, NULL, NULL},
+        {"CS-1", "7", "1000", "230", "Voltage", "L1", "V", "Sample.Periodic", "Outlet", "Raw"},
+        {"CS-2", NULL, "1000", "x\"y", NULL, NULL, NULL, NULL, NULL, NULL},
+    };
+    for (int r = 0; r < 3; r++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        for (int c = 0; c < 10; c++) {
+            const char *got = (const char *)sqlite3_column_text(st, c);
+            if (want[r][c]) assert_string_equal(got, want[r][c]);
+            else assert_null(got);
+        }
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 static void a_session_query_for_an_unknown_id_is_not_found(void **state)
 {
     fixture_t *f = *state;
@@ -1147,6 +1241,8 @@ int main(void)
         T(an_active_session_reports_energy_from_the_last_register_reading),
         T(loading_active_transactions_skips_stopped_ones),
         T(meter_values_appear_in_their_session_in_time_order),
+        T(a_reading_is_one_row_and_its_samples_come_back_exactly),
+        T(migrating_keeps_meter_values_written_one_row_per_sample),
         T(a_session_query_for_an_unknown_id_is_not_found),
         T(session_queries_filter_by_station_token_state_and_time),
         T(session_queries_page_with_limit_and_offset),
