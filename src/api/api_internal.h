@@ -96,6 +96,8 @@ struct api {
         uint64_t id;
         char type[48];
         json_t *data;  /* a reference to the event's data */
+        csms_meter_event_t *meter; /* meter.values kept as it came (one block), its
+                                    * JSON made into data only when wanted */
         char *frame;   /* "id: ..\nevent: ..\ndata: ..\n\n", or NULL until needed */
         size_t frame_len;
     } ring[8192];

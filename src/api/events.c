@@ -73,11 +73,22 @@ static void sse_gone(net_req_t *r, void *ud)
     if (!a->streams) a->streams_gone_at = time_now_ms();
 }
 
+/* The data of a ring slot; a meter.values slot gets its JSON on first use. */
+static const json_t *slot_data(api_t *a, size_t slot)
+{
+    if (!a->ring[slot].data && a->ring[slot].meter) {
+        a->ring[slot].data = csms_meter_event_json(a->ring[slot].meter);
+        free(a->ring[slot].meter);
+        a->ring[slot].meter = NULL;
+    }
+    return a->ring[slot].data;
+}
+
 /* The SSE frame of a ring slot, serialized on first use. */
 static const char *slot_frame(api_t *a, size_t slot, size_t *len)
 {
     if (!a->ring[slot].frame) {
-        char *json = json_dumps(a->ring[slot].data, JSON_COMPACT);
+        char *json = json_dumps(slot_data(a, slot), JSON_COMPACT);
         if (!json) return NULL;
         strbuf_t b = {0};
         strbuf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n",
@@ -90,27 +101,33 @@ static const char *slot_frame(api_t *a, size_t slot, size_t *len)
     return a->ring[slot].frame;
 }
 
-/* Recording an event keeps a reference to its data: the text is made only
- * for a stream that sends it (measured: serializing every meter.values event
- * cost a fifth of the loop thread's work per message). */
-static void on_event(void *ud, const char *type, const json_t *data)
+/* A new ring slot for an event of this type; its data is set by the caller. */
+static size_t ring_next(api_t *a, const char *type)
 {
-    api_t *a = ud;
     uint64_t id = ++a->event_seq;
     a->recorded++;
     size_t slot = id % RING;
     free(a->ring[slot].frame);
     a->ring[slot].frame = NULL;
+    free(a->ring[slot].meter);
+    a->ring[slot].meter = NULL;
     json_decref(a->ring[slot].data);
-    a->ring[slot].data = json_incref((json_t *)data); /* events are not changed after emit */
+    a->ring[slot].data = NULL;
     a->ring[slot].id = id;
     size_t tl = strlen(type);
     if (tl >= sizeof a->ring[slot].type) tl = sizeof a->ring[slot].type - 1;
     memcpy(a->ring[slot].type, type, tl);
     a->ring[slot].type[tl] = '\0';
+    return slot;
+}
+
+/* Sends a recorded event to the open streams that want it. */
+static void broadcast(api_t *a, size_t slot)
+{
+    const char *type = a->ring[slot].type;
     for (api_sse_t *s = a->streams, *next; s; s = next) {
         next = s->next;
-        if (!wants(s, type, data)) continue;
+        if (!wants(s, type, slot_data(a, slot))) continue;
         if (net_req_stream_queued(s->req) > MAX_QUEUED) {
             net_req_stream_write(s->req, ": dropped: client too slow\n\n", 28);
             net_req_stream_end(s->req);
@@ -121,6 +138,27 @@ static void on_event(void *ud, const char *type, const json_t *data)
         const char *f = slot_frame(a, slot, &len);
         if (f) net_req_stream_write(s->req, f, len);
     }
+}
+
+/* Recording an event keeps a reference to its data: the text is made only
+ * for a stream that sends it (measured: serializing every meter.values event
+ * cost a fifth of the loop thread's work per message). */
+static void on_event(void *ud, const char *type, const json_t *data)
+{
+    api_t *a = ud;
+    size_t slot = ring_next(a, type);
+    a->ring[slot].data = json_incref((json_t *)data); /* events are not changed after emit */
+    broadcast(a, slot);
+}
+
+/* meter.values is kept as a copy of what came in; nobody may ever ask for it
+ * (its JSON was the loop's largest cost per message after parsing). */
+static void on_meter(void *ud, const csms_meter_event_t *m)
+{
+    api_t *a = ud;
+    size_t slot = ring_next(a, "meter.values");
+    a->ring[slot].meter = csms_meter_event_copy(m);
+    if (a->streams) broadcast(a, slot);
 }
 
 void api_events_stream(api_call_t *c)
@@ -156,8 +194,8 @@ void api_events_stream(api_call_t *c)
         if (a->event_seq - from >= RING) from = a->event_seq - RING + 1;
         for (uint64_t id = from; id <= a->event_seq; id++) {
             size_t slot = id % RING, len;
-            if (a->ring[slot].id != id || !a->ring[slot].data ||
-                !wants(s, a->ring[slot].type, a->ring[slot].data))
+            if (a->ring[slot].id != id || !slot_data(a, slot) ||
+                !wants(s, a->ring[slot].type, slot_data(a, slot)))
                 continue;
             const char *f = slot_frame(a, slot, &len);
             if (f) net_req_stream_write(c->req, f, len);
@@ -166,7 +204,7 @@ void api_events_stream(api_call_t *c)
     s->next = a->streams;
     a->streams = s;
     if (!a->subscribed) {
-        csms_subscribe(a->d.csms, on_event, a);
+        csms_subscribe_typed(a->d.csms, on_event, on_meter, a);
         a->subscribed = true;
     }
     c->req = NULL; /* the stream owns the request now */
@@ -190,7 +228,7 @@ void api_events_init(api_t *a)
 {
     /* Subscribed from the start, with the grace period running: clients of the
      * previous instance reconnect with Last-Event-ID and must miss nothing. */
-    csms_subscribe(a->d.csms, on_event, a);
+    csms_subscribe_typed(a->d.csms, on_event, on_meter, a);
     a->subscribed = true;
     a->streams_gone_at = time_now_ms();
     /* Ids continue across restarts (they start from the clock), so a client

@@ -270,7 +270,7 @@ static void update_subscription(api_webhooks_t *wh)
     bool want = !wh->stopping && !wh->loaded;
     for (hook_t *h = wh->hooks; h && !want; h = h->next)
         want = h->enabled;
-    if (want && !wh->subscribed) csms_subscribe(wh->api->d.csms, on_event, wh);
+    if (want && !wh->subscribed) csms_subscribe_typed(wh->api->d.csms, on_event, NULL, wh); /* meter.values is never a webhook */
     if (!want && wh->subscribed) csms_unsubscribe(wh->api->d.csms, on_event, wh);
     wh->subscribed = want;
 }

@@ -558,33 +558,86 @@ bool csms_tx_progress(csms_tx_t *t, const store_sample_t *samples, size_t n,
     return true;
 }
 
-void csms_emit_meter_values(csms_t *c, const char *station_id, int evse_id, int connector_id,
-                            int64_t session_id, const store_sample_t *samples, size_t n)
+json_t *csms_meter_event_json(const csms_meter_event_t *m)
 {
-    if (!csms_listening(c)) return; /* the hottest event: build it only for a listener */
     json_t *d = json_object();
-    json_object_set_new(d, "station_id", json_string(station_id));
-    json_object_set_new(d, "evse_id", json_integer(evse_id));
-    json_object_set_new(d, "connector_id", json_integer(connector_id));
-    if (session_id) json_object_set_new(d, "session_id", json_integer(session_id));
+    json_object_set_new(d, "station_id", json_string(m->station_id));
+    json_object_set_new(d, "evse_id", json_integer(m->evse_id));
+    json_object_set_new(d, "connector_id", json_integer(m->connector_id));
+    if (m->session_id) json_object_set_new(d, "session_id", json_integer(m->session_id));
     json_t *arr = json_array();
     char buf[TIME_RFC3339_LEN];
     /* strings through the reader's shared table: measurands, units and the
      * message's one timestamp repeat in every sample */
-    for (size_t i = 0; i < n && i < 64; i++) {
-        json_t *m = json_object();
-        const char *ts = time_format_rfc3339(samples[i].timestamp, buf);
-        json_object_set_new_nocheck(m, "timestamp", json_reader_string(ts, strlen(ts)));
-        json_object_set_new_nocheck(m, "value", shared_string(samples[i].value));
-        if (samples[i].measurand)
-            json_object_set_new_nocheck(m, "measurand", shared_string(samples[i].measurand));
-        if (samples[i].phase)
-            json_object_set_new_nocheck(m, "phase", shared_string(samples[i].phase));
-        if (samples[i].unit) json_object_set_new_nocheck(m, "unit", shared_string(samples[i].unit));
-        json_array_append_new(arr, m);
+    for (size_t i = 0; i < m->n && i < 64; i++) {
+        const store_sample_t *sm = &m->samples[i];
+        json_t *o = json_object();
+        const char *ts = time_format_rfc3339(sm->timestamp, buf);
+        json_object_set_new_nocheck(o, "timestamp", json_reader_string(ts, strlen(ts)));
+        json_object_set_new_nocheck(o, "value", shared_string(sm->value));
+        if (sm->measurand)
+            json_object_set_new_nocheck(o, "measurand", shared_string(sm->measurand));
+        if (sm->phase) json_object_set_new_nocheck(o, "phase", shared_string(sm->phase));
+        if (sm->unit) json_object_set_new_nocheck(o, "unit", shared_string(sm->unit));
+        json_array_append_new(arr, o);
     }
     json_object_set_new(d, "samples", arr);
-    csms_emit(c, "meter.values", d);
+    json_object_set_new(d, "time", json_string(time_format_rfc3339(m->time_ms, buf)));
+    return d;
+}
+
+csms_meter_event_t *csms_meter_event_copy(const csms_meter_event_t *m)
+{
+    size_t n = m->n < 64 ? m->n : 64; /* as many as the JSON shows */
+    size_t bytes = sizeof *m + n * sizeof *m->samples + strlen(m->station_id) + 1;
+    for (size_t i = 0; i < n; i++) {
+        const store_sample_t *sm = &m->samples[i];
+        const char *f[] = {sm->value, sm->measurand, sm->phase, sm->unit};
+        for (size_t k = 0; k < 4; k++)
+            if (f[k]) bytes += strlen(f[k]) + 1;
+    }
+    csms_meter_event_t *out = xmalloc(bytes);
+    store_sample_t *samples = (store_sample_t *)(out + 1);
+    char *p = (char *)(samples + n);
+    *out = *m;
+    out->samples = samples;
+    out->n = n;
+    size_t len = strlen(m->station_id) + 1;
+    out->station_id = memcpy(p, m->station_id, len);
+    p += len;
+    for (size_t i = 0; i < n; i++) {
+        const store_sample_t *in = &m->samples[i];
+        samples[i] = (store_sample_t){.timestamp = in->timestamp};
+        const char *src[] = {in->value, in->measurand, in->phase, in->unit};
+        const char **dst[] = {&samples[i].value, &samples[i].measurand, &samples[i].phase,
+                              &samples[i].unit};
+        for (size_t k = 0; k < 4; k++) {
+            if (!src[k]) continue;
+            len = strlen(src[k]) + 1;
+            *dst[k] = memcpy(p, src[k], len);
+            p += len;
+        }
+    }
+    return out;
+}
+
+void csms_emit_meter_values(csms_t *c, const char *station_id, int evse_id, int connector_id,
+                            int64_t session_id, const store_sample_t *samples, size_t n)
+{
+    if (!c->subs) return;
+    csms_meter_event_t m = {station_id, evse_id,   connector_id,   session_id,
+                            samples,    n,         time_now_ms()};
+    json_t *d = NULL; /* made for the first subscriber that wants JSON */
+    for (csms_sub_t *s = c->subs, *next; s; s = next) {
+        next = s->next; /* a subscriber may unsubscribe itself */
+        if (s->typed) {
+            if (s->meter_cb) s->meter_cb(s->ud, &m);
+            continue;
+        }
+        if (!d) d = csms_meter_event_json(&m);
+        s->cb(s->ud, "meter.values", d);
+    }
+    json_decref(d);
 }
 
 void csms_meter_values(csms_t *c, csms_station_t *st, int evse_id, int connector_id, int64_t tx_id,

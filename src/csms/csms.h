@@ -394,6 +394,27 @@ void csms_device_report(csms_t *c, csms_station_t *st, int request_id, int seq_n
 typedef void (*csms_event_cb)(void *ud, const char *type, const json_t *data);
 void csms_subscribe(csms_t *c, csms_event_cb cb, void *ud);
 void csms_unsubscribe(csms_t *c, csms_event_cb cb, void *ud);
+/* meter.values as it came in, for subscribers that read numbers from it
+ * (alerts, load management): its JSON is built only when a subscriber wants
+ * JSON (event streams, webhooks), since it is the most frequent event. */
+typedef struct csms_meter_event {
+    const char *station_id;
+    int evse_id, connector_id;
+    int64_t session_id;            /* 0: not in a known session */
+    const store_sample_t *samples; /* borrowed for the callback */
+    size_t n;
+    int64_t time_ms;               /* when it was emitted */
+} csms_meter_event_t;
+typedef void (*csms_meter_cb)(void *ud, const csms_meter_event_t *m);
+/* Like csms_subscribe, except that meter.values reaches meter_cb instead of
+ * cb as JSON (and not at all when meter_cb is NULL). Unsubscribe with
+ * csms_unsubscribe(c, cb, ud). */
+void csms_subscribe_typed(csms_t *c, csms_event_cb cb, csms_meter_cb meter_cb, void *ud);
+/* The meter.values event's JSON (the caller owns it): station_id, evse_id,
+ * connector_id, session_id (when in one), samples[] and time. */
+json_t *csms_meter_event_json(const csms_meter_event_t *m);
+/* A copy of m in one allocation (free() it), for keeping it past the callback. */
+csms_meter_event_t *csms_meter_event_copy(const csms_meter_event_t *m);
 /* Whether anyone listens: callers on hot paths skip building events otherwise. */
 bool csms_listening(const csms_t *c);
 /* Emits an event (takes ownership of data). */

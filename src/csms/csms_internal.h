@@ -9,6 +9,8 @@
 
 typedef struct csms_sub {
     csms_event_cb cb;
+    csms_meter_cb meter_cb;
+    bool typed; /* meter.values goes to meter_cb (if any), never to cb */
     void *ud;
     struct csms_sub *next;
 } csms_sub_t;

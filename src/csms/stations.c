@@ -358,13 +358,21 @@ unsigned csms_station_connected_count(csms_t *c)
 
 /* --------------------------------------------------------------- events */
 
-void csms_subscribe(csms_t *c, csms_event_cb cb, void *ud)
+void csms_subscribe_typed(csms_t *c, csms_event_cb cb, csms_meter_cb meter_cb, void *ud)
 {
-    csms_sub_t *s = xmalloc(sizeof *s);
+    csms_sub_t *s = xcalloc(1, sizeof *s);
     s->cb = cb;
+    s->meter_cb = meter_cb;
+    s->typed = true;
     s->ud = ud;
     s->next = c->subs;
     c->subs = s;
+}
+
+void csms_subscribe(csms_t *c, csms_event_cb cb, void *ud)
+{
+    csms_subscribe_typed(c, cb, NULL, ud);
+    c->subs->typed = false;
 }
 
 void csms_unsubscribe(csms_t *c, csms_event_cb cb, void *ud)

@@ -642,7 +642,7 @@ campaign_server_t *campaign_server_create(uv_loop_t *loop, csms_t *csms, store_t
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, tick_cb, TICK_MS, TICK_MS);
-    csms_subscribe(csms, on_event, s);
+    csms_subscribe_typed(csms, on_event, NULL, s); /* no meter.values */
     s->running = true;
     return s;
 }

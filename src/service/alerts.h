@@ -22,6 +22,7 @@
 #ifndef AMPGRID_SERVICE_ALERTS_H
 #define AMPGRID_SERVICE_ALERTS_H
 
+#include "csms/csms.h"
 #include "service/alerts_config.h"
 
 #include <jansson.h>
@@ -86,6 +87,8 @@ const alerts_config_t *alerts_config(const alerts_t *a);
 
 /* A domain event (csms_event_cb shape); data is borrowed. */
 void alerts_on_event(alerts_t *a, const char *type, const json_t *data);
+/* meter.values, which arrives typed (csms_subscribe_typed), not as JSON. */
+void alerts_on_meter(alerts_t *a, const csms_meter_event_t *m);
 /* Runs the timers due by hooks->now_ms. Call about once a second. */
 void alerts_tick(alerts_t *a);
 

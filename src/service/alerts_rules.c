@@ -397,40 +397,35 @@ static void check_register(alerts_t *a, watch_conn_t *k, double wh, int64_t at)
 
 /* An energy register reading from one sample of a meter.values event; false
  * when the sample is something else. */
-static bool register_of(const json_t *s, double *wh, int64_t *at)
+static bool register_of(const store_sample_t *s, double *wh)
 {
-    const char *m = jstr(s, "measurand"), *phase = jstr(s, "phase"), *unit = jstr(s, "unit");
-    const char *v = jstr(s, "value"), *ts = jstr(s, "timestamp");
-    if ((m && strcmp(m, "Energy.Active.Import.Register") != 0) || (phase && *phase) || !v || !ts)
+    const char *m = s->measurand, *v = s->value;
+    if ((m && strcmp(m, "Energy.Active.Import.Register") != 0) || (s->phase && *s->phase) || !v)
         return false;
     char *end;
     double x = strtod(v, &end);
     if (end == v || *end || !isfinite(x) || fabs(x) > 1e15) return false;
-    if (unit && strcmp(unit, "kWh") == 0) x *= 1000.0;
-    if (!time_parse_rfc3339(ts, at)) return false;
+    if (s->unit && strcmp(s->unit, "kWh") == 0) x *= 1000.0;
     *wh = x;
     return true;
 }
 
-static void on_meter(alerts_t *a, watch_station_t *st, const json_t *d)
+void alerts_on_meter(alerts_t *a, const csms_meter_event_t *m)
 {
+    if (!a->cfg.enabled) return;
+    watch_station_t *st = alerts_watch_station(a, m->station_id, true);
+    if (!st) return;
     heard(a, st);
-    int64_t session = jint64(d, "session_id", 0);
-    if (!session) return;
-    watch_conn_t *k =
-        alerts_watch_conn(st, jint(d, "evse_id", 0), jint(d, "connector_id", 0), false);
-    if (!k || k->session_id != session) return;
+    if (!m->session_id) return;
+    watch_conn_t *k = alerts_watch_conn(st, m->evse_id, m->connector_id, false);
+    if (!k || k->session_id != m->session_id) return;
     k->last_meter_ms = alerts_now(a);
     if (open_here(st, k, ALERT_SESSION_STUCK)) clear_at(a, ALERT_SESSION_STUCK, st, k);
     if (k->charging && !timewheel_pending(&k->stuck_te)) arm_stuck(a, k);
     if (!rule_on(a, ALERT_METER_BACKWARDS) && !rule_on(a, ALERT_METER_JUMP)) return;
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(d, "samples"), i, s)
-    {
+    for (size_t i = 0; i < m->n; i++) {
         double wh;
-        int64_t at;
-        if (register_of(s, &wh, &at)) check_register(a, k, wh, at);
+        if (register_of(&m->samples[i], &wh)) check_register(a, k, wh, m->samples[i].timestamp);
     }
 }
 
@@ -791,7 +786,6 @@ static const struct {
     const char *type;
     rule_fn fn;
 } handlers[] = {
-    {"meter.values", on_meter},
     {"connector.status", on_status},
     {"transaction.event", on_tx_event},
     {"transaction.started", on_tx_started},

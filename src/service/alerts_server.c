@@ -103,6 +103,12 @@ static void on_event(void *ud, const char *type, const json_t *data)
     alerts_on_event(s->engine, type, data);
 }
 
+static void on_meter(void *ud, const csms_meter_event_t *m)
+{
+    alerts_server_t *s = ud;
+    alerts_on_meter(s->engine, m);
+}
+
 static void tick_cb(uv_timer_t *t)
 {
     alerts_server_t *s = t->data;
@@ -162,7 +168,7 @@ alerts_server_t *alerts_server_create(uv_loop_t *loop, csms_t *csms, store_t *st
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
     if (cfg->enabled) {
-        csms_subscribe(csms, on_event, s);
+        csms_subscribe_typed(csms, on_event, on_meter, s);
         uv_timer_start(&s->tick, tick_cb, 1000, 1000);
         s->running = true;
     }

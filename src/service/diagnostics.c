@@ -360,7 +360,7 @@ diagnostics_t *diagnostics_create(uv_loop_t *loop, csms_t *csms, store_t *store,
     d->dir = xstrdup(cfg->dir);
     d->cfg.base_url = d->base_url;
     d->cfg.dir = d->dir;
-    csms_subscribe(csms, on_event, d);
+    csms_subscribe_typed(csms, on_event, NULL, d); /* no meter.values */
     d->subscribed = true;
     /* a request times out within half its timeout after it is due (at
      * least every minute); the first look also ends what a restart left */

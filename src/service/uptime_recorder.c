@@ -381,7 +381,7 @@ uptime_recorder_t *uptime_recorder_create(csms_t *c, store_t *s, uv_loop_t *loop
     uv_timer_start(&r->alive, alive_cb, UPTIME_ALIVE_INTERVAL_MS, UPTIME_ALIVE_INTERVAL_MS);
     uv_unref((uv_handle_t *)&r->alive); /* the listeners keep the loop alive, not this */
     r->timer_open = true;
-    csms_subscribe(c, on_event, r);
+    csms_subscribe_typed(c, on_event, NULL, r); /* no meter.values */
     return r;
 }
 

@@ -296,7 +296,7 @@ workorders_server_t *workorders_server_create(uv_loop_t *loop, csms_t *csms, sto
 void workorders_server_start(workorders_server_t *s)
 {
     s->running = true;
-    csms_subscribe(s->csms, on_event, s);
+    csms_subscribe_typed(s->csms, on_event, NULL, s); /* no meter.values */
     catch_up_alerts(s);
     store_stock_low(s->store, stock_loaded, s);
     uv_timer_start(&s->plans, plans_tick, 0, PLAN_CHECK_MS);

@@ -317,9 +317,18 @@ serverSuite('Last-Event-ID replay', (ctx) => {
     for (let i = 1; i < replayed.length; i++) assert.strictEqual(replayed[i], replayed[i - 1] + 1, `gap or duplicate: ${replayed}`);
     const t = second.events.map((e) => `${e.event}/${e.data.station_id}`);
     assert.ok(!t.includes('station.created/RPL-1'), 'an already seen event was replayed');
-    for (const want of ['station.created/RPL-2', 'station.created/RPL-3', 'station.connected/RPL-3', 'transaction.started/RPL-3', 'transaction.ended/RPL-3']) {
+    for (const want of ['station.created/RPL-2', 'station.created/RPL-3', 'station.connected/RPL-3', 'transaction.started/RPL-3', 'meter.values/RPL-3', 'transaction.ended/RPL-3']) {
       assert.ok(t.includes(want), `${want} not replayed: ${t}`);
     }
+    // meter.values is kept as it came in while nobody listens; its replay has the full event
+    const started = second.events.find((e) => e.event === 'transaction.started');
+    const mv = second.events.find((e) => e.event === 'meter.values');
+    assert.strictEqual(mv.data.session_id, started.data.session_id);
+    assert.strictEqual(mv.data.evse_id, 1);
+    assert.strictEqual(mv.data.samples.length, 1);
+    assert.strictEqual(mv.data.samples[0].value, '150');
+    assert.match(mv.data.samples[0].timestamp, /^\d{4}-\d\d-\d\dT/);
+    assert.match(mv.data.time, /^\d{4}-\d\d-\d\dT/);
     // and it is live afterwards
     await s.createStation('RPL-4');
     await second.waitType('station.created', 'RPL-4');

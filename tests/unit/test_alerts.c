@@ -139,22 +139,20 @@ static json_t *ended_ev(const char *station, int evse, int64_t session, int64_t 
                      iso(T0, b), "stop_reason", reason);
 }
 
-/* meter.values with one energy register sample (Wh) taken at `at`. */
-static json_t *meter_ev(const char *station, int evse, int64_t session, const char *value,
-                        const char *unit, int64_t at)
+/* meter.values with one energy register sample taken at `at`. */
+static void meter(world_t *w, const char *station, int evse, int64_t session, const char *value,
+                  const char *unit, int64_t at)
 {
-    char b[TIME_RFC3339_LEN];
-    json_t *sample = json_pack("{s:s,s:s,s:s}", "timestamp", iso(at, b), "value", value,
-                               "measurand", "Energy.Active.Import.Register");
-    if (unit) json_object_set_new(sample, "unit", json_string(unit));
     /* a per-phase reading and a power reading ride along and must be ignored */
-    json_t *phase = json_pack("{s:s,s:s,s:s,s:s}", "timestamp", b, "value", "1", "measurand",
-                              "Energy.Active.Import.Register", "phase", "L1");
-    json_t *power = json_pack("{s:s,s:s,s:s}", "timestamp", b, "value", "999999999", "measurand",
-                              "Power.Active.Import");
-    return json_pack("{s:s,s:i,s:i,s:I,s:[o,o,o]}", "station_id", station, "evse_id", evse,
-                     "connector_id", 1, "session_id", (json_int_t)session, "samples", sample, phase,
-                     power);
+    store_sample_t s[] = {
+        {.timestamp = at, .value = value, .measurand = "Energy.Active.Import.Register",
+         .unit = unit},
+        {.timestamp = at, .value = "1", .measurand = "Energy.Active.Import.Register",
+         .phase = "L1"},
+        {.timestamp = at, .value = "999999999", .measurand = "Power.Active.Import"},
+    };
+    csms_meter_event_t m = {station, evse, 1, session, s, 3, at};
+    alerts_on_meter(w->a, &m);
 }
 
 static json_t *note_ev(const char *station, const char *kind, json_t *detail)
@@ -389,14 +387,14 @@ static void charging_session_without_meter_values_is_stuck_until_values_resume(v
     assert_int_equal(w->n, 0);
     ev(w, "connector.status", status_ev("CP-1", 1, "Charging", NULL));
     pass(w, 20);
-    ev(w, "meter.values", meter_ev("CP-1", 1, 7, "1500", "Wh", w->now));
+    meter(w, "CP-1", 1, 7, "1500", "Wh", w->now);
     pass(w, 29);
     assert_int_equal(w->n, 0);
     pass(w, 1);
     json_t *al = change_at(w, 0, "alert.raised", "session_stuck");
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(al, "details"), "session_id")), 7);
-    ev(w, "meter.values", meter_ev("CP-1", 1, 7, "1600", "Wh", w->now));
+    meter(w, "CP-1", 1, 7, "1600", "Wh", w->now);
     change_at(w, 1, "alert.resolved", "session_stuck");
     /* and it is watched again */
     pass(w, 31);
@@ -433,14 +431,14 @@ static void register_going_backwards_raises_and_stays_until_resolved_by_hand(voi
     world_t *w = *state;
     w_start(w);
     ev(w, "transaction.started", started_ev("CP-1", 1, 3, 10000, T0));
-    ev(w, "meter.values", meter_ev("CP-1", 1, 3, "12000", "Wh", T0 + 60000));
-    ev(w, "meter.values", meter_ev("CP-1", 1, 3, "11.5", "kWh", T0 + 120000));
+    meter(w, "CP-1", 1, 3, "12000", "Wh", T0 + 60000);
+    meter(w, "CP-1", 1, 3, "11.5", "kWh", T0 + 120000);
     json_t *al = change_at(w, 0, "alert.raised", "meter_backwards");
     json_t *det = json_object_get(al, "details");
     assert_true(json_real_value(json_object_get(det, "previous_wh")) == 12000.0);
     assert_true(json_real_value(json_object_get(det, "reading_wh")) == 11500.0);
     /* normal readings do not clear it */
-    ev(w, "meter.values", meter_ev("CP-1", 1, 3, "11600", "Wh", T0 + 180000));
+    meter(w, "CP-1", 1, 3, "11600", "Wh", T0 + 180000);
     assert_int_equal(w->n, 1);
     int64_t id = json_integer_value(json_object_get(al, "id"));
     assert_int_equal(alerts_resolve(w->a, id, "alice", "meter replaced", NULL, NULL), ALERTS_OK);
@@ -455,10 +453,10 @@ static void reading_below_meter_start_and_late_readings(void **state)
     w_start(w);
     ev(w, "transaction.started", started_ev("CP-1", 1, 3, 10000, T0));
     /* an older reading delivered late is history, not a decrease */
-    ev(w, "meter.values", meter_ev("CP-1", 1, 3, "10500", "Wh", T0 + 60000));
-    ev(w, "meter.values", meter_ev("CP-1", 1, 3, "10200", "Wh", T0 + 30000));
+    meter(w, "CP-1", 1, 3, "10500", "Wh", T0 + 60000);
+    meter(w, "CP-1", 1, 3, "10200", "Wh", T0 + 30000);
     assert_int_equal(w->n, 0);
-    ev(w, "meter.values", meter_ev("CP-1", 1, 3, "9000", "Wh", T0 + 90000));
+    meter(w, "CP-1", 1, 3, "9000", "Wh", T0 + 90000);
     change_at(w, 0, "alert.raised", "meter_backwards");
 }
 
@@ -469,12 +467,12 @@ static void register_jumping_faster_than_max_power_raises(void **state)
     w_start(w);
     ev(w, "transaction.started", started_ev("CP-1", 1, 5, 0, T0));
     /* 350 kW for 60 s = 5833 Wh: plausible */
-    ev(w, "meter.values", meter_ev("CP-1", 1, 5, "5833", "Wh", T0 + 60000));
+    meter(w, "CP-1", 1, 5, "5833", "Wh", T0 + 60000);
     /* kWh resolution: +1 kWh in 5 s is a register step, not 720 kW */
-    ev(w, "meter.values", meter_ev("CP-1", 1, 5, "6.833", "kWh", T0 + 65000));
+    meter(w, "CP-1", 1, 5, "6.833", "kWh", T0 + 65000);
     assert_int_equal(w->n, 0);
     /* +100 kWh in a minute = 6000 kW */
-    ev(w, "meter.values", meter_ev("CP-1", 1, 5, "106833", "Wh", T0 + 125000));
+    meter(w, "CP-1", 1, 5, "106833", "Wh", T0 + 125000);
     json_t *al = change_at(w, 0, "alert.raised", "meter_jump");
     double kw = json_real_value(json_object_get(json_object_get(al, "details"), "implied_kw"));
     assert_true(kw > 5999 && kw < 6001);
@@ -485,7 +483,7 @@ static void meter_values_of_another_session_are_not_compared(void **state)
     world_t *w = *state;
     w_start(w);
     ev(w, "transaction.started", started_ev("CP-1", 1, 5, 50000, T0));
-    ev(w, "meter.values", meter_ev("CP-1", 1, 4, "10", "Wh", T0 + 1000));
+    meter(w, "CP-1", 1, 4, "10", "Wh", T0 + 1000);
     assert_int_equal(w->n, 0);
 }
 
