@@ -378,14 +378,22 @@ static ocpp_handler_fn find_handler(const ocpp_translator_t *tr, const char *act
     return NULL;
 }
 
-static void handle_call(ocpp_session_t *sess, ocpp_frame_t *f, uint64_t t0)
+ocpp_incoming_t *ocpp_incoming_new(ocpp_session_t *sess, const char *id,
+                                   const ocpp_message_def_t *def, uint64_t t0_ns)
 {
     ocpp_incoming_t *in = xcalloc(1, sizeof *in);
     in->sess = sess;
     sess->refs++;
-    snprintf(in->id, sizeof in->id, "%s", f->id);
+    snprintf(in->id, sizeof in->id, "%s", id);
+    in->def = def;
+    in->t0_ns = t0_ns;
+    return in;
+}
+
+static void handle_call(ocpp_session_t *sess, ocpp_frame_t *f, uint64_t t0)
+{
+    ocpp_incoming_t *in = ocpp_incoming_new(sess, f->id, NULL, t0);
     in->payload = json_incref(f->payload);
-    in->t0_ns = t0;
     const ocpp_message_def_t *def = ocpp_schema_find(sess->tr->defs, f->action);
     char msg[300];
     if (!def) {
@@ -437,6 +445,10 @@ void ocpp_on_message(void *ud, net_conn_t *c, const char *data, size_t len)
     if (!sess) return;
     uint64_t t0 = uv_hrtime();
     trace(sess, "in", data, len);
+    if (sess->tr->fast) {
+        csms_station_t *st = ocpp_session_station(sess);
+        if (st && csms_station_may_operate(st) && sess->tr->fast(sess, st, data, len, t0)) return;
+    }
     ocpp_frame_t f;
     char msg[240];
     ocpp_err_t e = ocpp_frame_parse(data, len, &f, msg, sizeof msg);

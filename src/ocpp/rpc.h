@@ -28,6 +28,12 @@ struct ocpp_incoming {
 };
 
 typedef void (*ocpp_handler_fn)(ocpp_incoming_t *in, csms_station_t *st);
+/* A version's fast path for its most frequent messages (see ocpp/stream.h):
+ * handles the text of a frame without a JSON tree and returns true, or
+ * returns false having done nothing (the ordinary path then takes it). Only
+ * called for an operating (accepted) station. */
+typedef bool (*ocpp_fast_fn)(ocpp_session_t *sess, csms_station_t *st, const char *data,
+                             size_t len, uint64_t t0_ns);
 
 typedef struct ocpp_handler {
     const char *action;
@@ -45,6 +51,7 @@ typedef struct ocpp_translator {
     json_t *(*password_payload)(const char *password);
     /* the station's verdict on the new password, from its answer ("Accepted", ...) */
     const char *(*password_status)(const json_t *answer);
+    ocpp_fast_fn fast; /* NULL: none */
 } ocpp_translator_t;
 
 extern const ocpp_translator_t ocpp_v16_translator;
@@ -65,6 +72,10 @@ struct ocpp_session {
 };
 
 /* Answers a request (takes ownership of payload) and frees `in`. */
+/* A request taken by a fast path: answered with ocpp_reply like any other
+ * (its payload is NULL: the fast path read what it needed from the text). */
+ocpp_incoming_t *ocpp_incoming_new(ocpp_session_t *sess, const char *id,
+                                   const ocpp_message_def_t *def, uint64_t t0_ns);
 void ocpp_reply(ocpp_incoming_t *in, json_t *payload);
 void ocpp_reply_error(ocpp_incoming_t *in, ocpp_err_t e, const char *description);
 csms_t *ocpp_session_csms(const ocpp_session_t *s);

@@ -354,14 +354,20 @@ static ocpp_err_t check_datetime(vctx_t *c, const json_t *v)
                 quote(q, sizeof(q), s, bytes));
 }
 
+bool ocpp_schema_enum_ok(const ocpp_field_t *f, const char *s, size_t len)
+{
+    for (size_t i = 0; f->enum_values != NULL && f->enum_values[i] != NULL; i++) {
+        if (strlen(f->enum_values[i]) == len && memcmp(f->enum_values[i], s, len) == 0)
+            return true;
+    }
+    return false;
+}
+
 static ocpp_err_t check_enum(vctx_t *c, const ocpp_field_t *f, const json_t *v)
 {
     const char *s = json_string_value(v);
     size_t bytes = json_string_length(v);
-    for (size_t i = 0; f->enum_values != NULL && f->enum_values[i] != NULL; i++) {
-        if (strlen(f->enum_values[i]) == bytes && memcmp(f->enum_values[i], s, bytes) == 0)
-            return OCPP_OK;
-    }
+    if (ocpp_schema_enum_ok(f, s, bytes)) return OCPP_OK;
     char q[SCHEMA_QUOTE_CHARS * 4 + 8];
     char list[SCHEMA_ENUM_LIST_CAP];
     return fail(c, OCPP_ERR_PROPERTY, "'%s' is not one of %s", quote(q, sizeof(q), s, bytes),
@@ -399,9 +405,16 @@ static const char *shown_number(const json_t *v, char *out, size_t cap)
     return format_real(out, cap, json_number_value(v));
 }
 
+bool ocpp_schema_number_ok(const ocpp_field_t *f, double d)
+{
+    return !(f->has_min && d < f->min) && !(f->has_max && d > f->max) &&
+           !(f->multiple_of > 0 && !is_multiple_of(d, f->multiple_of));
+}
+
 static ocpp_err_t check_number(vctx_t *c, const ocpp_field_t *f, const json_t *v)
 {
     double d = json_number_value(v);
+    if (ocpp_schema_number_ok(f, d)) return OCPP_OK;
     char shown[48];
     if (f->has_min && d < f->min)
         return fail(c, OCPP_ERR_PROPERTY, "%s is less than the minimum %.15g",

@@ -110,6 +110,12 @@ const ocpp_message_def_t *ocpp_schema_find(const ocpp_version_defs_t *defs, cons
 ocpp_err_t ocpp_schema_validate(const ocpp_field_t *fields, const json_t *payload, char *msg,
                                 size_t msg_len);
 
+/* Single-value checks, shared with the streaming checker (ocpp/stream.c):
+ * whether a string is one of f's enum values, whether a number is within f's
+ * minimum, maximum and multipleOf. */
+bool ocpp_schema_enum_ok(const ocpp_field_t *f, const char *s, size_t len);
+bool ocpp_schema_number_ok(const ocpp_field_t *f, double v);
+
 /* True when `s` is an RFC 3339 date-time ("2024-01-02T03:04:05Z",
  * fractional seconds and numeric offsets allowed). */
 bool ocpp_schema_is_datetime(const char *s);

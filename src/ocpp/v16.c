@@ -7,10 +7,13 @@
  * connector 0 (the whole station) is EVSE 0 / connector 0.
  */
 #include "ocpp/rpc.h"
+#include "ocpp/stream.h"
 
 #include "util/alloc.h"
 #include "util/timefmt.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +175,17 @@ static void on_start(ocpp_incoming_t *in, csms_station_t *st)
     csms_tx_start(ocpp_session_csms(in->sess), st, &t, start_done, in);
 }
 
+/* 1.6's defaults for what a sampled value leaves out. */
+static store_sample_t sample_defaults(store_sample_t s)
+{
+    if (!s.measurand) s.measurand = "Energy.Active.Import.Register";
+    if (!s.unit) s.unit = "Wh";
+    if (!s.context) s.context = "Sample.Periodic";
+    if (!s.location) s.location = "Outlet";
+    if (!s.format) s.format = "Raw";
+    return s;
+}
+
 /* Flattens 1.6 meterValue[] into samples pointing into `arr` (valid while it lives). */
 static store_sample_t *flatten(const json_t *arr, size_t *n_out)
 {
@@ -183,17 +197,16 @@ static store_sample_t *flatten(const json_t *arr, size_t *n_out)
     json_array_foreach(arr, i, mv) {
         int64_t ts = ts_of(mv, "timestamp");
         json_array_foreach(json_object_get(mv, "sampledValue"), j, sv) {
-            out[n++] = (store_sample_t){
+            out[n++] = sample_defaults((store_sample_t){
                 .timestamp = ts,
                 .value = str(sv, "value"),
-                .measurand = str(sv, "measurand") ? str(sv, "measurand")
-                                                  : "Energy.Active.Import.Register",
+                .measurand = str(sv, "measurand"),
                 .phase = str(sv, "phase"),
-                .unit = str(sv, "unit") ? str(sv, "unit") : "Wh",
-                .context = str(sv, "context") ? str(sv, "context") : "Sample.Periodic",
-                .location = str(sv, "location") ? str(sv, "location") : "Outlet",
-                .format = str(sv, "format") ? str(sv, "format") : "Raw",
-            };
+                .unit = str(sv, "unit"),
+                .context = str(sv, "context"),
+                .location = str(sv, "location"),
+                .format = str(sv, "format"),
+            });
         }
     }
     *n_out = n;
@@ -248,6 +261,117 @@ static void on_meter_values(ocpp_incoming_t *in, csms_station_t *st)
     csms_meter_values(ocpp_session_csms(in->sess), st, conn, conn == 0 ? 0 : 1,
                       tx ? json_integer_value(tx) : 0, samples, n, empty_done, in);
     free(samples);
+}
+
+/* MeterValues straight from the text (ocpp/stream.h): objects nest as the
+ * payload (depth 1), a meterValue (2) and a sampledValue (3). */
+typedef struct mv_reader {
+    int depth;
+    long long conn, tx;
+    bool has_tx;
+    store_sample_t *s;
+    size_t n, cap;
+    size_t group;     /* the first sample of the meterValue being read */
+    int64_t group_ts;
+    store_sample_t small[16];
+} mv_reader_t;
+
+static void mv_open(void *ud, const ocpp_field_t *f)
+{
+    (void)f;
+    mv_reader_t *r = ud;
+    if (++r->depth == 2) {
+        r->group = r->n;
+    } else if (r->depth == 3) {
+        if (r->n == r->cap) {
+            r->cap *= 2;
+            store_sample_t *grown = xmalloc(r->cap * sizeof *grown);
+            memcpy(grown, r->s, r->n * sizeof *grown);
+            if (r->s != r->small) free(r->s);
+            r->s = grown;
+        }
+        r->s[r->n++] = (store_sample_t){0};
+    }
+}
+
+static void mv_close(void *ud, const ocpp_field_t *f)
+{
+    (void)f;
+    mv_reader_t *r = ud;
+    if (r->depth-- == 2) /* the timestamp may come after the sampled values */
+        for (size_t i = r->group; i < r->n; i++)
+            r->s[i].timestamp = r->group_ts;
+}
+
+static void mv_value(void *ud, const ocpp_field_t *f, ocpp_stream_kind_t kind, const char *v,
+                     size_t len)
+{
+    (void)kind;
+    (void)len;
+    mv_reader_t *r = ud;
+    const char *n = f->name;
+    if (r->depth == 1) {
+        if (strcmp(n, "connectorId") == 0) r->conn = strtoll(v, NULL, 10);
+        else if (strcmp(n, "transactionId") == 0) r->has_tx = true, r->tx = strtoll(v, NULL, 10);
+        return;
+    }
+    if (r->depth == 2) {
+        int64_t ms = 0;
+        r->group_ts = time_parse_rfc3339(v, &ms) ? ms : time_now_ms();
+        return;
+    }
+    store_sample_t *s = &r->s[r->n - 1];
+    static const struct {
+        const char *name;
+        size_t off;
+    } keys[] = {
+        {"value", offsetof(store_sample_t, value)},
+        {"measurand", offsetof(store_sample_t, measurand)},
+        {"phase", offsetof(store_sample_t, phase)},
+        {"unit", offsetof(store_sample_t, unit)},
+        {"context", offsetof(store_sample_t, context)},
+        {"location", offsetof(store_sample_t, location)},
+        {"format", offsetof(store_sample_t, format)},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(n, keys[i].name) == 0) {
+            *(const char **)((char *)s + keys[i].off) = v;
+            return;
+        }
+    }
+}
+
+static bool fast_meter_values(ocpp_session_t *sess, csms_station_t *st, const char *data,
+                              size_t len, uint64_t t0)
+{
+    static const ocpp_stream_sink_t sink = {mv_value, mv_open, mv_close};
+    const ocpp_message_def_t *def = ocpp_schema_find(&ocpp_v16_defs, "MeterValues");
+    mv_reader_t r = {.cap = sizeof r.small / sizeof r.small[0]};
+    r.s = r.small;
+    char id[OCPP_MSG_ID_MAX + 1], small[4096];
+    char *scratch = len <= sizeof small ? small : xmalloc(len);
+    bool ok = ocpp_stream_check(data, len, def->action, def->request, &sink, &r, id, scratch) &&
+              r.conn >= 0 && r.conn <= INT32_MAX; /* else the ordinary path explains */
+    if (ok) {
+        for (size_t i = 0; i < r.n; i++)
+            r.s[i] = sample_defaults(r.s[i]);
+        ocpp_incoming_t *in = ocpp_incoming_new(sess, id, def, t0);
+        int conn = (int)r.conn;
+        csms_meter_values(ocpp_session_csms(sess), st, conn, conn == 0 ? 0 : 1,
+                          r.has_tx ? r.tx : 0, r.s, r.n, empty_done, in);
+    }
+    if (r.s != r.small) free(r.s);
+    if (scratch != small) free(scratch);
+    return ok;
+}
+
+/* The messages that may take the fast path: MeterValues, by far the most frequent. */
+static bool fast(ocpp_session_t *sess, csms_station_t *st, const char *data, size_t len,
+                 uint64_t t0)
+{
+    /* cheap look at the action before any parsing: ["2","id","MeterValues",...] */
+    if (len < 20 || !memmem(data, len < 64 ? len : 64, "\"MeterValues\"", 13)) return false;
+    return fast_meter_values(sess, st, data, len, t0);
 }
 
 /* ------------------------------------------------------- notifications */
@@ -345,4 +469,5 @@ const ocpp_translator_t ocpp_v16_translator = {
     .password_action = "ChangeConfiguration",
     .password_payload = password_payload,
     .password_status = password_status,
+    .fast = fast,
 };

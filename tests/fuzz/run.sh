@@ -8,7 +8,7 @@
 #   tests/fuzz/run.sh [SECONDS]        (default 60)
 #
 # Environment: AMPGRID_FUZZ_BUILD (build directory), CLANG (compiler),
-# AMPGRID_FUZZ_TARGETS (default "frame validate json_reader").
+# AMPGRID_FUZZ_TARGETS (default "frame validate json_reader stream").
 set -euo pipefail
 
 secs=${1:-60}
@@ -20,7 +20,7 @@ fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${AMPGRID_FUZZ_BUILD:-$root/build-fuzz}
 clang=${CLANG:-$(command -v clang || true)}
-targets=${AMPGRID_FUZZ_TARGETS:-frame validate json_reader}
+targets=${AMPGRID_FUZZ_TARGETS:-frame validate json_reader stream}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 if [ -z "$clang" ] || ! [ -x "$clang" ]; then
