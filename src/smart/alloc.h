@@ -123,4 +123,41 @@ smart_alloc_err_t smart_schedule(smart_workspace_t *ws, const smart_problem_t *p
                                  double *out, bool *unsatisfied_out,
                                  smart_schedule_report_t *report);
 
+/* ------------------------------------------------------------ time of use */
+
+/* What time of use made of one EVSE (smart_allocate_tou). */
+typedef struct smart_tou {
+    bool planned;       /* follows the plan: it moves part of the need to cheaper slots */
+    bool deferred;      /* the plan charges it later, in cheaper slots: 0 A (paused) now */
+    bool unsatisfied;   /* the plan cannot meet its need in time: left to the site policy */
+    double planned_a;   /* the plan's current for the present slot (planned only) */
+    int64_t next_start; /* deferred: start of the first slot the plan charges it in */
+} smart_tou_t;
+
+/* The plan's set-up and the caller's memory smart_allocate_tou works in
+ * (no allocation there, like the rest of this module). */
+typedef struct smart_tou_input {
+    const smart_slot_t *slots; /* slots[0] holds p->now (it may start before) */
+    int n_slots, slot_seconds;
+    int margin_s;           /* plans finish this long before each departure */
+    double *plan;           /* n_evses x n_slots: filled with the plan */
+    bool *unsat;            /* n_evses: filled, as smart_schedule's unsatisfied_out */
+    smart_evse_t *scratch;  /* n_evses */
+} smart_tou_input_t;
+
+/* The allocation for now under a price schedule. Sessions with a departure
+ * more than margin_s ahead and an energy need are planned (smart_schedule:
+ * cheapest slots first); those whose plan puts energy into a slot cheaper
+ * than the present one follow it: each is capped at the plan's current for
+ * the present slot, and one the plan does not charge now gets 0 (paused,
+ * deferred). Every other session - no departure or need, a plan at no
+ * cheaper price (it waits for capacity, not for a price), or one the plan
+ * cannot serve in time - gets what p->policy gives it. It is one
+ * smart_allocate over the problem with those caps, so every limit holds and
+ * what a deferred session leaves goes to the others. out and tou have
+ * n_evses entries. */
+smart_alloc_err_t smart_allocate_tou(smart_workspace_t *ws, const smart_problem_t *p,
+                                     const smart_tou_input_t *in, smart_grant_t *out,
+                                     smart_tou_t *tou);
+
 #endif

@@ -35,6 +35,7 @@
 #define TICK_MS 1000
 #define HISTORY_EVERY_MS 5000
 #define HISTORY_MIN_MS 200
+#define TOU_MAX_SLOTS 192 /* how far time of use plans: 48 h of 15-minute slots */
 
 /* ---------------------------------------------------------------- config */
 
@@ -470,25 +471,119 @@ static void compute_failsafes(smart_engine_t *e, site_rt_t *s)
     free(res);
 }
 
-/* The root's limit now: the tree's, lowered by demand response. */
-static void root_limit(smart_engine_t *e, site_rt_t *s, int64_t now)
+/* The root's limit at t: the tree's, lowered by demand response (its
+ * import limit in W, returned; -1 for none). */
+static double limit_at(const smart_engine_t *e, const site_rt_t *s, int64_t t,
+                       double out[SMART_PHASES])
 {
     const site_node_t *root = &s->tree->nodes[0];
-    memcpy(s->limit_now, root->limit_a, sizeof s->limit_now);
-    s->dr_limit_w = -1;
-    if (!e->signals) return;
-    double w = smart_signals_limit_w(e->signals, s->name, now);
+    memcpy(out, root->limit_a, SMART_PHASES * sizeof *out);
+    if (!e->signals) return -1;
+    double w = smart_signals_limit_w(e->signals, s->name, t);
     int phases = site_tree_phase_count(root->phases);
     if (w >= 0 && phases > 0) {
-        s->dr_limit_w = w;
         double per = w / (s->tree->voltage_v * phases);
         for (int p = 0; p < SMART_PHASES; p++)
-            if ((root->phases & (1u << p)) && per < s->limit_now[p]) s->limit_now[p] = per;
+            if ((root->phases & (1u << p)) && per < out[p]) out[p] = per;
     }
     double pa[SMART_PHASES];
-    if (smart_signals_limit_a(e->signals, s->name, now, pa))
+    if (smart_signals_limit_a(e->signals, s->name, t, pa))
         for (int p = 0; p < SMART_PHASES; p++)
-            if (pa[p] >= 0 && pa[p] < s->limit_now[p]) s->limit_now[p] = pa[p];
+            if (pa[p] >= 0 && pa[p] < out[p]) out[p] = pa[p];
+    return w >= 0 && phases > 0 ? w : -1;
+}
+
+/* The root's limit now. */
+static void root_limit(smart_engine_t *e, site_rt_t *s, int64_t now)
+{
+    s->dr_limit_w = limit_at(e, s, now, s->limit_now);
+}
+
+/* The slots of a plan from now until `until` (4 slots when 0), at most max:
+ * schedule_slot long on the clock's grid, so the first holds now and the
+ * others start where price periods usually do; each with the root's limit
+ * (the one in force for the first) and the price at its start (at now for
+ * the first). Time of use and 2.0.1 schedules both plan on these. */
+static int build_slots(smart_engine_t *e, const site_rt_t *s, int64_t now, int64_t until, int max)
+{
+    int slot = e->cfg.schedule_slot_s;
+    int64_t start = now - now % slot;
+    int n = until > now ? (int)((until - start + slot - 1) / slot) : 4;
+    if (n > max) n = max;
+    if (n < 1) n = 1;
+    if (n > e->cap_slots) {
+        e->slots = xrealloc(e->slots, (size_t)n * sizeof *e->slots);
+        e->cap_slots = n;
+    }
+    for (int k = 0; k < n; k++) {
+        smart_slot_t *sl = &e->slots[k];
+        sl->start = start + (int64_t)k * slot;
+        int64_t at = sl->start > now ? sl->start : now;
+        if (k == 0)
+            memcpy(sl->root_limit_a, s->limit_now, sizeof sl->root_limit_a);
+        else
+            limit_at(e, s, at, sl->root_limit_a);
+        sl->price = e->signals ? smart_signals_price(e->signals, s->name, at) : NAN;
+    }
+    return n;
+}
+
+static void grow_plan(smart_engine_t *e, int n_evses, int n_slots)
+{
+    int cells = (n_evses ? n_evses : 1) * n_slots;
+    if (cells > e->cap_plan) {
+        e->plan = xrealloc(e->plan, (size_t)cells * sizeof *e->plan);
+        e->cap_plan = cells;
+    }
+    if (n_evses > e->cap_tou) {
+        e->unsat = xrealloc(e->unsat, (size_t)n_evses * sizeof *e->unsat);
+        e->tou_scratch = xrealloc(e->tou_scratch, (size_t)n_evses * sizeof *e->tou_scratch);
+        e->tou = xrealloc(e->tou, (size_t)n_evses * sizeof *e->tou);
+        e->cap_tou = n_evses;
+    }
+}
+
+/* Whether time of use decides this computation: the site wants it, a price
+ * is known now and for a later slot, and some session has a departure
+ * beyond the margin (one slot) and a need. Builds the slots. */
+static bool tou_prepare(smart_engine_t *e, site_rt_t *s, int n, int64_t now)
+{
+    if (!s->tree->time_of_use || !e->signals || n == 0) return false;
+    if (isnan(smart_signals_price(e->signals, s->name, now))) return false;
+    int64_t until = 0, margin = e->cfg.schedule_slot_s;
+    for (int i = 0; i < n; i++) {
+        const smart_evse_t *pe = &e->pevses[i];
+        if (pe->active && pe->need_wh > 0 && pe->departure - margin > now && pe->departure > until)
+            until = pe->departure;
+    }
+    if (!until) return false;
+    int ns = build_slots(e, s, now, until, TOU_MAX_SLOTS);
+    bool later = false;
+    for (int k = 1; k < ns; k++)
+        later |= !isnan(e->slots[k].price);
+    if (!later) return false;
+    grow_plan(e, n, ns);
+    e->plan_slots = ns;
+    return true;
+}
+
+/* The site's allocation now: time of use's when it applies, else the
+ * policy's. Leaves what time of use made of each EVSE in e->tou. */
+static smart_alloc_err_t allocate(smart_engine_t *e, site_rt_t *s, int n, int64_t now)
+{
+    smart_problem_t p = {e->nodes, s->tree->n_nodes, e->pevses, n, s->tree->policy, now};
+    e->plan_site = NULL;
+    s->tou_active = tou_prepare(e, s, n, now);
+    if (!s->tou_active) return smart_allocate(e->ws, &p, e->grants);
+    s->tou_slot = e->slots[0].start;
+    smart_tou_input_t in = {e->slots, e->plan_slots, e->cfg.schedule_slot_s, e->cfg.schedule_slot_s,
+                            e->plan,  e->unsat,      e->tou_scratch};
+    smart_alloc_err_t rc = smart_allocate_tou(e->ws, &p, &in, e->grants, e->tou);
+    if (rc == SMART_ALLOC_OK)
+        e->plan_site = s; /* 2.0.1 schedules of this computation follow the same plan */
+    else
+        s->tou_active = false;
+    return rc;
 }
 
 /* What a held EVSE may be drawing: its accepted TxProfile while its session
@@ -634,8 +729,7 @@ void smart_engine_recompute(smart_engine_t *e, site_rt_t *s)
     root_limit(e, s, now);
     compute_failsafes(e, s);
     int n = build_problem(e, s, now);
-    smart_problem_t p = {e->nodes, s->tree->n_nodes, e->pevses, n, s->tree->policy, now};
-    smart_alloc_err_t rc = smart_allocate(e->ws, &p, e->grants);
+    smart_alloc_err_t rc = allocate(e, s, n, now);
     if (rc != SMART_ALLOC_OK) { /* the tree was validated: hold everyone to the failsafe */
         log_warn("allocation failed", "site=%s rc=%d", s->name, (int)rc);
         for (int i = 0; i < n; i++)
@@ -643,13 +737,21 @@ void smart_engine_recompute(smart_engine_t *e, site_rt_t *s)
     }
     for (int i = 0; i < n; i++) {
         evse_rt_t *v = e->order[i];
+        smart_tou_t t = s->tou_active ? e->tou[i] : (smart_tou_t){0};
+        v->tou = t.planned;
+        v->deferred = t.deferred;
+        v->plan_at = t.next_start;
+        v->planned_a = t.planned_a;
         v->grant_a = e->pevses[i].active ? smart_profile_round(e->grants[i].current_a) : 0;
         v->paused = e->pevses[i].active && (e->grants[i].paused || v->grant_a <= 0);
         double hours = v->departure > now ? (double)(v->departure - now) / 3600.0 : 0;
         double deliverable_wh = v->grant_a * s->tree->voltage_v * e->pevses[i].phases * hours;
         double left = e->pevses[i].need_wh;
-        v->unsatisfied = v->session_id && !v->held &&
-                         (v->paused || (left > 0 && v->departure && deliverable_wh < left));
+        /* a session on the price plan is served if the plan meets its need
+         * (it was re-made just now); only a pause for capacity fails it */
+        bool short_now = v->tou ? !v->deferred && v->paused
+                                : v->paused || (left > 0 && v->departure && deliverable_wh < left);
+        v->unsatisfied = v->session_id && !v->held && short_now;
     }
     s->computed_at = now_ms;
     history_push(e, s, n, now_ms);
@@ -869,43 +971,39 @@ static void on_released_back(smart_engine_t *e, const char *type, const json_t *
     follow_events(e);
 }
 
+/* Whether this computation's plan covers v up to its departure. */
+static bool plan_covers(const smart_engine_t *e, const site_rt_t *s, const evse_rt_t *v, int max)
+{
+    if (e->plan_site != s || e->plan_slots < 1) return false;
+    int64_t end = e->slots[e->plan_slots - 1].start + e->cfg.schedule_slot_s;
+    return e->plan_slots >= max || v->departure <= e->slots[0].start || end >= v->departure;
+}
+
 /* The periods of a 2.0.1 schedule answer for v: now the live grant, then
- * the plan smart_schedule makes to the departure. Returns the count. */
+ * the plan to the departure (time of use's when it decided this
+ * computation, else one smart_schedule makes now). Returns the count. */
 static int schedule_periods(smart_engine_t *e, site_rt_t *s, evse_rt_t *v, int n_evses, int64_t now,
                             smart_period_t *out, int max)
 {
-    int slot = e->cfg.schedule_slot_s;
-    int n_slots = v->departure > now ? (int)((v->departure - now + slot - 1) / slot) : 4;
-    if (n_slots > max) n_slots = max;
-    if (n_slots < 1) n_slots = 1;
-    smart_slot_t *slots = xcalloc((size_t)n_slots, sizeof *slots);
-    double *plan = xcalloc((size_t)n_slots * (size_t)n_evses, sizeof *plan);
-    for (int k = 0; k < n_slots; k++) {
-        slots[k].start = now + (int64_t)k * slot;
-        memcpy(slots[k].root_limit_a, s->limit_now, sizeof slots[k].root_limit_a);
-        if (e->signals && k > 0) {
-            double w = smart_signals_limit_w(e->signals, s->name, slots[k].start);
-            int ph = site_tree_phase_count(s->tree->nodes[0].phases);
-            memcpy(slots[k].root_limit_a, s->tree->nodes[0].limit_a, sizeof slots[k].root_limit_a);
-            for (int p = 0; w >= 0 && p < SMART_PHASES; p++)
-                if (w / (s->tree->voltage_v * ph) < slots[k].root_limit_a[p])
-                    slots[k].root_limit_a[p] = w / (s->tree->voltage_v * ph);
-        }
-        slots[k].price =
-            e->signals ? smart_signals_price(e->signals, s->name, slots[k].start) : NAN;
+    if (!plan_covers(e, s, v, max)) {
+        int n_slots = build_slots(e, s, now, v->departure, max);
+        grow_plan(e, n_evses, n_slots);
+        smart_problem_t p = {e->nodes, s->tree->n_nodes, e->pevses, n_evses, s->tree->policy, now};
+        e->plan_site = NULL;
+        if (smart_schedule(e->ws, &p, e->slots, n_slots, e->cfg.schedule_slot_s, e->plan, NULL,
+                           NULL) != SMART_ALLOC_OK)
+            return 0;
+        e->plan_site = s;
+        e->plan_slots = n_slots;
     }
-    smart_problem_t p = {e->nodes, s->tree->n_nodes, e->pevses, n_evses, s->tree->policy, now};
-    smart_schedule_report_t rep;
+    const double *row = e->plan + (size_t)v->idx * (size_t)e->plan_slots;
     int n = 0;
-    if (smart_schedule(e->ws, &p, slots, n_slots, slot, plan, NULL, &rep) == SMART_ALLOC_OK) {
-        for (int k = 0; k < n_slots; k++) {
-            double a = k == 0 ? v->grant_a : plan[(size_t)v->idx * (size_t)n_slots + (size_t)k];
-            if (k == 0 && a > plan[(size_t)v->idx * (size_t)n_slots]) a = v->grant_a;
-            out[n++] = (smart_period_t){k * slot, smart_profile_round(a)};
-        }
+    for (int k = 0; k < e->plan_slots && n < max; k++) {
+        if (k > 0 && v->departure > now && e->slots[k].start >= v->departure) break;
+        double a = k == 0 ? (v->paused ? 0 : v->grant_a) : row[k];
+        int offset = k == 0 ? 0 : (int)(e->slots[k].start - now);
+        out[n++] = (smart_period_t){offset, smart_profile_round(a)};
     }
-    free(slots);
-    free(plan);
     return n;
 }
 
@@ -949,6 +1047,13 @@ static bool send_tx(smart_engine_t *e, site_rt_t *s, evse_rt_t *v, smart_proto_t
     json_t *pl =
         smart_profile_tx(proto, v->evse_id, v->tx_id, now_a, ph, periods, np, now_ms / 1000);
     if (send_call(e, v->st, "SetChargingProfile", pl, SEND_TX, v->evse_id, now_a, lower)) {
+        /* a draw measured under a lower limit (0 A while paused or deferred)
+         * says nothing about what the car takes now: until the next reading
+         * it must not cap the car back (self_limit) at the next computation */
+        if (now_a > v->sent_a + 0.05 && v->draw_a >= 0) {
+            v->draw_a = -1;
+            v->cap_a = 0;
+        }
         v->sent_a = now_a;
         v->want_schedule = false;
     }
@@ -1111,9 +1216,16 @@ static void on_event(void *ud, const char *type, const json_t *d)
         return;
     }
     if (strcmp(type, "smart.signal") == 0) {
-        mark_dirty(e, smart_engine_site_find(e, json_string_value(json_object_get(d, "site"))
-                                                    ? json_string_value(json_object_get(d, "site"))
-                                                    : ""));
+        const char *site = json_string_value(json_object_get(d, "site"));
+        if (site && strcmp(site, "*") == 0) { /* the default price schedule: every site */
+            site_rt_t *s, *tmp;
+            HASH_ITER(hh, e->sites, s, tmp)
+            {
+                mark_dirty(e, s);
+            }
+        } else {
+            mark_dirty(e, smart_engine_site_find(e, site ? site : ""));
+        }
         return;
     }
     station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
@@ -1194,6 +1306,8 @@ static void tick_cb(uv_timer_t *t)
                 s->dirty = true;
             }
         if (now_ms - s->hist_last_ms >= HISTORY_EVERY_MS && site_charging(s)) s->dirty = true;
+        if (s->tou_active && now - s->tou_slot >= e->cfg.schedule_slot_s)
+            s->dirty = true; /* the plan's next slot began */
         if (verify) verify_site(e, s);
         if (s->dirty) arm(e);
     }
@@ -1298,6 +1412,11 @@ void smart_engine_free(smart_engine_t *e)
     free(e->pevses);
     free(e->grants);
     free(e->order);
+    free(e->slots);
+    free(e->plan);
+    free(e->unsat);
+    free(e->tou_scratch);
+    free(e->tou);
     free(e);
 }
 

@@ -8,6 +8,11 @@
  * when a car's draw crosses what it was granted, so 20,000 stations' meter
  * traffic costs a hash lookup and a comparison per message.
  *
+ * With a price schedule and the tree's time_of_use on, sessions with a
+ * departure and an energy need follow a price plan (smart_allocate_tou):
+ * paused while cheaper hours ahead still meet their need. The plan is made
+ * again at every computation and when its next slot begins.
+ *
  * Stations that are disconnected, or that refused a profile, are "held":
  * the allocation reserves for each of their EVSEs what they may be drawing
  * (their failsafe TxDefaultProfile, or the last TxProfile they accepted), so

@@ -35,6 +35,11 @@ typedef struct evse_rt {
     double verify_a; /* composite schedule limit reported; < 0 none */
     int64_t verify_at;
     int idx; /* position in the last computation's arrays */
+    /* time of use (the last computation): following the price plan, held
+     * at 0 for a cheaper slot starting at plan_at, the plan's current now */
+    bool tou, deferred;
+    int64_t plan_at;
+    double planned_a;
 } evse_rt_t;
 
 struct station_rt {
@@ -74,6 +79,8 @@ struct site_rt {
     int64_t computed_at;
     double limit_now[SMART_PHASES]; /* the root's effective limit at the last computation */
     double dr_limit_w;              /* < 0: none */
+    bool tou_active;                /* the last computation followed a price plan */
+    int64_t tou_slot;               /* its slot's start (re-planned when the next begins) */
     hist_sample_t *hist;
     int hist_len, hist_head, hist_count;
     int64_t hist_last_ms;
@@ -117,6 +124,16 @@ struct smart_engine {
     smart_grant_t *grants;
     evse_rt_t **order;
     int cap_nodes, cap_evses;
+    /* the last plan (time of use or a 2.0.1 schedule): plan_slots slots
+     * from `slots`, a row of plan per EVSE; reused by the same computation */
+    smart_slot_t *slots;
+    double *plan;
+    bool *unsat;
+    smart_evse_t *tou_scratch;
+    smart_tou_t *tou;
+    int cap_slots, cap_plan, cap_tou;
+    int plan_slots;
+    const site_rt_t *plan_site; /* NULL: no plan of this computation */
 };
 
 site_rt_t *smart_engine_site_find(const smart_engine_t *e, const char *name);

@@ -76,6 +76,12 @@ static json_t *evse_json(const evse_rt_t *v, double voltage)
     json_object_set_new(o, "need_wh", v->need_wh > 0 ? json_real(v->need_wh) : json_null());
     json_object_set_new(o, "departure", time_json(v->departure * 1000));
     json_object_set_new(o, "unsatisfied", json_boolean(v->unsatisfied));
+    /* time of use: why a car with a departure is paused, and until when */
+    json_object_set_new(o, "time_of_use", json_boolean(v->tou));
+    json_object_set_new(o, "deferred", json_boolean(v->deferred));
+    json_object_set_new(o, "plan", v->deferred ? time_json(v->plan_at * 1000) : json_null());
+    json_object_set_new(o, "planned_a",
+                        v->tou ? json_real(round(v->planned_a * 10) / 10) : json_null());
     if (v->verify_at) {
         json_t *vf = json_pack("{s:o,s:o}", "at", time_json(v->verify_at), "limit_a",
                                v->verify_a >= 0 ? json_real(v->verify_a) : json_null());
@@ -177,6 +183,9 @@ json_t *smart_engine_allocation_json(smart_engine_t *e, const char *site)
                         s->dr_limit_w >= 0 ? json_pack("{s:f}", "limit_w", s->dr_limit_w)
                                            : json_null());
     json_object_set_new(o, "enabled", json_boolean(e->cfg.enabled));
+    json_object_set_new(
+        o, "time_of_use",
+        json_pack("{s:b,s:b}", "enabled", s->tree->time_of_use, "active", s->tou_active));
     return o;
 }
 

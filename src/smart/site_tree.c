@@ -506,8 +506,9 @@ static bool check_unique_stations(parse_t *p, const site_tree_t *t)
     return ok;
 }
 
-static const char *const tree_keys[] = {"policy",      "voltage_v", "evse_min_a", "evse_max_a",
-                                        "meter_ttl_s", "nodes",     "site",       NULL};
+static const char *const tree_keys[] = {"policy",      "voltage_v",   "evse_min_a",
+                                        "evse_max_a",  "meter_ttl_s", "nodes",
+                                        "time_of_use", "site",        NULL};
 
 static bool parse_header(parse_t *p, const json_t *in, site_tree_t *t)
 {
@@ -541,6 +542,10 @@ static bool parse_header(parse_t *p, const json_t *in, site_tree_t *t)
     if (ttl < 1 || ttl > 86400)
         return fail(p, SITE_TREE_UNPROCESSABLE, "meter_ttl_s must be 1..86400");
     t->meter_ttl_s = (int)ttl;
+    const json_t *tou = json_object_get(in, "time_of_use");
+    if (tou && !json_is_boolean(tou))
+        return fail(p, SITE_TREE_BAD_REQUEST, "time_of_use must be true or false");
+    t->time_of_use = !tou || json_is_true(tou);
     const json_t *nodes = json_object_get(in, "nodes");
     if (!json_is_array(nodes) || json_array_size(nodes) == 0)
         return fail(p, SITE_TREE_BAD_REQUEST, "nodes must be a non-empty array");
@@ -670,6 +675,7 @@ json_t *site_tree_json(const site_tree_t *t)
     json_object_set_new(o, "evse_min_a", json_real(t->evse_min_a));
     json_object_set_new(o, "evse_max_a", json_real(t->evse_max_a));
     json_object_set_new(o, "meter_ttl_s", json_integer(t->meter_ttl_s));
+    json_object_set_new(o, "time_of_use", json_boolean(t->time_of_use));
     for (int i = 0; i < t->n_nodes; i++)
         json_array_append_new(nodes, node_json(t, &t->nodes[i]));
     json_object_set_new(o, "nodes", nodes);

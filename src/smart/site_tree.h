@@ -60,6 +60,7 @@ typedef struct site_tree {
     double voltage_v;              /* phase-to-neutral, converts kW and W */
     double evse_min_a, evse_max_a; /* defaults for EVSEs (6 / 32 A) */
     int meter_ttl_s;               /* live building-meter readings expire after this */
+    bool time_of_use;              /* with prices, follow the plan (smart_allocate_tou); true */
     site_node_t *nodes;            /* parents before children; nodes[0] is the root */
     int n_nodes;
 } site_tree_t;

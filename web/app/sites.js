@@ -50,7 +50,7 @@ function EvseTable({ alloc }) {
   const rows = alloc.evses.map((e) => html`<tr key=${`${e.station_id}/${e.evse_id}`}>
     <td><a href=${`#/stations/${enc(e.station_id)}`}>${e.station_id}</a> / ${e.evse_id}</td>
     <td>${e.session_id ? html`<a href=${`#/sessions/${e.session_id}`}>${e.session_id}</a>` : '—'}</td>
-    <td>${e.active ? amps(e.grant_a) : '—'}${e.paused ? html` <span class="badge warn">paused</span>` : null}
+    <td>${e.active ? amps(e.grant_a) : '—'}${e.deferred ? html` <span class="badge warn" title="time of use: cheaper hours ahead still meet its need">waiting for price until ${fmtTime(e.plan)}</span>` : e.paused ? html` <span class="badge warn">paused</span>` : null}
       ${e.held ? html` <span class="badge off" title="station disconnected or flagged: counted at what it may draw">held</span>` : null}</td>
     <td>${amps(e.sent_a)}</td><td>${amps(e.draw_a)}</td><td>${e.priority}</td>
     <td>${e.need_wh ? `${(e.need_wh / 1000).toFixed(1)} kWh by ${fmtTime(e.departure)}` : '—'}
@@ -113,7 +113,7 @@ export function SitePage({ site, user }) {
     <${ErrorNote} error=${alloc.error} what="Load management" /><${Loading} loading=${alloc.loading && !a} />
     ${a ? html`
       <${Section} title="Capacity and load" id="site-tree-h">
-        <p class="muted">Policy ${a.policy}; computed ${fmtTime(a.computed_at)}${a.demand_response ? html`; <strong>demand response: at most ${(a.demand_response.limit_w / 1000).toFixed(1)} kW</strong>` : ''}.
+        <p class="muted">Policy ${a.policy}${a.time_of_use && a.time_of_use.enabled ? `, time of use ${a.time_of_use.active ? 'following the prices' : 'on (no price plan now)'}` : ', time of use off'}; computed ${fmtTime(a.computed_at)}${a.demand_response ? html`; <strong>demand response: at most ${(a.demand_response.limit_w / 1000).toFixed(1)} kW</strong>` : ''}.
           ${a.unsatisfied_sessions.length ? html` <span class="badge bad">${a.unsatisfied_sessions.length} session(s) cannot get their energy in time</span>` : null}</p>
         <${TreeTable} alloc=${a} /><//>
       <${Section} title="Sessions" id="site-evses-h"><${EvseTable} alloc=${a} /><//>
