@@ -338,6 +338,7 @@ static station_rt_t *station_adopt(smart_engine_t *e, site_rt_t *s, int node)
 }
 
 static void on_event(void *ud, const char *type, const json_t *d);
+static void on_meter(void *ud, const csms_meter_event_t *m);
 static void station_release(smart_engine_t *e, const char *station_id);
 
 /* Listens to the domain only while some site has a tree (or a station
@@ -346,7 +347,7 @@ static void station_release(smart_engine_t *e, const char *station_id);
 static void follow_events(smart_engine_t *e)
 {
     bool want = (e->sites != NULL || e->to_clear != NULL) && !e->stopped;
-    if (want && !e->subscribed) csms_subscribe(e->csms, on_event, e);
+    if (want && !e->subscribed) csms_subscribe_typed(e->csms, on_event, on_meter, e);
     if (!want && e->subscribed) csms_unsubscribe(e->csms, on_event, e);
     e->subscribed = want;
 }
@@ -1090,17 +1091,12 @@ static void send_all(smart_engine_t *e, site_rt_t *s, int64_t now_ms)
 
 /* A meter.values event's current per phase (L1..L3, "L1-N" too), total
  * current and active power (W); each stays < 0 when absent. */
-static void read_draw(const json_t *samples, double amps[SMART_PHASES], double *total,
-                      double *power)
+static void read_draw(const store_sample_t *samples, size_t n, double amps[SMART_PHASES],
+                      double *total, double *power)
 {
-    size_t i;
-    json_t *m;
-    json_array_foreach(samples, i, m)
-    {
-        const char *meas = json_string_value(json_object_get(m, "measurand"));
-        const char *phase = json_string_value(json_object_get(m, "phase"));
-        const char *unit = json_string_value(json_object_get(m, "unit"));
-        const char *val = json_string_value(json_object_get(m, "value"));
+    for (size_t i = 0; i < n; i++) {
+        const char *meas = samples[i].measurand, *phase = samples[i].phase;
+        const char *unit = samples[i].unit, *val = samples[i].value;
         if (!meas || !val) continue;
         double x = strtod(val, NULL);
         if (!isfinite(x)) continue;
@@ -1116,14 +1112,17 @@ static void read_draw(const json_t *samples, double amps[SMART_PHASES], double *
     }
 }
 
-static void on_meter(smart_engine_t *e, const json_t *d)
+/* meter.values, typed (csms_subscribe_typed): what the car draws now. */
+static void on_meter(void *ud, const csms_meter_event_t *m)
 {
-    station_rt_t *st = station_find(e, json_string_value(json_object_get(d, "station_id")));
+    smart_engine_t *e = ud;
+    if (e->stopped) return;
+    station_rt_t *st = station_find(e, m->station_id);
     if (!st) return;
-    evse_rt_t *v = evse_find(st, (int)json_integer_value(json_object_get(d, "evse_id")));
+    evse_rt_t *v = evse_find(st, m->evse_id);
     if (!v || !v->session_id) return;
     double amps[SMART_PHASES] = {-1, -1, -1}, total = -1, power = -1;
-    read_draw(json_object_get(d, "samples"), amps, &total, &power);
+    read_draw(m->samples, m->n, amps, &total, &power);
     double draw = -1, hi = -1;
     int on = 0;
     for (int p = 0; p < SMART_PHASES; p++)
@@ -1211,10 +1210,6 @@ static void on_event(void *ud, const char *type, const json_t *d)
 {
     smart_engine_t *e = ud;
     if (e->stopped) return;
-    if (strcmp(type, "meter.values") == 0) {
-        on_meter(e, d);
-        return;
-    }
     if (strcmp(type, "smart.signal") == 0) {
         const char *site = json_string_value(json_object_get(d, "site"));
         if (site && strcmp(site, "*") == 0) { /* the default price schedule: every site */
