@@ -112,37 +112,44 @@ static const char *stop_reason_name(int r)
     }
 }
 
-/* The nine samples of a three-phase charger's periodic meter value. */
+#define PUT(b, lit) strbuf_append(b, lit, sizeof lit - 1)
+
+/* The nine samples of a three-phase charger's periodic meter value, written
+ * piece by piece: this runs for every MeterValues of a throughput run, where
+ * printf's formatting was most of the simulator's work. */
 static void meter_value(sim_station_t *st, const sim_connector_t *k, const char *ts, strbuf_t *b)
 {
     sim_sample_t m;
     sim_meter_sample(st->sim, k, &m);
-    strbuf_printf(b,
-                  "{\"timestamp\":\"%s\",\"sampledValue\":["
-                  "{\"value\":\"%.0f\",\"context\":\"Sample.Periodic\","
-                  "\"measurand\":\"Energy.Active.Import.Register\",\"location\":\"Outlet\","
-                  "\"unit\":\"Wh\"},"
-                  "{\"value\":\"%.0f\",\"context\":\"Sample.Periodic\","
-                  "\"measurand\":\"Power.Active.Import\",\"location\":\"Outlet\",\"unit\":\"W\"}",
-                  ts, m.energy_wh, m.power_w);
-    static const char *const phases[3] = {"L1", "L2", "L3"};
-    static const char *const vphases[3] = {"L1-N", "L2-N", "L3-N"};
-    for (int p = 0; p < 3; p++)
-        strbuf_printf(b,
-                      ",{\"value\":\"%.1f\",\"context\":\"Sample.Periodic\","
-                      "\"measurand\":\"Current.Import\",\"phase\":\"%s\",\"location\":\"Outlet\","
-                      "\"unit\":\"A\"}",
-                      m.current_a[p], phases[p]);
-    for (int p = 0; p < 3; p++)
-        strbuf_printf(b,
-                      ",{\"value\":\"%.1f\",\"context\":\"Sample.Periodic\","
-                      "\"measurand\":\"Voltage\",\"phase\":\"%s\",\"location\":\"Outlet\","
-                      "\"unit\":\"V\"}",
-                      m.voltage_v[p], vphases[p]);
-    strbuf_printf(b,
-                  ",{\"value\":\"%.0f\",\"context\":\"Sample.Periodic\",\"measurand\":\"SoC\","
-                  "\"location\":\"EV\",\"unit\":\"Percent\"}]}",
-                  m.soc);
+    PUT(b, "{\"timestamp\":\"");
+    strbuf_append(b, ts, strlen(ts));
+    PUT(b, "\",\"sampledValue\":[{\"value\":\"");
+    strbuf_fixed(b, m.energy_wh, 0);
+    PUT(b, "\",\"context\":\"Sample.Periodic\",\"measurand\":\"Energy.Active.Import.Register\","
+           "\"location\":\"Outlet\",\"unit\":\"Wh\"},{\"value\":\"");
+    strbuf_fixed(b, m.power_w, 0);
+    PUT(b, "\",\"context\":\"Sample.Periodic\",\"measurand\":\"Power.Active.Import\","
+           "\"location\":\"Outlet\",\"unit\":\"W\"}");
+    static const char *const phases[3] = {"L1\"", "L2\"", "L3\""};
+    static const char *const vphases[3] = {"L1-N\"", "L2-N\"", "L3-N\""};
+    for (int p = 0; p < 3; p++) {
+        PUT(b, ",{\"value\":\"");
+        strbuf_fixed(b, m.current_a[p], 1);
+        PUT(b, "\",\"context\":\"Sample.Periodic\",\"measurand\":\"Current.Import\",\"phase\":\"");
+        strbuf_append(b, phases[p], 3);
+        PUT(b, ",\"location\":\"Outlet\",\"unit\":\"A\"}");
+    }
+    for (int p = 0; p < 3; p++) {
+        PUT(b, ",{\"value\":\"");
+        strbuf_fixed(b, m.voltage_v[p], 1);
+        PUT(b, "\",\"context\":\"Sample.Periodic\",\"measurand\":\"Voltage\",\"phase\":\"");
+        strbuf_append(b, vphases[p], 5);
+        PUT(b, ",\"location\":\"Outlet\",\"unit\":\"V\"}");
+    }
+    PUT(b, ",{\"value\":\"");
+    strbuf_fixed(b, m.soc, 0);
+    PUT(b, "\",\"context\":\"Sample.Periodic\",\"measurand\":\"SoC\",\"location\":\"EV\","
+           "\"unit\":\"Percent\"}]}");
 }
 
 static void payload_v16(sim_station_t *st, const sim_call_t *call, strbuf_t *b)

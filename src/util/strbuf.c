@@ -3,7 +3,10 @@
 
 #include "util/alloc.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +30,47 @@ void strbuf_append(strbuf_t *b, const char *s, size_t n)
 
 void strbuf_printf(strbuf_t *b, const char *fmt, ...)
 {
+    reserve(b, 128); /* most pieces fit: one formatting pass instead of two */
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if (n < 0) {
+        b->data[b->len] = '\0';
+        return;
+    }
+    if ((size_t)n >= room) {
+        reserve(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
+}
+
+void strbuf_fixed(strbuf_t *b, double v, int decimals)
+{
+    static const int64_t scale[] = {1, 10, 100, 1000};
+    if (decimals < 0 || decimals > 3 || !(v > -1e15 && v < 1e15)) {
+        strbuf_printf(b, "%.*f", decimals, v);
+        return;
+    }
+    int64_t x = llround(v * (double)scale[decimals]);
+    char tmp[32], *p = tmp + sizeof tmp;
+    bool neg = x < 0;
+    uint64_t u = neg ? (uint64_t)-x : (uint64_t)x;
+    for (int d = 0; d < decimals; d++) {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    }
+    if (decimals) *--p = '.';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (neg) *--p = '-';
+    strbuf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void strbuf_json_string(strbuf_t *b, const char *s)

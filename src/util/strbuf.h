@@ -12,6 +12,9 @@ typedef struct strbuf {
 void strbuf_append(strbuf_t *b, const char *s, size_t n);
 void strbuf_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_free(strbuf_t *b);
+/* Appends v with `decimals` (0-3) digits after the point, as printf's "%.*f"
+ * would (but -0.0 rounds to "0"), without printf's cost: for hot paths. */
+void strbuf_fixed(strbuf_t *b, double v, int decimals);
 /* Appends s (UTF-8, NUL-terminated) as a JSON string literal, quotes included:
  * '"' and '\' escaped, control characters as \u00XX, the rest as it is. */
 void strbuf_json_string(strbuf_t *b, const char *s);
