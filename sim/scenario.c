@@ -117,13 +117,15 @@ static void measure_from_now(sim_t *s)
 
 static bool warms_up(const sim_t *s)
 {
-    return s->cfg.warmup_s > 0 &&
-           (s->cfg.scenario == SIM_SC_SESSIONS || s->cfg.scenario == SIM_SC_MIXED);
+    return s->cfg.warmup_s > 0 && (s->cfg.scenario == SIM_SC_CONNECT ||
+                                   s->cfg.scenario == SIM_SC_SESSIONS ||
+                                   s->cfg.scenario == SIM_SC_MIXED);
 }
 
-/* Sessions and mixed begin with a share of the connectors starting at once;
- * with --warmup the network first runs that long (phase "settle"), so the
- * measured part is the steady state rather than the start of every session. */
+/* Sessions and mixed begin with a share of the connectors starting at once,
+ * connect with every station's first status reports; with --warmup the
+ * network first runs that long (phase "settle"), so the measured part is the
+ * steady state rather than the start of every session or the boots' wake. */
 static void begin_run(sim_t *s)
 {
     if (warms_up(s)) {
