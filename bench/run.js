@@ -6,7 +6,11 @@
 //   register    the simulator creates N stations (Basic auth, argon2id) and
 //               their id tokens through the API
 //   connect     N stations connect and boot at once, then hold with
-//               heartbeats: connect rate, server RSS per connection, idle CPU
+//               heartbeats: connect rate, server RSS per connection, idle CPU.
+//               The hold is measured after --hold-warmup S (default 30: the
+//               boots' status reports and their writes) for --hold S (default
+//               65: longer than the 60 s heartbeat interval, so every station's
+//               heartbeat and any WebSocket ping fall inside it)
 //   storm       all N drop and reconnect at once: recovery time
 //   throughput  MeterValues back to back (1 in flight per station, each
 //               committed before its answer): messages/s, latency, server
@@ -18,10 +22,11 @@
 // Server CPU and memory come from /proc/PID/stat and /proc/PID/status, read
 // at the start and end of each measured phase (the simulator prints its phase).
 //
-// Usage: node bench/run.js [--sizes 1000,5000,19000] [--hold S] [--throughput S]
+// Usage: node bench/run.js [--sizes 1000,5000,19000] [--hold S] [--hold-warmup S] [--throughput S]
 //                          [--mixed S] [--mixed-day S] [--mixed-warmup S]
 //                          [--sources 127.0.0.2-127.0.0.9]
-//                          [--throughput-stations N] [--tls] [--verbose]
+//                          [--throughput-stations N] [--tls] [--cert ecdsa|rsa]
+//                          [--no-resume] [--storms K] [--verbose]
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -35,7 +40,8 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const SIZES = opt('sizes', '1000,5000,19000').split(',').map(Number);
-const HOLD = Number(opt('hold', 20));
+const HOLD = Number(opt('hold', 65));
+const HOLD_WARMUP = Number(opt('hold-warmup', 30));
 const THROUGHPUT_S = Number(opt('throughput', 30));
 const MIXED_S = Number(opt('mixed', 60));
 const MIXED_DAY = Number(opt('mixed-day', 86400));
@@ -47,8 +53,16 @@ const SOURCES = opt('sources', '127.0.0.2-127.0.0.9');
 // with every station of a 19k run in flight, latency would only measure the
 // queue (Little's law), not the server.
 const THROUGHPUT_STATIONS = Number(opt('throughput-stations', 200));
-// --tls: stations connect with wss:// (ECDSA P-256 certificate made for the run).
+// --storms K: run the storm K times and report the median CPU per reconnect.
+const STORMS = Math.max(1, Number(opt('storms', 1)));
+// --tls: stations connect with wss://. --cert ecdsa (default: a P-256 certificate, what an
+// operator should deploy: its signature is ~10x cheaper for the server than RSA-2048's)
+// or --cert rsa (RSA-2048), made for the run. --no-resume: the simulated stations do a
+// full handshake on every reconnect instead of resuming their TLS session.
 const TLS = argv.includes('--tls');
+const CERT = opt('cert', 'ecdsa');
+if (!['ecdsa', 'rsa'].includes(CERT)) throw new Error('--cert is ecdsa or rsa');
+const RESUME = !argv.includes('--no-resume');
 // --verbose: pass the simulator's progress lines through (where a long run is).
 const VERBOSE = argv.includes('--verbose');
 const SIM = path.join(path.dirname(BIN), 'ampgrid-sim');
@@ -77,7 +91,7 @@ function sim(args, onPhase = () => {}) {
       err += d;
       if (VERBOSE) process.stderr.write(d);
       for (const m of String(d).matchAll(/phase=(\w+)/g)) {
-        if (m[1] !== phase) { phase = m[1]; onPhase(phase); }
+        if (m[1] !== phase) { phase = m[1]; onPhase(phase, p.pid); }
       }
       try { cpu = procCpu(p.pid); } catch (_) { /* exited */ }
     });
@@ -91,16 +105,22 @@ async function runScenario(server, n, name, extra, measure = 'run') {
   const pid = server.proc.pid;
   let from = null;
   let to = null;
+  let simFrom = null;
+  let simTo = null;
   const url = TLS ? `wss://127.0.0.1:${server.tlsPort}/ocpp` : server.ocppUrl;
-  const r = await sim(['--url', url, ...(TLS ? ['--insecure'] : []), '--stations', String(n), '--password', PASSWORD,
-    '--source-ips', SOURCES, '--scenario', name, '--json', json, ...extra], (phase) => {
-    if (phase === measure && !from) from = sample(pid);
-    if (from && !to && phase !== measure) to = sample(pid);
+  const tlsArgs = TLS ? ['--insecure', ...(RESUME ? [] : ['--no-tls-resume'])] : [];
+  const r = await sim(['--url', url, ...tlsArgs, '--stations', String(n), '--password', PASSWORD,
+    '--source-ips', SOURCES, '--scenario', name, '--json', json, ...extra], (phase, simPid) => {
+    const simCpu = () => { try { return procCpu(simPid); } catch (_) { return null; } };
+    if (phase === measure && !from) { from = sample(pid); simFrom = simCpu(); }
+    if (from && !to && phase !== measure) { to = sample(pid); simTo = simCpu(); }
   });
   const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(json, { force: true });
   rep.server = from && to ? { seconds: to.t - from.t, cpu_s: to.cpu - from.cpu, rss_kib: to.rss } : null;
   rep.sim_cpu_s = r.cpu;
+  // the simulator's CPU during the measured phase (sampled as its phase lines arrive)
+  rep.sim_phase_cpu_s = simFrom !== null && simTo !== null ? simTo - simFrom : null;
   return rep;
 }
 
@@ -125,16 +145,17 @@ const fmt = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? '-
 
 function makeCert() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ampgrid-bench-tls-'));
-  require('node:child_process').execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
-    'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'ec.key'), '-out',
-    path.join(dir, 'ec.crt'), '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  const key = CERT === 'rsa' ? ['rsa:2048'] : ['ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+  require('node:child_process').execFileSync('openssl', ['req', '-x509', '-newkey', ...key,
+    '-nodes', '-keyout', path.join(dir, `${CERT}.key`), '-out', path.join(dir, `${CERT}.crt`),
+    '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   return dir;
 }
 
 async function benchSize(n) {
   const certDir = TLS ? makeCert() : null;
-  const tlsConfig = TLS ? `[server]\ntls_port = TLSPORT\n[tls]\ncert_ecdsa = ${certDir}/ec.crt\n` +
-    `key_ecdsa = ${certDir}/ec.key\n` : '';
+  const tlsConfig = TLS ? `[server]\ntls_port = TLSPORT\n[tls]\ncert_${CERT} = ${certDir}/${CERT}.crt\n` +
+    `key_${CERT} = ${certDir}/${CERT}.key\n` : '';
   // No API rate limit: registering 19,500 stations and their id tokens is ~45,000 requests
   // from one token, which the default 50 requests/s would spread over a quarter of an hour.
   const config = '[security]\nauth_fail_limit = 0\n[ocpp]\nheartbeat_interval = 60\n' +
@@ -154,7 +175,8 @@ async function benchSize(n) {
     const idle = sample(server.proc.pid);
     out.rss_idle_kib = idle.rss;
 
-    const c = await runScenario(server, n, 'connect', ['--duration', String(HOLD)]);
+    const c = await runScenario(server, n, 'connect', ['--warmup', String(HOLD_WARMUP),
+      '--duration', String(HOLD)]);
     out.connect = { all_booted: c.connect.all_booted, booted: c.stations.booted_max,
       seconds: c.connect.all_booted_s, rate_per_s: c.connect.rate_per_s,
       refused: c.connect.refused, boot_p99_ms: lat(c, 'BootNotification').p99,
@@ -165,10 +187,23 @@ async function benchSize(n) {
         rss_per_conn_kib: (c.server.rss_kib - idle.rss) / Math.max(1, c.stations.booted_max) };
     }
 
-    const s = await runScenario(server, n, 'storm', ['--duration', '120'], 'storm');
-    out.storm = { dropped: s.storm.dropped, recovered: s.storm.recovered, recovery_s: s.storm.recovery_s,
-      refused: s.connect.refused, refused_by_status: s.connect.refused_by_status,
-      boot_p99_ms: lat(s, 'BootNotification').p99, server_cpu_s: s.server && s.server.cpu_s };
+    // --storms K: K storms, the figures of the one with the median server CPU (CPU per
+    // reconnect varies by +-15 % from run to run on a machine others use too)
+    const storms = [];
+    for (let k = 0; k < STORMS; k++) {
+      const s = await runScenario(server, n, 'storm', ['--duration', '120'], 'storm');
+      storms.push({ dropped: s.storm.dropped, recovered: s.storm.recovered, recovery_s: s.storm.recovery_s,
+        refused: s.connect.refused, refused_by_status: s.connect.refused_by_status,
+        boot_p99_ms: lat(s, 'BootNotification').p99, server_cpu_s: s.server && s.server.cpu_s,
+        sim_cpu_s: s.sim_phase_cpu_s, tls: s.tls || null,
+        // CPU milliseconds per reconnect (+ boot): robust on a shared machine, where wall time is not
+        server_cpu_ms_per_reconnect: s.server ? (1000 * s.server.cpu_s) / Math.max(1, s.storm.recovered) : null,
+        sim_cpu_ms_per_reconnect: s.sim_phase_cpu_s !== null ?
+          (1000 * s.sim_phase_cpu_s) / Math.max(1, s.storm.recovered) : null });
+    }
+    const median = (key) => storms.map((x) => x[key]).sort((a, b) => a - b)[(storms.length - 1) >> 1];
+    out.storm = { ...storms.find((x) => x.server_cpu_ms_per_reconnect === median('server_cpu_ms_per_reconnect')),
+      sim_cpu_ms_per_reconnect: median('sim_cpu_ms_per_reconnect'), runs: storms };
 
     const t = await runScenario(server, Math.min(n, THROUGHPUT_STATIONS), 'throughput',
       ['--duration', String(THROUGHPUT_S), '--inflight', '1']);
@@ -203,6 +238,8 @@ function table(results) {
     ['server RSS per connection', (r) => r.hold ? `${fmt(r.hold.rss_per_conn_kib, 2)} KiB` : '-'],
     ['server CPU idle with heartbeats', (r) => r.hold ? `${fmt(r.hold.server_cpu_pct, 2)} %` : '-'],
     ['storm recovery (all reconnect+boot)', (r) => `${fmt(r.storm.recovery_s, 2)} s (${r.storm.recovered}/${r.storm.dropped})`],
+    ['storm CPU ms per reconnect: server / sim', (r) => `${fmt(r.storm.server_cpu_ms_per_reconnect, 2)} / ${fmt(r.storm.sim_cpu_ms_per_reconnect, 2)}`],
+    ...(TLS ? [['storm TLS handshakes resumed / full', (r) => r.storm.tls ? `${r.storm.tls.resumed} / ${r.storm.tls.full}` : '-']] : []),
     [`durable MeterValues/s (${THROUGHPUT_STATIONS} stations, 1 in flight each)`, (r) => fmt(r.throughput.meter_values_per_s, 0)],
     ['MeterValues p50 / p99 / p99.9', (r) => `${fmt(r.throughput.p50_ms)} / ${fmt(r.throughput.p99_ms)} / ${fmt(r.throughput.p999_ms)} ms`],
     ['server CPU s per 10k MeterValues', (r) => fmt(r.throughput.server_cpu_s_per_10k, 3)],
@@ -232,9 +269,11 @@ async function main() {
     // after every size, so a long run that is stopped keeps what it measured
     fs.writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), sizes: SIZES,
       hold_s: HOLD, throughput_s: THROUGHPUT_S, throughput_stations: THROUGHPUT_STATIONS, tls: TLS,
+      tls_cert: TLS ? CERT : null, tls_resume: TLS ? RESUME : null,
       mixed_s: MIXED_S, mixed_day_s: MIXED_DAY, mixed_warmup_s: MIXED_WARMUP, results }, null, 2));
   }
-  console.log(`ampgrid benchmark on ${machine}${TLS ? ', stations over TLS (wss)' : ''}`);
+  console.log(`ampgrid benchmark on ${machine}${TLS ? `, stations over TLS (wss, ${CERT} certificate` +
+    `${RESUME ? '' : ', no session resumption'})` : ''}`);
   console.log(table(results));
   console.log(`  (written to ${path.relative(process.cwd(), file)})`);
 }

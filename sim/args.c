@@ -39,6 +39,8 @@ const char sim_usage[] =
     "                        or a comma list (needed above ~25,000 connections per port)\n"
     "  --insecure            wss: accept self-signed or mismatched certificates\n"
     "  --ca FILE             wss: CA bundle to verify the server with\n"
+    "  --no-tls-resume       wss: a full TLS handshake on every reconnect (by default a\n"
+    "                        station resumes its last TLS session, as real stations do)\n"
     "\n"
     "  --scenario NAME       connect | storm | sessions | throughput | mixed (default connect)\n"
     "  --duration S          connect: hold; storm: longest recovery wait; others: run time (30)\n"
@@ -51,7 +53,7 @@ const char sim_usage[] =
     "  --inflight K          throughput: MeterValues in flight per station, 1-64 (1)\n"
     "  --storm-spread MS     storm: reconnects spread over MS milliseconds (0 = at once)\n"
     "  --day S               mixed: length of the compressed day in seconds (= duration)\n"
-    "  --warmup S            sessions/mixed: run S seconds before measuring (0)\n"
+    "  --warmup S            connect/sessions/mixed: run S seconds before measuring (0)\n"
     "  --call-timeout S      seconds to wait for an answer (30)\n"
     "  --backoff-min MS, --backoff-max MS   reconnect back-off bounds (1000, 30000)\n"
     "  --drain S             at the end, wait this long for answers in flight (10)\n"
@@ -235,6 +237,7 @@ enum {
     O_OCPP,
     O_SOURCES,
     O_INSECURE,
+    O_NO_TLS_RESUME,
     O_CA,
     O_SCENARIO,
     O_DURATION,
@@ -278,6 +281,7 @@ static const struct option opts[] = {{"url", 1, 0, O_URL},
                                      {"ocpp", 1, 0, O_OCPP},
                                      {"source-ips", 1, 0, O_SOURCES},
                                      {"insecure", 0, 0, O_INSECURE},
+                                     {"no-tls-resume", 0, 0, O_NO_TLS_RESUME},
                                      {"ca", 1, 0, O_CA},
                                      {"scenario", 1, 0, O_SCENARIO},
                                      {"duration", 1, 0, O_DURATION},
@@ -361,6 +365,9 @@ static int apply(int o, const char *v, sim_config_t *c, char *err, size_t el)
         return sim_args_sources(v, c, err, el);
     case O_INSECURE:
         c->insecure = true;
+        return 0;
+    case O_NO_TLS_RESUME:
+        c->tls_resume = false;
         return 0;
     case O_CA:
         return str("--ca", v, c->ca_file, sizeof c->ca_file, err, el);

@@ -34,6 +34,7 @@ typedef struct driver {
     uv_timer_t tick, scenario_tick;
     uv_signal_t sigint, sigterm;
     net_client_t *nc;
+    net_client_tls_session_t **tls_sessions; /* wss: each station's, by index; NULL = off */
     sim_http_t *http;
     sim_t *sim;
     sim_register_t *reg;
@@ -79,6 +80,7 @@ static int tr_connect(void *ud, sim_station_t *st, unsigned source)
         .basic_pass = pw,
         .source_addr = d->cfg.nsources ? d->cfg.sources[source] : NULL,
         .user = st,
+        .tls_session = d->tls_sessions ? &d->tls_sessions[st->index - d->cfg.first_index] : NULL,
     };
     st->conn = net_client_ws_connect(d->nc, &p, err, sizeof err);
     if (!st->conn) log_debug("cannot connect", "station=%s error=\"%s\"", st->id, err);
@@ -348,6 +350,8 @@ static int setup(driver_t *d, char *err, size_t len)
         .ud = d, .ws_open = on_open, .ws_message = on_message, .ws_close = on_close};
     d->nc = net_client_create(&d->loop, &nc, &cbs, err, len);
     if (!d->nc) return -1;
+    if (d->cfg.tls && d->cfg.tls_resume)
+        d->tls_sessions = xcalloc(d->cfg.stations, sizeof *d->tls_sessions);
     sim_http_config_t hc = {.insecure = d->cfg.insecure,
                             .ca_file = d->cfg.ca_file[0] ? d->cfg.ca_file : NULL};
     d->http = sim_http_create(&d->loop, &hc);
@@ -378,7 +382,12 @@ int sim_driver_run(const sim_config_t *cfg)
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (d->failed) goto done;
-    if (!cfg->quiet) sim_report_text(d->sim, stdout);
+    const net_client_stats_t *ns = net_client_stats(d->nc);
+    d->extra.tls = cfg->tls;
+    d->extra.tls_resume = cfg->tls_resume;
+    d->extra.tls_full = ns->tls_full;
+    d->extra.tls_resumed = ns->tls_resumed;
+    if (!cfg->quiet) sim_report_text(d->sim, &d->extra, stdout);
     fflush(stdout);
     rc = 0;
     if (cfg->json_path[0] && write_json(d->sim, &d->extra, cfg->json_path) != 0) rc = 1;
@@ -389,6 +398,9 @@ done:
         net_client_free(d->nc);
         uv_loop_close(&d->loop);
     }
+    for (unsigned i = 0; d->tls_sessions && i < cfg->stations; i++)
+        net_client_tls_session_free(d->tls_sessions[i]);
+    free(d->tls_sessions);
     sim_register_free(d->reg);
     sim_free(d->sim);
     free(d);

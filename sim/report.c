@@ -174,6 +174,11 @@ json_t *sim_report_json(const sim_t *s, const sim_report_extra_t *x)
                                       (json_int_t)x->registered_stations, "id_tokens",
                                       (json_int_t)x->registered_tokens, "errors",
                                       (json_int_t)x->register_errors, "seconds", x->register_s));
+    if (x && x->tls)
+        json_object_set_new(r, "tls",
+                            json_pack("{s:b,s:I,s:I}", "resume", x->tls_resume, "full",
+                                      (json_int_t)x->tls_full, "resumed",
+                                      (json_int_t)x->tls_resumed));
     return r;
 }
 
@@ -206,9 +211,9 @@ static void print_firmware_stations(FILE *f, const json_t *list)
     }
 }
 
-void sim_report_text(const sim_t *s, FILE *f)
+void sim_report_text(const sim_t *s, const sim_report_extra_t *x, FILE *f)
 {
-    json_t *r = sim_report_json(s, NULL);
+    json_t *r = sim_report_json(s, x);
     const sim_stats_t *st = &s->stats;
     json_t *c = json_object_get(r, "connect"), *run = json_object_get(r, "run");
     json_t *bal = json_object_get(r, "balance");
@@ -228,6 +233,10 @@ void sim_report_text(const sim_t *s, FILE *f)
                 (unsigned long long)json_integer_value(json_object_get(storm, "dropped")),
                 (unsigned long long)json_integer_value(json_object_get(storm, "recovered")),
                 json_real_value(json_object_get(storm, "recovery_s")));
+    if (x && x->tls)
+        fprintf(f, "  TLS handshakes     %llu resumed, %llu full%s\n",
+                (unsigned long long)x->tls_resumed, (unsigned long long)x->tls_full,
+                x->tls_resume ? "" : " (resumption off)");
     fprintf(f, "  run                %.1f s, %.0f messages/s",
             json_real_value(json_object_get(run, "seconds")),
             json_real_value(json_object_get(run, "messages_per_s")));

@@ -10,14 +10,17 @@
 #include <jansson.h>
 #include <stdio.h>
 
-/* What the driver adds: the registration step's outcome. */
+/* What the driver adds: the registration step's outcome, and for wss the
+ * TLS handshakes (full or resumed) the stations completed. */
 typedef struct sim_report_extra {
     uint64_t registered_stations, registered_tokens, register_errors;
     double register_s;
+    bool tls, tls_resume;
+    uint64_t tls_full, tls_resumed;
 } sim_report_extra_t;
 
 /* A new JSON tree (the caller decrefs); x may be NULL. */
 json_t *sim_report_json(const sim_t *s, const sim_report_extra_t *x);
-void sim_report_text(const sim_t *s, FILE *f);
+void sim_report_text(const sim_t *s, const sim_report_extra_t *x, FILE *f);
 
 #endif

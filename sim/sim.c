@@ -41,6 +41,7 @@ void sim_config_defaults(sim_config_t *c)
     c->drain_s = 10;
     c->seed = 1;
     c->validate = true;
+    c->tls_resume = true;
     c->progress_s = 5;
     c->register_concurrency = 16;
     c->max_connecting = 2000;

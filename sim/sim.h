@@ -54,6 +54,7 @@ typedef struct sim_config {
     int port;
     char path[128]; /* the URL's path; the station id is appended: /ocpp -> /ocpp/ID */
     bool tls, insecure;
+    bool tls_resume; /* wss: resume each station's TLS session on reconnect */
     char ca_file[256];
     char protocols[64]; /* offered subprotocols, preferred first: "ocpp1.6", "ocpp2.0.1" */
     /* stations */

@@ -1100,6 +1100,16 @@ static int load_extra_certs(net_t *n, SSL_CTX *ssl)
     /* An idle station's connection then holds no 16 KiB read/write buffers:
      * OpenSSL allocates them per record and frees them when drained. */
     SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    /* Session resumption, so a reconnect storm is not one full handshake
+     * (a signature here, a certificate check on the station) per station:
+     * TLS 1.3 stateless tickets (OpenSSL's default; the key is random per
+     * process, so a restart invalidates every ticket), one per handshake
+     * instead of two, and for TLS 1.2 stations without tickets a session
+     * cache sized for every connection. Lifetime: OpenSSL's 2 hours. */
+    SSL_CTX_clear_options(ssl, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ssl, 1);
+    SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ssl, n->cfg.fd_limit > 20480 ? n->cfg.fd_limit : 20480);
     if (!n->tls_cert_ecdsa) return 0;
     if (SSL_CTX_use_certificate_chain_file(ssl, n->tls_cert_ecdsa) != 1 ||
         SSL_CTX_use_PrivateKey_file(ssl, n->tls_key_ecdsa, SSL_FILETYPE_PEM) != 1 ||

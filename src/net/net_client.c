@@ -12,6 +12,18 @@
  * one rule that keeps ownership simple: the first of CLIENT_CONNECTION_ERROR,
  * CLIENT_CLOSED or WSI_DESTROY reports the end (once) and frees the conn;
  * later callbacks find no user data and do nothing.
+ *
+ * TLS session resumption without LWS's own (LWS_WITH_TLS_SESSIONS is not in
+ * Debian's 4.1 build): LWS hands us its client SSL_CTX once
+ * (LOAD_EXTRA_CLIENT_VERIFY_CERTS), where we turn on the client session
+ * cache with no internal store, so OpenSSL gives every new session to a
+ * callback, and set an info callback. LWS has no hook between SSL_new and
+ * SSL_connect, but OpenSSL calls the info callback with HANDSHAKE_START
+ * before it builds the ClientHello: that is where the station's saved
+ * session is set. Both callbacks get only the SSL, so connections are found
+ * by socket descriptor (a table indexed by fd; the conn being started inside
+ * lws_client_connect_via_info is found directly) and checked against
+ * lws_get_ssl() of their wsi, so a stale or reused descriptor never matches.
  */
 #include "net/net_client.h"
 
@@ -20,6 +32,7 @@
 #include "util/strbuf.h"
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +55,10 @@ struct net_client {
     net_client_callbacks_t cbs;
     net_client_stats_t stats;
     struct lws_protocols protocols[3];
-    net_client_conn_t *conns; /* every live conn, for shutdown */
+    net_client_conn_t *conns;  /* every live conn, for shutdown */
+    net_client_conn_t **by_fd; /* ws conns by socket descriptor, for the TLS callbacks */
+    size_t by_fd_cap;
+    net_client_conn_t *starting; /* inside lws_client_connect_via_info */
     bool destroying;
 };
 
@@ -62,6 +78,8 @@ struct net_client_conn {
     char close_reason[64];
     char subprotocol[32];
     char auth[200]; /* "Basic ..." header value, "" = none */
+    int fd;         /* in n->by_fd, -1 = not */
+    net_client_tls_session_t **tls_session;
     outmsg_t *out_head, *out_tail;
     size_t out_bytes;
     char *rx;
@@ -93,8 +111,30 @@ static void conn_link(net_client_t *n, net_client_conn_t *c)
     n->conns = c;
 }
 
+static void conn_unindex(net_client_t *n, net_client_conn_t *c)
+{
+    if (c->fd >= 0 && (size_t)c->fd < n->by_fd_cap && n->by_fd[c->fd] == c) n->by_fd[c->fd] = NULL;
+    c->fd = -1;
+}
+
+static void conn_index(net_client_t *n, net_client_conn_t *c, int fd)
+{
+    if (fd < 0) return;
+    if ((size_t)fd >= n->by_fd_cap) {
+        size_t cap = n->by_fd_cap ? n->by_fd_cap : 1024;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        n->by_fd = xrealloc(n->by_fd, cap * sizeof *n->by_fd);
+        memset(n->by_fd + n->by_fd_cap, 0, (cap - n->by_fd_cap) * sizeof *n->by_fd);
+        n->by_fd_cap = cap;
+    }
+    n->by_fd[fd] = c;
+    c->fd = fd;
+}
+
 static void conn_unlink(net_client_t *n, net_client_conn_t *c)
 {
+    conn_unindex(n, c);
     if (c->prev)
         c->prev->next = c->next;
     else if (n->conns == c)
@@ -198,6 +238,82 @@ size_t net_client_conn_queued(const net_client_conn_t *c)
 const net_client_stats_t *net_client_stats(const net_client_t *n)
 {
     return &n->stats;
+}
+
+/* ---------------------------------------------------------- TLS sessions */
+
+static int ctx_ex_index = -1; /* SSL_CTX ex data: its net_client_t */
+
+void net_client_tls_session_free(net_client_tls_session_t *s)
+{
+    SSL_SESSION_free((SSL_SESSION *)s);
+}
+
+static net_client_t *client_of_ssl(const SSL *ssl)
+{
+    return ctx_ex_index < 0 ? NULL : SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_ex_index);
+}
+
+/* The ws conn whose wsi owns ssl, or NULL (an HTTP request, an ended conn). */
+static net_client_conn_t *conn_of_ssl(net_client_t *n, const SSL *ssl)
+{
+    net_client_conn_t *c = n->starting;
+    if (!c || !c->wsi || lws_get_ssl(c->wsi) != ssl) {
+        int fd = SSL_get_fd(ssl);
+        c = fd >= 0 && (size_t)fd < n->by_fd_cap ? n->by_fd[fd] : NULL;
+    }
+    return c && c->wsi && lws_get_ssl(c->wsi) == ssl ? c : NULL;
+}
+
+static void tls_info_cb(const SSL *ssl, int where, int ret)
+{
+    (void)ret;
+    net_client_t *n = client_of_ssl(ssl);
+    if (!n) return;
+    if (where & SSL_CB_HANDSHAKE_DONE) {
+        if (SSL_session_reused((SSL *)ssl))
+            n->stats.tls_resumed++;
+        else
+            n->stats.tls_full++;
+        return;
+    }
+    if (!(where & SSL_CB_HANDSHAKE_START)) return;
+    net_client_conn_t *c = conn_of_ssl(n, ssl);
+    if (!c || !c->tls_session || !*c->tls_session) return;
+    /* OpenSSL reads the session when it builds the ClientHello, right after
+     * this callback; the const is OpenSSL's callback signature, not a
+     * promise (SSL_set_session only swaps the SSL's session reference). */
+    SSL_set_session((SSL *)ssl, (SSL_SESSION *)*c->tls_session);
+}
+
+/* OpenSSL has a new session for ssl (TLS 1.3: each ticket the server sends
+ * after the handshake). Saved as a copy: when a connection ends without a
+ * close_notify (every dropped link in a storm), SSL_free marks the SSL's own
+ * session object not resumable. That is TLS 1.2's rule; TLS 1.3 dropped it
+ * (RFC 8446, 6.1), and real stations keep their tickets. Returns 0: OpenSSL
+ * keeps its reference. */
+static int tls_new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    net_client_t *n = client_of_ssl(ssl);
+    net_client_conn_t *c = n ? conn_of_ssl(n, ssl) : NULL;
+    if (!c || !c->tls_session) return 0;
+    SSL_SESSION *copy = SSL_SESSION_dup(sess);
+    if (!copy) return 0;
+    SSL_SESSION_free((SSL_SESSION *)*c->tls_session);
+    *c->tls_session = (net_client_tls_session_t *)copy;
+    return 0;
+}
+
+/* LWS's client SSL_CTX, once, before any connection uses it. */
+static int setup_client_ctx(net_client_t *n, SSL_CTX *ctx)
+{
+    if (!ctx) return 0;
+    if (ctx_ex_index < 0) ctx_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    if (ctx_ex_index < 0 || !SSL_CTX_set_ex_data(ctx, ctx_ex_index, n)) return 1;
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, tls_new_session_cb);
+    SSL_CTX_set_info_callback(ctx, tls_info_cb);
+    return 0;
 }
 
 /* --------------------------------------------------------- ws callbacks */
@@ -331,6 +447,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS)
+        return setup_client_ctx(lws_context_user(lws_get_context(wsi)), user);
     net_client_conn_t *c = lws_get_opaque_user_data(wsi);
     if (!c) return lws_callback_http_dummy(wsi, reason, user, in, len);
     if (c->tag == TAG_HTTP) return http_callback(wsi, reason, user, in, len);
@@ -395,6 +513,8 @@ net_client_conn_t *net_client_ws_connect(net_client_t *n, const net_client_ws_pa
     c->tag = TAG_WS;
     c->n = n;
     c->user = p->user;
+    c->fd = -1;
+    c->tls_session = p->tls ? p->tls_session : NULL;
     if (p->basic_user) {
         char raw[160];
         int rl =
@@ -433,7 +553,9 @@ net_client_conn_t *net_client_ws_connect(net_client_t *n, const net_client_ws_pa
     n->stats.connects++;
     n->stats.connecting_now++;
     c->in_connect = true;
+    n->starting = c;
     struct lws *w = lws_client_connect_via_info(&i);
+    n->starting = NULL;
     c->in_connect = false;
     if (!w || c->failed_in_connect) {
         snprintf(err, err_len, "%s", c->failed_in_connect ? c->err : "cannot start the connection");
@@ -445,6 +567,7 @@ net_client_conn_t *net_client_ws_connect(net_client_t *n, const net_client_ws_pa
         return NULL;
     }
     c->wsi = w;
+    conn_index(n, c, (int)lws_get_socket_fd(w));
     return c;
 }
 
@@ -669,6 +792,7 @@ void net_client_free(net_client_t *n)
         conn_unlink(n, c);
         conn_free(c);
     }
+    free(n->by_fd);
     free(n);
 }
 

@@ -15,6 +15,11 @@
  * ws_close callback, which says why it ended (could not connect, refused with
  * an HTTP status, closed by the peer, closed by us); the connection is freed
  * when that callback returns. Everything here runs on the loop's thread.
+ *
+ * TLS session resumption: a connection given a session slot offers the
+ * session saved there (a TLS 1.3 ticket or a TLS 1.2 session) and saves the
+ * newest one the server issues, so a station that reconnects resumes instead
+ * of doing a full handshake, as a real station's TLS stack does.
  */
 #ifndef AMPGRID_NET_NET_CLIENT_H
 #define AMPGRID_NET_NET_CLIENT_H
@@ -25,6 +30,8 @@
 
 typedef struct net_client net_client_t;
 typedef struct net_client_conn net_client_conn_t;
+/* A saved TLS session (OpenSSL's SSL_SESSION behind the seam). */
+typedef struct net_client_tls_session net_client_tls_session_t;
 typedef struct uv_loop_s uv_loop_t;
 
 /* Why a connection ended. */
@@ -73,11 +80,18 @@ typedef struct net_client_ws_params {
     const char *basic_pass;
     const char *source_addr; /* local address to bind before connecting, NULL = any */
     void *user;              /* net_client_conn_user() */
+    /* wss: where this station's TLS session lives between connections: its
+     * session is offered when the handshake starts and replaced by the newest
+     * one the server issues. NULL = a full handshake every time. The caller
+     * owns the slot (free its content with net_client_tls_session_free); it
+     * must stay valid until the connection's ws_close callback. */
+    net_client_tls_session_t **tls_session;
 } net_client_ws_params_t;
 
 typedef struct net_client_stats {
     uint64_t connects, opened, refused, connect_failed, closed;
     uint64_t bytes_out, bytes_in, msgs_out, msgs_in;
+    uint64_t tls_full, tls_resumed; /* completed TLS handshakes (WebSocket and HTTP) */
     unsigned open_now, connecting_now;
 } net_client_stats_t;
 
@@ -110,6 +124,8 @@ bool net_client_conn_open(const net_client_conn_t *c);
 /* The subprotocol the server chose ("" before open). */
 const char *net_client_conn_subprotocol(const net_client_conn_t *c);
 size_t net_client_conn_queued(const net_client_conn_t *c);
+/* Frees a saved TLS session; NULL is fine. */
+void net_client_tls_session_free(net_client_tls_session_t *s);
 
 /* --- one-shot HTTP requests --- */
 typedef struct net_client_http_params {

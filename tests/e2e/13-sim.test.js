@@ -238,3 +238,42 @@ test('2.0.1 storm and mixed: stations reconnect and boot again', async () => {
   assert.equal(rep.balance.errors_by_kind.callerror, 0);
   assert.equal(rep.balance.errors_by_kind.invalid, 0);
 });
+
+// wss: a station resumes its TLS session when it reconnects (a ticket instead of
+// a full handshake), and the report counts both kinds; --no-tls-resume turns it off.
+test('wss storm: stations resume their TLS sessions, and the report counts them', async () => {
+  const { execFileSync } = require('node:child_process');
+  const { freePort } = require('./lib/harness');
+  const n = 40;
+  const certDir = fs.mkdtempSync(path.join(tmp, 'tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-keyout', path.join(certDir, 'ec.key'), '-out', path.join(certDir, 'ec.crt'), '-days', '2',
+    '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  const tlsPort = await freePort();
+  const s = await new Server({ config: `[security]\nauth_fail_limit = 0\n[http]\nrate_limit = 0\n` +
+    `[server]\ntls_port = ${tlsPort}\n[tls]\ncert_ecdsa = ${certDir}/ec.crt\nkey_ecdsa = ${certDir}/ec.key\n` }).start();
+  try {
+    const storm = async (extra) => {
+      const json = path.join(tmp, 'wss-storm.json');
+      const r = await runSim(['--url', `wss://127.0.0.1:${tlsPort}/ocpp`, '--insecure', '--stations', String(n),
+        '--password', PASSWORD, '--scenario', 'storm', '--duration', '20', '--json', json, '--progress', '0',
+        '--quiet', '--api', s.httpUrl, '--token', s.token, '--register', ...extra]);
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(fs.readFileSync(json, 'utf8'));
+    };
+    let rep = await storm([]);
+    consistent(rep, { n, lossAllowed: true });
+    assert.equal(rep.storm.recovered, n);
+    assert.equal(rep.tls.resume, true);
+    assert.equal(rep.tls.full, n, 'the first connection of each station is a full handshake');
+    assert.ok(rep.tls.resumed >= n, `every reconnect resumed: ${JSON.stringify(rep.tls)}`);
+    rep = await storm(['--no-tls-resume']);
+    consistent(rep, { n, lossAllowed: true });
+    assert.equal(rep.tls.resume, false);
+    assert.equal(rep.tls.resumed, 0);
+    assert.ok(rep.tls.full >= 2 * n, JSON.stringify(rep.tls));
+  } finally {
+    await s.stop();
+    s.cleanup();
+  }
+});

@@ -78,6 +78,10 @@ static void command_line_parses_and_refuses(void **state)
     assert_int_equal(c.port, 9443);
     assert_string_equal(c.path, "/ocpp");
     assert_int_equal(c.stations, 19000);
+    assert_true(c.tls_resume); /* stations resume their TLS sessions unless told not to */
+    assert_int_equal(parse(&c, err, "--url", "wss://127.0.0.1:9443/ocpp", "--no-tls-resume", NULL),
+                     SIM_ARGS_OK);
+    assert_false(c.tls_resume);
     assert_int_equal(parse(&c, err, "--url", "ws://10.0.0.1:9000/ocpp", NULL, NULL),
                      SIM_ARGS_ERROR);
     assert_non_null(strstr(err, "loopback"));
