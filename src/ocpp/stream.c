@@ -13,6 +13,8 @@
  */
 #include "ocpp/stream.h"
 
+#include "util/json_reader.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -275,13 +277,6 @@ static const yajl_callbacks callbacks = {
     .yajl_end_array = on_end_array,
 };
 
-static bool only_whitespace(const char *d, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r') return false;
-    return true;
-}
-
 bool ocpp_stream_check(const char *data, size_t len, const char *action,
                        const ocpp_field_t *fields, const ocpp_stream_sink_t *sink, void *ud,
                        char id[OCPP_MSG_ID_MAX + 1], char *scratch)
@@ -296,7 +291,7 @@ bool ocpp_stream_check(const char *data, size_t len, const char *action,
         yajl_config(c.h, yajl_dont_validate_strings, 1); /* plain ASCII, checked above */
         ok = yajl_parse(c.h, (const unsigned char *)data, len) == yajl_status_ok &&
              yajl_complete_parse(c.h) == yajl_status_ok && c.done &&
-             only_whitespace(data + c.end, len - c.end);
+             json_reader_only_whitespace(data + c.end, len - c.end);
         yajl_free(c.h);
     }
     return ok;

@@ -255,7 +255,7 @@ static bool has_vt_or_ff(const char *d, size_t len)
     return memchr(d, '\v', len) != NULL || memchr(d, '\f', len) != NULL;
 }
 
-static bool only_whitespace(const char *d, size_t len)
+bool json_reader_only_whitespace(const char *d, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if (d[i] != ' ' && d[i] != '\t' && d[i] != '\n' && d[i] != '\r') return false;
@@ -327,7 +327,7 @@ json_t *json_reader_parse(const char *data, size_t len, json_reader_error_t *err
         json_decref(b.root);
         return NULL;
     }
-    if (!b.root_done || !only_whitespace(data + b.root_end, len - b.root_end)) {
+    if (!b.root_done || !json_reader_only_whitespace(data + b.root_end, len - b.root_end)) {
         if (err) {
             snprintf(err->text, sizeof err->text, "unexpected text after the JSON value");
             err->position = b.root_done ? b.root_end : len;

@@ -6,6 +6,7 @@
 #define AMPGRID_UTIL_JSON_READER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define JSON_READER_MAX_DEPTH 128
@@ -23,5 +24,10 @@ json_t *json_reader_parse(const char *data, size_t len, json_reader_error_t *err
  * strings are shared through a small per-thread table, so the result must
  * never be changed in place (json_string_set) -- nothing in ampgrid does. */
 json_t *json_reader_string(const char *s, size_t len);
+
+/* True when d[0..len) is only JSON whitespace (space, tab, CR, LF): what may
+ * follow a value. yajl stops at the value's end and leaves an unfinished
+ * token after it unread, so readers check the rest with this. */
+bool json_reader_only_whitespace(const char *d, size_t len);
 
 #endif
