@@ -34,7 +34,7 @@ void strbuf_printf(strbuf_t *b, const char *fmt, ...)
     size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(b->data + b->len, room, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): started just above
     va_end(ap);
     if (n < 0) {
         b->data[b->len] = '\0';
@@ -92,7 +92,8 @@ void strbuf_json_string(strbuf_t *b, const char *s)
         char esc[6] = {'\\', (char)c};
         size_t len = 2;
         if (c < 0x20) {
-            memcpy(esc + 1, "u00", 3);
+            esc[1] = 'u';
+            esc[2] = esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             len = 6;
