@@ -7,11 +7,20 @@
  * MeterValues load, checkpoints were a quarter of the writer's time and the
  * source of its latency spikes. Here the writer only counts WAL pages (a
  * wal_hook); this thread, with its own connection, copies them with PASSIVE
- * checkpoints, which never block the writer. But a writer that never pauses
- * keeps the WAL from being reused (SQLite starts it over only once every frame
- * has been copied, and new ones keep arriving), so past a limit the writer
- * itself, between two batches, copies the few frames the last background
- * checkpoint did not reach; its next commit then starts the WAL over.
+ * checkpoints, which never block the writer.
+ *
+ * A checkpoint runs each time the WAL has grown by CKPT_STEP pages, not after
+ * every commit: a page written by many commits (an index leaf every station's
+ * readings go to) is copied once per checkpoint, and each checkpoint ends with
+ * an fsync of the database file. Measured at 17,000 MeterValues/s, copying
+ * after every commit cost 0.27 s of CPU per second.
+ *
+ * A writer that never pauses keeps the WAL from being reused (SQLite starts it
+ * over only once every frame has been copied, and new ones keep arriving), so
+ * past RESTART_PAGES the writer itself, between two batches, copies the few
+ * frames written since the last background checkpoint; its next commit then
+ * starts the WAL over. It waits for that checkpoint to finish first, so what
+ * it copies (with every station's answer waiting) stays small.
  */
 #include "store/store_checkpoint.h"
 
@@ -23,8 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CKPT_PAGES 1000     /* SQLite's own default autocheckpoint size */
-#define RESTART_PAGES 16000 /* ~64 MiB with 4 KiB pages */
+#define CKPT_STEP 2000      /* ~8 MiB of WAL with 4 KiB pages */
+#define RESTART_PAGES 16000 /* ~64 MiB; a multiple of CKPT_STEP */
 
 struct store_checkpointer {
     sqlite3 *db;            /* this thread's own connection */
@@ -32,7 +41,8 @@ struct store_checkpointer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int wal_pages;          /* as last reported by the writer's hook; guarded by mu */
-    bool due, stopping;
+    int asked_at;           /* wal_pages when the last checkpoint was asked for; mu */
+    bool due, running, stopping;
     unsigned long checkpoints, restarts; /* guarded by mu */
 };
 
@@ -56,9 +66,11 @@ static void *checkpointer_main(void *arg)
         while (!k->due && !k->stopping) pthread_cond_wait(&k->cv, &k->mu);
         if (k->stopping) break;
         k->due = false;
-            pthread_mutex_unlock(&k->mu);
+        k->running = true;
+        pthread_mutex_unlock(&k->mu);
         checkpoint(k->db, SQLITE_CHECKPOINT_PASSIVE);
         pthread_mutex_lock(&k->mu);
+        k->running = false;
         k->checkpoints++;
     }
     pthread_mutex_unlock(&k->mu);
@@ -71,12 +83,15 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
     (void)db;
     (void)name;
     store_checkpointer_t *k = ud;
-    if (pages < CKPT_PAGES) return SQLITE_OK;
     pthread_mutex_lock(&k->mu);
+    if (pages < k->asked_at) k->asked_at = 0; /* the WAL started over */
     k->wal_pages = pages;
-    if (!k->due) {
-        k->due = true;
-        pthread_cond_signal(&k->cv);
+    if (pages >= k->asked_at + CKPT_STEP) {
+        k->asked_at = pages;
+        if (!k->due) {
+            k->due = true;
+            pthread_cond_signal(&k->cv);
+        }
     }
     pthread_mutex_unlock(&k->mu);
     return SQLITE_OK;
@@ -93,6 +108,14 @@ store_checkpointer_t *store_checkpointer_start(sqlite3 *writer, const char *path
         goto fail;
     }
     sqlite3_busy_timeout(k->db, 5000);
+    /* A connection only learns that the database is in WAL mode when it first
+     * reads it; until then every checkpoint it asks for is a no-op (it
+     * reports -1 frames). */
+    if (sqlite3_exec(k->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, err_len, "cannot open %s for checkpoints: %s", path,
+                 sqlite3_errmsg(k->db));
+        goto fail;
+    }
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
     if (pthread_create(&k->thread, NULL, checkpointer_main, k) != 0) {
@@ -123,7 +146,8 @@ void store_checkpointer_stats(store_checkpointer_t *k, unsigned long *checkpoint
 void store_checkpointer_after_batch(store_checkpointer_t *k, sqlite3 *writer)
 {
     pthread_mutex_lock(&k->mu);
-    bool catch_up = k->wal_pages >= RESTART_PAGES;
+    /* after the background checkpoint the crossing asked for */
+    bool catch_up = k->wal_pages >= RESTART_PAGES && !k->due && !k->running;
     pthread_mutex_unlock(&k->mu);
     /* BUSY while the background checkpoint runs: try after the next batch. */
     if (!catch_up || !checkpoint(writer, SQLITE_CHECKPOINT_PASSIVE)) return;
