@@ -6,6 +6,7 @@
 #include "store/store_internal.h"
 
 #include "store/store_checkpoint.h"
+#include "store/store_walbuf.h"
 
 #include "util/alloc.h"
 #include "util/log.h"
@@ -523,8 +524,10 @@ store_t *store_open(const char *dir, bool sync_full, char *err, size_t err_len)
      * allocation (measured: ~8 % of the writer's instructions). Only
      * possible before SQLite initializes; later calls fail harmlessly. */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* With synchronous=FULL a commit's WAL writes go out as one (store_walbuf.c). */
+    const char *vfs = sync_full && store_walbuf_register() == SQLITE_OK ? STORE_WALBUF_VFS : NULL;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                          SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+                                          SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK) {
         snprintf(err, err_len, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }

@@ -116,7 +116,7 @@ static void the_wal_starts_over_under_constant_writes(void **state)
     unsigned long ck = 0, rs = 0;
     store_checkpointer_stats(f->k, &ck, &rs);
     assert_true(rs >= 2);
-    /* the background keeps copying after each restart (8 steps of 8 MiB per
+    /* the background keeps copying after each restart (16 steps of 4 MiB per
      * 64 MiB cycle), so each catch-up has only a step's remainder to copy */
     assert_true(ck >= 4 * rs);
     off_t wal = file_size(f->wal_path);
