@@ -74,10 +74,18 @@ function procCpu(pid) {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / TICK; // utime + stime, seconds
 }
-function procRssKiB(pid) {
-  return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+// Resident memory in KiB: all of it, and the private (anonymous) part: the rest
+// is mapped files, mostly SQLite's memory-mapped database (page cache the kernel
+// shares, which grows with what the store has read, not with connections).
+function procRss(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (k) => Number((st.match(new RegExp(`${k}:\\s+(\\d+)`)) || [0, 0])[1]);
+  return { rss: kib('VmRSS'), anon: kib('RssAnon') };
 }
-const sample = (pid) => ({ t: Date.now() / 1000, cpu: procCpu(pid), rss: procRssKiB(pid) });
+const sample = (pid) => {
+  const m = procRss(pid);
+  return { t: Date.now() / 1000, cpu: procCpu(pid), rss: m.rss, anon: m.anon };
+};
 
 // Runs the simulator; calls onPhase(phase) when its progress line shows a new
 // phase, so the caller can sample the server at phase boundaries.
@@ -117,7 +125,8 @@ async function runScenario(server, n, name, extra, measure = 'run') {
   });
   const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(json, { force: true });
-  rep.server = from && to ? { seconds: to.t - from.t, cpu_s: to.cpu - from.cpu, rss_kib: to.rss } : null;
+  rep.server = from && to ? { seconds: to.t - from.t, cpu_s: to.cpu - from.cpu, rss_kib: to.rss,
+    anon_kib: to.anon } : null;
   rep.sim_cpu_s = r.cpu;
   // the simulator's CPU during the measured phase (sampled as its phase lines arrive)
   rep.sim_phase_cpu_s = simFrom !== null && simTo !== null ? simTo - simFrom : null;
@@ -174,6 +183,7 @@ async function benchSize(n) {
     await new Promise((r) => setTimeout(r, 2000));
     const idle = sample(server.proc.pid);
     out.rss_idle_kib = idle.rss;
+    out.anon_idle_kib = idle.anon;
 
     const c = await runScenario(server, n, 'connect', ['--warmup', String(HOLD_WARMUP),
       '--duration', String(HOLD)]);
@@ -184,7 +194,8 @@ async function benchSize(n) {
     if (c.server) {
       out.hold = { seconds: c.server.seconds, server_cpu_pct: (100 * c.server.cpu_s) / c.server.seconds,
         rss_kib: c.server.rss_kib,
-        rss_per_conn_kib: (c.server.rss_kib - idle.rss) / Math.max(1, c.stations.booted_max) };
+        rss_per_conn_kib: (c.server.rss_kib - idle.rss) / Math.max(1, c.stations.booted_max),
+        anon_per_conn_kib: (c.server.anon_kib - idle.anon) / Math.max(1, c.stations.booted_max) };
     }
 
     // --storms K: K storms, the figures of the one with the median server CPU (CPU per
@@ -236,6 +247,7 @@ function table(results) {
     ['connect + boot, all at once', (r) => `${fmt(r.connect.seconds, 2)} s (${fmt(r.connect.rate_per_s, 0)}/s)`],
     ['boot p99 during connect', (r) => `${fmt(r.connect.boot_p99_ms)} ms`],
     ['server RSS per connection', (r) => r.hold ? `${fmt(r.hold.rss_per_conn_kib, 2)} KiB` : '-'],
+    ['  of which private (heap, not mapped files)', (r) => r.hold ? `${fmt(r.hold.anon_per_conn_kib, 2)} KiB` : '-'],
     ['server CPU idle with heartbeats', (r) => r.hold ? `${fmt(r.hold.server_cpu_pct, 2)} %` : '-'],
     ['storm recovery (all reconnect+boot)', (r) => `${fmt(r.storm.recovery_s, 2)} s (${r.storm.recovered}/${r.storm.dropped})`],
     ['storm CPU ms per reconnect: server / sim', (r) => `${fmt(r.storm.server_cpu_ms_per_reconnect, 2)} / ${fmt(r.storm.sim_cpu_ms_per_reconnect, 2)}`],

@@ -37,6 +37,15 @@
 #include <unistd.h>
 #include <uv.h>
 
+#ifdef AMPGRID_WITH_JEMALLOC
+/* Read by jemalloc at start (MALLOC_CONF in the environment still wins). A
+ * background thread hands freed memory back to the kernel on a timer; without
+ * it that happens only when the program allocates again, and a network that
+ * has finished connecting and only exchanges heartbeats kept ~1.5 KiB per
+ * station of memory freed during the connects (measured at 5,000 stations). */
+const char *malloc_conf = "background_thread:true";
+#endif
+
 static const char usage[] =
     "ampgrid - an EV charging network management server (OCPP 1.6J and 2.0.1 CSMS)\n"
     "\n"
@@ -556,7 +565,7 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     /* what a crash left in the file directories: also before the writer */
-    char diag_dir[700], fw_dir[700];
+    char diag_dir[1040], fw_dir[1040];
     snprintf(diag_dir, sizeof diag_dir, "%s/diagnostics", a->transfers_dir);
     snprintf(fw_dir, sizeof fw_dir, "%s/firmware", a->transfers_dir);
     orphans_dirs_t od = {.attachments = workorders_server_attachments_dir(a->workorders),

@@ -73,18 +73,18 @@ struct net_conn {
     struct lws *wsi;
     void *user;
     void *pending_user;
-    bool established, closing, ping_due, ping_outstanding;
+    /* Kept small: there is one per station (19,500 on one server). */
+    bool established, closing, ping_due, ping_outstanding, tls;
     int close_code;
-    char close_reason[120];
-    char subprotocol[32];
-    char peer[64];
+    char *close_reason;      /* set when closing */
+    const char *subprotocol; /* a name in net->protocols */
+    char peer[48];           /* an IPv6 address in text is at most 45 characters */
     char station_id[NET_STATION_ID_MAX + 1];
-    bool tls;
     outq_t out;
-    char *rx;
-    size_t rx_len, rx_cap;
+    char *rx; /* a message arriving in pieces; freed once complete */
+    uint32_t rx_len, rx_cap;
     timewheel_entry_t ping_te;
-    uint64_t last_rx, ping_sent_at;
+    uint32_t last_rx, ping_sent_at; /* seconds of the loop's clock */
 };
 
 #define REQ_MAX_ARGS 24
@@ -198,6 +198,7 @@ static void conn_free(net_conn_t *c)
     timewheel_remove(&c->net->wheel, &c->ping_te);
     outq_clear(&c->out);
     free(c->rx);
+    free(c->close_reason);
     free(c);
 }
 
@@ -245,13 +246,15 @@ void net_conn_close(net_conn_t *c, int code, const char *reason)
     if (c->closing || !c->wsi) return;
     c->closing = true;
     c->close_code = code;
-    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+    free(c->close_reason);
+    /* a Close frame's reason is at most 123 bytes */
+    c->close_reason = xstrndup(reason ? reason : "", 120);
     lws_callback_on_writable(c->wsi);
 }
 
 const char *net_conn_subprotocol(const net_conn_t *c)
 {
-    return c->subprotocol;
+    return c->subprotocol ? c->subprotocol : "";
 }
 
 /* The peer's address as people write it: a dual-stack listener sees IPv4
@@ -379,7 +382,7 @@ static int on_confirm_upgrade(net_t *n, listener_t *l, struct lws *wsi)
                       false, 0);
         return 1;
     }
-    char path[256], proto[160], auth[400], decoded[300], peer[64];
+    char path[256], proto[160], auth[400], decoded[300], peer[48];
     copy_hdr(wsi, WSI_TOKEN_GET_URI, path, sizeof path);
     copy_hdr(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto);
     copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
@@ -431,7 +434,7 @@ static void on_established(net_t *n, struct lws *wsi)
     c->wsi = wsi;
     c->established = true;
     const struct lws_protocols *p = lws_get_protocol(wsi);
-    snprintf(c->subprotocol, sizeof c->subprotocol, "%s", p && p->name ? p->name : "");
+    c->subprotocol = p ? p->name : NULL;
     c->last_rx = now_sec(n);
     n->stats.ws_open++;
     n->stats.ws_current++;
@@ -474,25 +477,23 @@ static int on_receive(net_t *n, struct lws *wsi, const char *in, size_t len)
         n->cbs.ws_message(n->cbs.ud, c, in, len);
         return 0;
     }
-    if (c->rx_len + len + 1 > c->rx_cap) {
-        size_t cap = c->rx_cap ? c->rx_cap : 1024;
-        while (cap < c->rx_len + len + 1) cap *= 2;
+    if ((size_t)c->rx_len + len + 1 > c->rx_cap) {
+        size_t cap = c->rx_cap ? c->rx_cap : 2048;
+        while (cap < (size_t)c->rx_len + len + 1) cap *= 2;
         c->rx = xrealloc(c->rx, cap);
-        c->rx_cap = cap;
+        c->rx_cap = (uint32_t)cap;
     }
     memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
+    c->rx_len += (uint32_t)len;
     if (!complete) return 0;
     c->rx[c->rx_len] = '\0';
     size_t total = c->rx_len;
     c->rx_len = 0;
     n->cbs.ws_message(n->cbs.ud, c, c->rx, total);
-    /* Give back big buffers so idle connections stay small. */
-    if (c->rx_cap > 8192) {
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_cap = 0;
-    }
+    /* Given back at once: most connections are idle most of the time. */
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_cap = 0;
     return 0;
 }
 
@@ -504,8 +505,9 @@ static int on_ws_writeable(net_t *n, struct lws *wsi)
         /* Returning -1 from WRITEABLE makes LWS treat the socket as failed and
          * drop it without a Close frame; start LWS's own close instead, which
          * sends the reason set here and waits for the peer's Close. */
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        const char *why = c->close_reason ? c->close_reason : "";
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)why,
+                         strlen(why));
         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
         return 0;
     }
@@ -1277,7 +1279,9 @@ static void build_protocols(net_t *n)
     for (size_t i = 0; i < count; i++) {
         n->protocols[i + 1].name = n->cfg.subprotocols[i];
         n->protocols[i + 1].callback = callback;
-        n->protocols[i + 1].rx_buffer_size = 1024;
+        /* LWS keeps this much per connection; a longer message (MeterValues)
+         * arrives in pieces, joined in on_receive */
+        n->protocols[i + 1].rx_buffer_size = 512;
     }
 }
 
