@@ -17,6 +17,7 @@
 #include "net/net.h"
 
 #include "net/http_range.h"
+#include "net/net_wbuf.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/timewheel.h"
@@ -63,8 +64,7 @@ struct net {
     timewheel_t wheel;
     net_stats_t stats;
     char *tls_cert_ecdsa, *tls_key_ecdsa;
-    unsigned char *wbuf; /* LWS_PRE + a message written at once (net_conn_send) */
-    size_t wbuf_cap;
+    net_wbuf_t wbuf; /* a message written at once (send_now) */
     bool destroying;
 };
 
@@ -212,22 +212,10 @@ static bool send_now(net_conn_t *c, const char *data, size_t len)
 {
     net_t *n = c->net;
     if (!c->established || c->out.head || lws_partial_buffered(c->wsi)) return false;
-    if (n->wbuf_cap < LWS_PRE + len) {
-        free(n->wbuf);
-        n->wbuf_cap = LWS_PRE + len < 4096 ? 4096 : LWS_PRE + len;
-        n->wbuf = xmalloc(n->wbuf_cap);
-    }
-    memcpy(n->wbuf + LWS_PRE, data, len);
-    if (lws_write(c->wsi, n->wbuf + LWS_PRE, len, LWS_WRITE_TEXT) < 0) {
+    if (net_wbuf_write(&n->wbuf, c->wsi, data, len) < 0) {
         /* the socket failed: LWS closes it on its next pass */
         c->closing = true;
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-    }
-    /* a big buffer goes back, so one large message does not stay resident */
-    if (n->wbuf_cap > 65536) {
-        free(n->wbuf);
-        n->wbuf = NULL;
-        n->wbuf_cap = 0;
     }
     return true;
 }
@@ -1364,6 +1352,6 @@ void net_free(net_t *n)
     free(n->protocols);
     free(n->tls_cert_ecdsa);
     free(n->tls_key_ecdsa);
-    free(n->wbuf);
+    net_wbuf_free(&n->wbuf);
     free(n);
 }

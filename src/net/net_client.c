@@ -27,6 +27,7 @@
  */
 #include "net/net_client.h"
 
+#include "net/net_wbuf.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -59,8 +60,7 @@ struct net_client {
     net_client_conn_t **by_fd; /* ws conns by socket descriptor, for the TLS callbacks */
     size_t by_fd_cap;
     net_client_conn_t *starting; /* inside lws_client_connect_via_info */
-    unsigned char *wbuf; /* LWS_PRE + a message written at once (net_client_send) */
-    size_t wbuf_cap;
+    net_wbuf_t wbuf; /* a message written at once (send_now) */
     bool destroying;
 };
 
@@ -183,22 +183,11 @@ static bool send_now(net_client_conn_t *c, const char *data, size_t len)
 {
     net_client_t *n = c->n;
     if (c->out_head || lws_partial_buffered(c->wsi)) return false;
-    if (n->wbuf_cap < LWS_PRE + len) {
-        free(n->wbuf);
-        n->wbuf_cap = LWS_PRE + len < 4096 ? 4096 : LWS_PRE + len;
-        n->wbuf = xmalloc(n->wbuf_cap);
-    }
-    memcpy(n->wbuf + LWS_PRE, data, len);
     n->stats.bytes_out += len;
     n->stats.msgs_out++;
-    if (lws_write(c->wsi, n->wbuf + LWS_PRE, len, LWS_WRITE_TEXT) < 0) {
+    if (net_wbuf_write(&n->wbuf, c->wsi, data, len) < 0) {
         c->closing = true; /* the socket failed: LWS closes it on its next pass */
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-    }
-    if (n->wbuf_cap > 65536) {
-        free(n->wbuf);
-        n->wbuf = NULL;
-        n->wbuf_cap = 0;
     }
     return true;
 }
@@ -822,7 +811,7 @@ void net_client_free(net_client_t *n)
         conn_free(c);
     }
     free(n->by_fd);
-    free(n->wbuf);
+    net_wbuf_free(&n->wbuf);
     free(n);
 }
 
