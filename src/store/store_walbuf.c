@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUF_CAP (1024 * 1024) /* bigger commits are written in pieces this size */
+#define BUF_CAP (1024 * 1024L) /* gathered before a write is forced */
 /* The default VFS writes at most 128 KiB - 1 bytes per call (unix
  * seekAndWrite keeps the low 17 bits of the length): the buffer goes out in
  * pieces of this size. */
