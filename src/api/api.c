@@ -747,7 +747,7 @@ void api_destroy(api_t *a)
     for (size_t i = 0; i < sizeof a->ring / sizeof a->ring[0]; i++) {
         free(a->ring[i].frame);
         free(a->ring[i].meter);
-        json_decref(a->ring[i].data);
+        free(a->ring[i].station);
     }
     api_webhooks_free(a);
     free(a);

@@ -33,12 +33,9 @@ struct api_sse {
     api_sse_t *next;
 };
 
-static bool wants(const api_sse_t *s, const char *type, const json_t *data)
+static bool wants(const api_sse_t *s, const char *type, const char *station)
 {
-    if (s->station) {
-        const char *st = json_string_value(json_object_get(data, "station_id"));
-        if (!st || strcmp(st, s->station) != 0) return false;
-    }
+    if (s->station && (!station || strcmp(station, s->station) != 0)) return false;
     if (!s->types) return true;
     size_t tl = strlen(type);
     for (const char *p = s->types; *p;) {
@@ -73,35 +70,36 @@ static void sse_gone(net_req_t *r, void *ud)
     if (!a->streams) a->streams_gone_at = time_now_ms();
 }
 
-/* The data of a ring slot; a meter.values slot gets its JSON on first use. */
-static const json_t *slot_data(api_t *a, size_t slot)
+/* A slot's SSE frame for this data (which the caller keeps). */
+static void slot_set_frame(api_t *a, size_t slot, const json_t *data)
 {
-    if (!a->ring[slot].data && a->ring[slot].meter) {
-        a->ring[slot].data = csms_meter_event_json(a->ring[slot].meter);
-        free(a->ring[slot].meter);
-        a->ring[slot].meter = NULL;
-    }
-    return a->ring[slot].data;
+    char *json = json_dumps(data, JSON_COMPACT);
+    if (!json) return;
+    strbuf_t b = {0};
+    strbuf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n",
+                  (unsigned long long)a->ring[slot].id, a->ring[slot].type, json);
+    free(json);
+    a->ring[slot].frame = b.data; /* owned by the ring */
+    a->ring[slot].frame_len = b.len;
 }
 
-/* The SSE frame of a ring slot, serialized on first use. */
+/* The SSE frame of a ring slot; a meter.values slot gets it on first use. */
 static const char *slot_frame(api_t *a, size_t slot, size_t *len)
 {
-    if (!a->ring[slot].frame) {
-        char *json = json_dumps(slot_data(a, slot), JSON_COMPACT);
-        if (!json) return NULL;
-        strbuf_t b = {0};
-        strbuf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n",
-                      (unsigned long long)a->ring[slot].id, a->ring[slot].type, json);
-        free(json);
-        a->ring[slot].frame = b.data; /* owned by the ring */
-        a->ring[slot].frame_len = b.len;
+    if (!a->ring[slot].frame && a->ring[slot].meter) {
+        json_t *data = csms_meter_event_json(a->ring[slot].meter);
+        slot_set_frame(a, slot, data);
+        json_decref(data);
+        if (a->ring[slot].frame) {
+            free(a->ring[slot].meter);
+            a->ring[slot].meter = NULL;
+        }
     }
     *len = a->ring[slot].frame_len;
     return a->ring[slot].frame;
 }
 
-/* A new ring slot for an event of this type; its data is set by the caller. */
+/* A new ring slot for an event of this type; its contents are set by the caller. */
 static size_t ring_next(api_t *a, const char *type)
 {
     uint64_t id = ++a->event_seq;
@@ -109,10 +107,11 @@ static size_t ring_next(api_t *a, const char *type)
     size_t slot = id % RING;
     free(a->ring[slot].frame);
     a->ring[slot].frame = NULL;
+    a->ring[slot].frame_len = 0;
     free(a->ring[slot].meter);
     a->ring[slot].meter = NULL;
-    json_decref(a->ring[slot].data);
-    a->ring[slot].data = NULL;
+    free(a->ring[slot].station);
+    a->ring[slot].station = NULL;
     a->ring[slot].id = id;
     size_t tl = strlen(type);
     if (tl >= sizeof a->ring[slot].type) tl = sizeof a->ring[slot].type - 1;
@@ -127,7 +126,7 @@ static void broadcast(api_t *a, size_t slot)
     const char *type = a->ring[slot].type;
     for (api_sse_t *s = a->streams, *next; s; s = next) {
         next = s->next;
-        if (!wants(s, type, slot_data(a, slot))) continue;
+        if (!wants(s, type, a->ring[slot].station)) continue;
         if (net_req_stream_queued(s->req) > MAX_QUEUED) {
             net_req_stream_write(s->req, ": dropped: client too slow\n\n", 28);
             net_req_stream_end(s->req);
@@ -140,14 +139,15 @@ static void broadcast(api_t *a, size_t slot)
     }
 }
 
-/* Recording an event keeps a reference to its data: the text is made only
- * for a stream that sends it (measured: serializing every meter.values event
- * cost a fifth of the loop thread's work per message). */
+/* Recording an event serializes it once: every stream sends the same text,
+ * and text is a third of the tree's memory. */
 static void on_event(void *ud, const char *type, const json_t *data)
 {
     api_t *a = ud;
     size_t slot = ring_next(a, type);
-    a->ring[slot].data = json_incref((json_t *)data); /* events are not changed after emit */
+    const char *st = json_string_value(json_object_get(data, "station_id"));
+    a->ring[slot].station = st ? xstrdup(st) : NULL;
+    slot_set_frame(a, slot, data);
     broadcast(a, slot);
 }
 
@@ -158,6 +158,7 @@ static void on_meter(void *ud, const csms_meter_event_t *m)
     api_t *a = ud;
     size_t slot = ring_next(a, "meter.values");
     a->ring[slot].meter = csms_meter_event_copy(m);
+    a->ring[slot].station = xstrdup(m->station_id);
     if (a->streams) broadcast(a, slot);
 }
 
@@ -194,8 +195,7 @@ void api_events_stream(api_call_t *c)
         if (a->event_seq - from >= RING) from = a->event_seq - RING + 1;
         for (uint64_t id = from; id <= a->event_seq; id++) {
             size_t slot = id % RING, len;
-            if (a->ring[slot].id != id || !slot_data(a, slot) ||
-                !wants(s, a->ring[slot].type, slot_data(a, slot)))
+            if (a->ring[slot].id != id || !wants(s, a->ring[slot].type, a->ring[slot].station))
                 continue;
             const char *f = slot_frame(a, slot, &len);
             if (f) net_req_stream_write(c->req, f, len);
