@@ -52,8 +52,11 @@ const MIXED_WARMUP = Number(opt('mixed-warmup', 60));
 const SOURCES = opt('sources', '127.0.0.2-127.0.0.9');
 // Throughput runs on this many of the stations, one MeterValues in flight each:
 // with every station of a 19k run in flight, latency would only measure the
-// queue (Little's law), not the server.
-const THROUGHPUT_STATIONS = Number(opt('throughput-stations', 200));
+// queue (Little's law), not the server. 100 is where the server is saturated on
+// the 2-core machine of docs/performance.md: 50 in flight gave 20.6k/s, 75 21.8k,
+// 100 22.9k, 150 and 200 no more (20.6k, 21.3k) at p99 15.8 and 18.8 ms instead of 11
+// (the curve is in docs/performance.md, session 7).
+const THROUGHPUT_STATIONS = Number(opt('throughput-stations', 100));
 // --storms K: run the storm K times and report the median CPU per reconnect.
 const STORMS = Math.max(1, Number(opt('storms', 1)));
 // --tls: stations connect with wss://. --cert ecdsa (default: a P-256 certificate, what an
