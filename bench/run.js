@@ -269,7 +269,7 @@ function table(results) {
     ['server CPU idle with heartbeats', (r) => r.hold ? `${fmt(r.hold.server_cpu_pct, 2)} %` : '-'],
     ['storm recovery (all reconnect+boot)', (r) => `${fmt(r.storm.recovery_s, 2)} s (${r.storm.recovered}/${r.storm.dropped})`],
     ['storm CPU ms per reconnect: server / sim', (r) => `${fmt(r.storm.server_cpu_ms_per_reconnect, 2)} / ${fmt(r.storm.sim_cpu_ms_per_reconnect, 2)}`],
-    ...(TLS ? [['storm TLS handshakes resumed / full', (r) => r.storm.tls ? `${r.storm.tls.resumed} / ${r.storm.tls.full}` : '-']] : []),
+    ...(TLS ? [['TLS handshakes: full (first connect) / resumed', (r) => r.storm.tls ? `${r.storm.tls.full} / ${r.storm.tls.resumed}` : '-']] : []),
     [`durable MeterValues/s (${THROUGHPUT_STATIONS} stations, 1 in flight each)`, (r) => fmt(r.throughput.meter_values_per_s, 0)],
     ['MeterValues p50 / p99 / p99.9', (r) => `${fmt(r.throughput.p50_ms)} / ${fmt(r.throughput.p99_ms)} / ${fmt(r.throughput.p999_ms)} ms`],
     ['server CPU s per 10k MeterValues', (r) => fmt(r.throughput.server_cpu_s_per_10k, 3)],
