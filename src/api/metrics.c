@@ -30,12 +30,16 @@ static void histogram(strbuf_t *b, const char *name, const char *help, const dou
         if (i == n - 1) strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
         else strbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i] * scale, (unsigned long long)cum);
     }
-    strbuf_printf(b, "%s_sum %g\n%s_count %llu\n", name, sum, name, (unsigned long long)count);
+    strbuf_printf(b, "%s_sum ", name);
+    strbuf_number(b, sum);
+    strbuf_printf(b, "\n%s_count %llu\n", name, (unsigned long long)count);
 }
 
 static void gauge(strbuf_t *b, const char *name, const char *type, const char *help, double v)
 {
-    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, type, name, v);
+    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s ", name, help, name, type, name);
+    strbuf_number(b, v); /* counters pass a million: "%g" would round them */
+    strbuf_append(b, "\n", 1);
 }
 
 void api_metrics(api_call_t *c)

@@ -103,6 +103,11 @@ void strbuf_json_string(strbuf_t *b, const char *s)
     strbuf_append(b, "\"", 1);
 }
 
+void strbuf_number(strbuf_t *b, double v)
+{
+    strbuf_printf(b, "%.15g", v);
+}
+
 void strbuf_free(strbuf_t *b)
 {
     free(b->data);

@@ -58,6 +58,23 @@ static void fixed_writes_what_printf_writes(void **state)
     strbuf_free(&b);
 }
 
+static void numbers_keep_every_digit_of_a_counter(void **state)
+{
+    (void)state;
+    strbuf_t b = {0};
+    strbuf_number(&b, 1234567.0); /* "%g" made this 1.23457e+06 */
+    strbuf_append(&b, " ", 1);
+    strbuf_number(&b, 9007199254740.0);
+    strbuf_append(&b, " ", 1);
+    strbuf_number(&b, 0.1);
+    strbuf_append(&b, " ", 1);
+    strbuf_number(&b, 0.0075);
+    strbuf_append(&b, " ", 1);
+    strbuf_number(&b, 0);
+    assert_string_equal(b.data, "1234567 9007199254740 0.1 0.0075 0");
+    strbuf_free(&b);
+}
+
 static void json_strings_read_back_as_the_original(void **state)
 {
     (void)state;
@@ -81,6 +98,7 @@ int main(void)
         cmocka_unit_test(printf_appends_pieces_of_any_length),
         cmocka_unit_test(fixed_writes_what_printf_writes),
         cmocka_unit_test(json_strings_read_back_as_the_original),
+        cmocka_unit_test(numbers_keep_every_digit_of_a_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
