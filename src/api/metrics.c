@@ -63,6 +63,7 @@ void api_metrics(api_call_t *c)
         gauge(&b, "ampgrid_ws_oversize_total", "counter", "Connections closed for an oversized message", (double)n->ws_oversize);
         gauge(&b, "ampgrid_ws_binary_total", "counter", "Connections closed for a binary frame", (double)n->ws_binary);
         gauge(&b, "ampgrid_ws_ping_timeouts_total", "counter", "Connections closed for not answering pings", (double)n->ping_timeouts);
+        gauge(&b, "ampgrid_ws_pings_sent_total", "counter", "WebSocket pings sent to silent connections", (double)n->pings_sent);
         gauge(&b, "ampgrid_http_requests_total", "counter", "HTTP requests received", (double)n->http_requests);
     }
     const ocpp_stats_t *o = ocpp_server_stats(a->d.ocpp);

@@ -90,7 +90,7 @@ typedef struct net_config {
 } net_config_t;
 
 typedef struct net_stats {
-    uint64_t ws_open, ws_closed, ws_refused, ws_oversize, ws_binary, ping_timeouts;
+    uint64_t ws_open, ws_closed, ws_refused, ws_oversize, ws_binary, ping_timeouts, pings_sent;
     uint64_t http_requests;
     unsigned ws_current;
 } net_stats_t;

@@ -33,3 +33,45 @@ test('a station that stops answering pings is disconnected; a live one stays', a
     assert.strictEqual(st.code, 0, s.stderr);
   }
 });
+
+// A station that sends a frame at least every ping_interval seconds (its heartbeat
+// at the same interval) is never pinged: a ping would only repeat what its heartbeat
+// proves. A silent one is pinged and, answering, stays connected.
+test('pings go to silent stations only, not to those heartbeating within it', async () => {
+  const s = await new Server({ config: '[ocpp]\nping_interval = 2\nping_timeout = 5\n' }).start();
+  const pings = async () => {
+    const m = await (await fetch(`${s.httpUrl}/metrics`)).text();
+    return Number(/^ampgrid_ws_pings_sent_total (\d+)/m.exec(m)[1]);
+  };
+  try {
+    await s.createStation('BUSY-1');
+    await s.createStation('QUIET-1');
+    const busy = await s.bootedStation('BUSY-1');
+    let ticks = 0;
+    // 1.9 s: every beat inside ping_interval even with the timers' jitter
+    const beat = setInterval(() => { ticks++; busy.call('Heartbeat', {}).catch(() => {}); }, 1900);
+    try {
+      await sleep(9000);
+    } finally {
+      clearInterval(beat);
+    }
+    assert.ok(ticks >= 4, `the station heartbeated ${ticks} times`);
+    assert.strictEqual(await pings(), 0, 'a station heartbeating within ping_interval was pinged');
+
+    const quiet = s.raw('QUIET-1');
+    await quiet.opened;
+    let pinged = 0;
+    quiet.on('ping', () => pinged++);
+    await waitFor(async () => (await pings()) >= 1, { timeout: 8000, what: 'a ping to the silent station' });
+    await waitFor(async () => pinged >= 1, { timeout: 3000, what: 'the silent station to see the ping' });
+    // it answered (ws answers pings by itself), so it is still connected
+    await sleep(1000);
+    assert.strictEqual((await s.api('GET', '/api/v1/stations/QUIET-1')).body.connected, true);
+    await busy.close();
+    quiet.close();
+  } finally {
+    const st = await s.stop();
+    s.cleanup();
+    assert.strictEqual(st.code, 0, s.stderr);
+  }
+});
