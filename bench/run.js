@@ -91,6 +91,18 @@ const sample = (pid) => {
   return { t: Date.now() / 1000, cpu: procCpu(pid), rss: m.rss, anon: m.anon };
 };
 
+// The store's commit and operation counters from /metrics: how many
+// transactions (each one fsync) a phase cost, and how many writes.
+async function storeCounters(server) {
+  try {
+    const m = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    const get = (k) => Number((m.match(new RegExp(`^${k} (\\d+)`, 'm')) || [0, NaN])[1]);
+    return { commits: get('ampgrid_store_commits_total'), ops: get('ampgrid_store_ops_total') };
+  } catch (_) {
+    return null;
+  }
+}
+
 // Runs the simulator; calls onPhase(phase) when its progress line shows a new
 // phase, so the caller can sample the server at phase boundaries.
 function sim(args, onPhase = () => {}) {
@@ -119,16 +131,20 @@ async function runScenario(server, n, name, extra, measure = 'run') {
   let to = null;
   let simFrom = null;
   let simTo = null;
+  let storeFrom = null;
+  let storeTo = null;
   const url = TLS ? `wss://127.0.0.1:${server.tlsPort}/ocpp` : server.ocppUrl;
   const tlsArgs = TLS ? ['--insecure', ...(RESUME ? [] : ['--no-tls-resume'])] : [];
   const r = await sim(['--url', url, ...tlsArgs, '--stations', String(n), '--password', PASSWORD,
     '--source-ips', SOURCES, '--scenario', name, '--json', json, ...extra], (phase, simPid) => {
     const simCpu = () => { try { return procCpu(simPid); } catch (_) { return null; } };
-    if (phase === measure && !from) { from = sample(pid); simFrom = simCpu(); }
-    if (from && !to && phase !== measure) { to = sample(pid); simTo = simCpu(); }
+    if (phase === measure && !from) { from = sample(pid); simFrom = simCpu(); storeFrom = storeCounters(server); }
+    if (from && !to && phase !== measure) { to = sample(pid); simTo = simCpu(); storeTo = storeCounters(server); }
   });
   const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(json, { force: true });
+  const [sf, st] = [await storeFrom, await storeTo];
+  rep.store = sf && st ? { commits: st.commits - sf.commits, ops: st.ops - sf.ops } : null;
   rep.server = from && to ? { seconds: to.t - from.t, cpu_s: to.cpu - from.cpu, rss_kib: to.rss,
     anon_kib: to.anon } : null;
   rep.sim_cpu_s = r.cpu;
@@ -221,7 +237,7 @@ async function benchSize(n) {
       storms.push({ dropped: s.storm.dropped, recovered: s.storm.recovered, recovery_s: s.storm.recovery_s,
         refused: s.connect.refused, refused_by_status: s.connect.refused_by_status,
         boot_p99_ms: lat(s, 'BootNotification').p99, server_cpu_s: s.server && s.server.cpu_s,
-        sim_cpu_s: s.sim_phase_cpu_s, tls: s.tls || null,
+        sim_cpu_s: s.sim_phase_cpu_s, tls: s.tls || null, store: s.store,
         // CPU milliseconds per reconnect (+ boot): robust on a shared machine, where wall time is not
         server_cpu_ms_per_reconnect: s.server ? (1000 * s.server.cpu_s) / Math.max(1, s.storm.recovered) : null,
         sim_cpu_ms_per_reconnect: s.sim_phase_cpu_s !== null ?
@@ -249,7 +265,7 @@ async function benchSize(n) {
     out.mixed = { seconds: m.run.seconds, messages_per_s: m.run.messages_per_s,
       server_cpu_pct: m.server ? (100 * m.server.cpu_s) / m.server.seconds : null,
       errors: m.balance.errors, errors_by_kind: m.balance.errors_by_kind, balanced: m.balance.balanced,
-      meter_p99_ms: lat(m, 'MeterValues').p99,
+      meter_p99_ms: lat(m, 'MeterValues').p99, store: m.store,
       server_cpu_s_per_10k: m.server ? (10000 * m.server.cpu_s) / Math.max(1, m.run.messages_sent) : null };
   } finally {
     await server.stop();
@@ -269,11 +285,13 @@ function table(results) {
     ['server CPU idle with heartbeats', (r) => r.hold ? `${fmt(r.hold.server_cpu_pct, 2)} %` : '-'],
     ['storm recovery (all reconnect+boot)', (r) => `${fmt(r.storm.recovery_s, 2)} s (${r.storm.recovered}/${r.storm.dropped})`],
     ['storm CPU ms per reconnect: server / sim', (r) => `${fmt(r.storm.server_cpu_ms_per_reconnect, 2)} / ${fmt(r.storm.sim_cpu_ms_per_reconnect, 2)}`],
+    ['storm store commits / writes per reconnect', (r) => r.storm.store ? `${fmt(r.storm.store.commits / Math.max(1, r.storm.recovered), 2)} / ${fmt(r.storm.store.ops / Math.max(1, r.storm.recovered), 2)}` : '-'],
     ...(TLS ? [['TLS handshakes: full (first connect) / resumed', (r) => r.storm.tls ? `${r.storm.tls.full} / ${r.storm.tls.resumed}` : '-']] : []),
     [`durable MeterValues/s (${THROUGHPUT_STATIONS} stations, 1 in flight each)`, (r) => fmt(r.throughput.meter_values_per_s, 0)],
     ['MeterValues p50 / p99 / p99.9', (r) => `${fmt(r.throughput.p50_ms)} / ${fmt(r.throughput.p99_ms)} / ${fmt(r.throughput.p999_ms)} ms`],
     ['server CPU s per 10k MeterValues', (r) => fmt(r.throughput.server_cpu_s_per_10k, 3)],
     [`mixed day (${MIXED_DAY} s day): server CPU`, (r) => `${fmt(r.mixed.server_cpu_pct, 1)} % (${fmt(r.mixed.messages_per_s, 0)} msg/s)`],
+    ['mixed day store commits / writes per message', (r) => r.mixed.store && r.mixed.messages_per_s ? `${fmt(r.mixed.store.commits / (r.mixed.messages_per_s * r.mixed.seconds), 2)} / ${fmt(r.mixed.store.ops / (r.mixed.messages_per_s * r.mixed.seconds), 2)}` : '-'],
     ['errors (connect/storm/throughput/mixed)', (r) => `${r.connect.errors}/${r.storm.refused}/${r.throughput.errors}/${r.mixed.errors}`],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
