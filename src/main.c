@@ -294,7 +294,7 @@ static void drain_cb(uv_timer_t *t)
 static void housekeeping_cb(uv_timer_t *t)
 {
     app_t *a = t->data;
-    csms_flush_heartbeats(a->csms);
+    csms_flush_heartbeats(a->csms, false);
 }
 
 static void shutdown_app(app_t *a)
@@ -304,7 +304,7 @@ static void shutdown_app(app_t *a)
     log_info("shutting down: draining", NULL);
     uv_timer_stop(&a->housekeeping);
     uv_close((uv_handle_t *)&a->housekeeping, NULL);
-    csms_flush_heartbeats(a->csms); /* drained with everything else queued */
+    csms_flush_heartbeats(a->csms, true); /* drained with everything else queued */
     uv_signal_stop(&a->sigterm);
     uv_signal_stop(&a->sigint);
     uv_close((uv_handle_t *)&a->sigterm, NULL);

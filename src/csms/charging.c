@@ -78,13 +78,15 @@ void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx)
     if (cb) cb(ctx, CSMS_OK, NULL);
 }
 
-size_t csms_flush_heartbeats(csms_t *c)
+size_t csms_flush_heartbeats(csms_t *c, bool all)
 {
     size_t n = 0, cap = 0;
     const char **ids = NULL;
     int64_t *at = NULL;
     for (csms_station_t *st = c->stations; st; st = st->hh.next) {
         if (!st->heartbeat_dirty) continue;
+        if (!all && st->last_heartbeat_at - st->heartbeat_stored_at < CSMS_HEARTBEAT_STORE_MS)
+            continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
             ids = xrealloc(ids, cap * sizeof *ids);
@@ -94,6 +96,7 @@ size_t csms_flush_heartbeats(csms_t *c)
         at[n] = st->last_heartbeat_at;
         n++;
         st->heartbeat_dirty = false;
+        st->heartbeat_stored_at = st->last_heartbeat_at;
     }
     if (n > 0) store_station_heartbeats(c->store, ids, at, n, NULL, NULL);
     free(ids);

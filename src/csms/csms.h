@@ -127,6 +127,7 @@ struct csms_station {
     unsigned char pw_cache[32];
     bool pw_cache_valid;
     bool heartbeat_dirty;           /* last_heartbeat_at not yet written to the store */
+    int64_t heartbeat_stored_at;    /* last_heartbeat_at as last written */
     char *pending_password;         /* rotation in flight */
     UT_hash_handle hh;
 };
@@ -216,11 +217,17 @@ typedef void (*csms_boot_cb)(void *ctx, csms_err_t rc, const csms_boot_result_t 
 void csms_boot(csms_t *c, csms_station_t *st, const csms_boot_info_t *info, csms_boot_cb cb,
                void *ctx);
 /* A heartbeat changes nothing a station is told was stored: its time is kept
- * in memory and answered at once; csms_flush_heartbeats writes the times that
- * changed (the server calls it every minute and when it stops). */
+ * in memory (what the API shows) and answered at once; csms_flush_heartbeats
+ * writes the times (the server calls it every minute and when it stops). */
 void csms_heartbeat(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx);
-/* Queues one store operation with every heartbeat time not yet written; returns how many. */
-size_t csms_flush_heartbeats(csms_t *c);
+/* A stored heartbeat time is at most this old while the server runs (and exact
+ * after a clean stop): rewriting 19,500 stations' times every minute was most
+ * of an idle network's writes, and the time matters only after a crash. */
+#define CSMS_HEARTBEAT_STORE_MS (5 * 60 * 1000)
+/* Queues one store operation with the heartbeat times not yet written: with
+ * all, every one; without, those whose stored time is CSMS_HEARTBEAT_STORE_MS
+ * or more behind. Returns how many. */
+size_t csms_flush_heartbeats(csms_t *c, bool all);
 
 typedef struct csms_status_report {
     int evse_id, connector_id;

@@ -168,6 +168,8 @@ void csms_store_done(void *p, store_err_t rc)
 void csms_station_persist(csms_t *c, csms_station_t *st, csms_done_cb cb, void *ctx)
 {
     st->updated_at = time_now_ms();
+    st->heartbeat_dirty = false; /* the row carries last_heartbeat_at */
+    st->heartbeat_stored_at = st->last_heartbeat_at;
     store_station_t rec = csms_station_record(st);
     store_station_save(c->store, &rec, csms_store_done, csms_done_wrap(cb, ctx));
 }
@@ -202,6 +204,7 @@ static void load_station_cb(void *ctx, const store_station_t *r)
     csms_set_str(&st->rotation_status, r->rotation_status);
     st->last_boot_at = r->last_boot_at;
     st->last_heartbeat_at = r->last_heartbeat_at;
+    st->heartbeat_stored_at = r->last_heartbeat_at;
     st->created_at = r->created_at;
     st->updated_at = r->updated_at;
     /* A station accepted at its last boot may reconnect without booting again. */

@@ -1168,6 +1168,28 @@ static slot_t *boot(fixture_t *f, csms_station_t *st)
     return s;
 }
 
+/* Heartbeat times are written in bulk, and only once the stored one is
+ * CSMS_HEARTBEAT_STORE_MS behind; a clean stop writes every one. */
+static void heartbeat_times_are_written_when_the_stored_one_is_old_and_all_at_a_stop(void **state)
+{
+    fixture_t *f = *state;
+    csms_station_t *st = add_station(f, "CS-1", NULL, 0, "Accepted");
+    boot(f, st);
+    csms_heartbeat(f->c, st, NULL, NULL);
+    st->last_heartbeat_at += 1000; /* a second later than the boot's write */
+    assert_int_equal(csms_flush_heartbeats(f->c, false), 0);
+    st->heartbeat_stored_at -= CSMS_HEARTBEAT_STORE_MS;
+    assert_int_equal(csms_flush_heartbeats(f->c, false), 1);
+    assert_int_equal(csms_flush_heartbeats(f->c, false), 0); /* nothing new */
+    csms_heartbeat(f->c, st, NULL, NULL);
+    int64_t last = st->last_heartbeat_at = st->heartbeat_stored_at + 2000;
+    assert_int_equal(csms_flush_heartbeats(f->c, false), 0);
+    assert_int_equal(csms_flush_heartbeats(f->c, true), 1);
+    restart_domain(f);
+    st = csms_station_find(f->c, "CS-1");
+    assert_int_equal(st->last_heartbeat_at, last);
+}
+
 static void booting_an_accepted_station_answers_accepted_with_the_heartbeat_interval(void **state)
 {
     fixture_t *f = *state;
@@ -1457,6 +1479,7 @@ int main(void)
         T(a_newer_report_replaces_the_status),
         T(connectors_are_kept_sorted_by_evse),
         T(booting_an_accepted_station_answers_accepted_with_the_heartbeat_interval),
+        T(heartbeat_times_are_written_when_the_stored_one_is_old_and_all_at_a_stop),
         T(booting_a_pending_station_answers_pending_with_the_retry_interval),
         T(booting_a_rejected_station_answers_rejected),
         cmocka_unit_test(boot_answer_survives_a_registration_change_before_commit),
