@@ -290,17 +290,22 @@ size_t net_conn_queued(const net_conn_t *c)
 
 /* Sends the ping now when nothing is queued ahead of it: asking LWS for a
  * WRITEABLE callback first costs four epoll_ctl calls and a loop pass. */
-static void send_ping(net_conn_t *c)
+static int write_ping(struct lws *wsi)
 {
     /* A non-empty payload: LWS does not pass zero-length pongs up. */
     unsigned char pb[LWS_PRE + 8];
     memcpy(pb + LWS_PRE, "ampgrid", 8);
+    return lws_write(wsi, pb + LWS_PRE, 8, LWS_WRITE_PING);
+}
+
+static void send_ping(net_conn_t *c)
+{
     if (c->out.head || lws_partial_buffered(c->wsi)) {
         c->ping_due = true;
         lws_callback_on_writable(c->wsi);
         return;
     }
-    if (lws_write(c->wsi, pb + LWS_PRE, 8, LWS_WRITE_PING) < 0) {
+    if (write_ping(c->wsi) < 0) {
         c->closing = true; /* the socket failed: LWS closes it on its next pass */
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     }
@@ -524,10 +529,8 @@ static int on_ws_writeable(net_t *n, struct lws *wsi)
         return 0;
     }
     if (c->ping_due) {
-        unsigned char pb[LWS_PRE + 8];
-        memcpy(pb + LWS_PRE, "ampgrid", 8);
         c->ping_due = false;
-        if (lws_write(wsi, pb + LWS_PRE, 8, LWS_WRITE_PING) < 0) return -1;
+        if (write_ping(wsi) < 0) return -1;
         if (c->out.head) lws_callback_on_writable(wsi);
         return 0;
     }
