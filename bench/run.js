@@ -27,7 +27,7 @@
 //                          [--mixed S] [--mixed-day S] [--mixed-warmup S]
 //                          [--sources 127.0.0.2-127.0.0.9]
 //                          [--throughput-stations N] [--tls] [--cert ecdsa|rsa]
-//                          [--no-resume] [--storms K] [--verbose]
+//                          [--no-resume] [--storms K] [--max-connecting N] [--verbose]
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -67,6 +67,9 @@ const TLS = argv.includes('--tls');
 const CERT = opt('cert', 'ecdsa');
 if (!['ecdsa', 'rsa'].includes(CERT)) throw new Error('--cert is ecdsa or rsa');
 const RESUME = !argv.includes('--no-resume');
+// --max-connecting N: the simulator's connection attempts in progress at once (its default
+// when not given).
+const MAX_CONNECTING = opt('max-connecting', null);
 // --verbose: pass the simulator's progress lines through (where a long run is).
 const VERBOSE = argv.includes('--verbose');
 const SIM = path.join(path.dirname(BIN), 'ampgrid-sim');
@@ -135,6 +138,7 @@ async function runScenario(server, n, name, extra, measure = 'run') {
   let storeTo = null;
   const url = TLS ? `wss://127.0.0.1:${server.tlsPort}/ocpp` : server.ocppUrl;
   const tlsArgs = TLS ? ['--insecure', ...(RESUME ? [] : ['--no-tls-resume'])] : [];
+  if (MAX_CONNECTING !== null) tlsArgs.push('--max-connecting', MAX_CONNECTING);
   const r = await sim(['--url', url, ...tlsArgs, '--stations', String(n), '--password', PASSWORD,
     '--source-ips', SOURCES, '--scenario', name, '--json', json, ...extra], (phase, simPid) => {
     const simCpu = () => { try { return procCpu(simPid); } catch (_) { return null; } };

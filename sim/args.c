@@ -46,7 +46,7 @@ const char sim_usage[] =
     "  --duration S          connect: hold; storm: longest recovery wait; others: run time (30)\n"
     "  --ramp R              new connections per second in the ramp, 0 = all at once (0)\n"
     "  --ramp-timeout S      give up waiting for every station to boot after S seconds\n"
-    "  --max-connecting N    connection attempts in progress at once, 0 = no limit (2000)\n"
+    "  --max-connecting N    connection attempts in progress at once, 0 = no limit (512)\n"
     "  --meter-interval S    seconds between meter values while charging (10)\n"
     "  --charging F          sessions/mixed: share of connectors charging on average (0.3)\n"
     "  --session S           mean session length in seconds (120)\n"

@@ -44,7 +44,7 @@ void sim_config_defaults(sim_config_t *c)
     c->tls_resume = true;
     c->progress_s = 5;
     c->register_concurrency = 16;
-    c->max_connecting = 2000;
+    c->max_connecting = 512;
 }
 
 sim_t *sim_create(const sim_config_t *cfg, const sim_transport_t *tr)

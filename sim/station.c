@@ -77,10 +77,13 @@ static uint64_t backoff_ms(sim_station_t *st, int retry_after_s)
 
 /*
  * Why a cap on attempts in progress: LWS 4.1 keeps every pending
- * connection's handshake timeout in one sorted list, and inserting walks it,
- * so 19,000 simultaneous reconnects cost O(n^2) in the simulator (measured:
- * minutes of CPU in lws_dll2_add_sorted). A few thousand attempts in flight
- * keep the list short and still load any server far beyond its accept rate.
+ * connection's handshake timeout in one sorted list, and inserting walks it
+ * (several inserts per connection); it also unlinks each connection's header
+ * table by walking the list of them. So 19,000 simultaneous reconnects cost
+ * O(n^2) in the simulator (measured: minutes of CPU in lws_dll2_add_sorted).
+ * 512 in flight (the server's own limit on handshakes at once) keeps any
+ * server busy: at 2,000 the two walks were a sixth of the simulator's CPU in
+ * a wss storm, at 512 a few percent (docs/performance.md, session 9).
  */
 static void do_connect(sim_station_t *st);
 

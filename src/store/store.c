@@ -27,10 +27,18 @@
 const double store_commit_bucket_bounds_us[12] = {250,    500,    1000,    2500,    5000,   10000,
                                                   25000,  50000,  100000,  250000,  500000, 1e18};
 
+typedef struct cached_stmt {
+    char *sql; /* NULL: a free slot */
+    uint64_t hash, used;
+    sqlite3_stmt *st;
+} cached_stmt_t;
+
 struct store {
     sqlite3 *db;
     store_checkpointer_t *checkpointer; /* NULL: SQLite's own checkpoints */
     sqlite3_stmt *stmts[SQL_COUNT_];
+    cached_stmt_t cache[STORE_SQL_CACHE]; /* store_stmt_cached's, writer thread only */
+    uint64_t cache_clock;
     pthread_t thread;
     bool thread_running;
     pthread_mutex_t mu;
@@ -417,6 +425,46 @@ sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id)
     return st;
 }
 
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return h;
+}
+
+sqlite3_stmt *store_stmt_cached(store_t *s, const char *sql, int *rc)
+{
+    uint64_t h = sql_hash(sql);
+    cached_stmt_t *slot = &s->cache[0];
+    for (int i = 0; i < STORE_SQL_CACHE; i++) {
+        cached_stmt_t *e = &s->cache[i];
+        if (e->sql && e->hash == h && strcmp(e->sql, sql) == 0) {
+            e->used = ++s->cache_clock;
+            sqlite3_reset(e->st);
+            sqlite3_clear_bindings(e->st);
+            *rc = SQLITE_OK;
+            return e->st;
+        }
+        if (!e->sql ? slot->sql != NULL : (slot->sql && e->used < slot->used)) slot = e;
+    }
+    sqlite3_stmt *st = NULL;
+    *rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (*rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (slot->sql) { /* the least recently used goes */
+        sqlite3_finalize(slot->st);
+        free(slot->sql);
+    }
+    slot->sql = xstrdup(sql);
+    slot->hash = h;
+    slot->st = st;
+    slot->used = ++s->cache_clock;
+    return st;
+}
+
 store_err_t store_check(store_t *s, int rc, const char *what)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return STORE_OK;
@@ -729,6 +777,10 @@ void store_close(store_t *s)
     }
     store_checkpointer_stop(s->checkpointer, s->db);
     for (int i = 0; i < SQL_COUNT_; i++) sqlite3_finalize(s->stmts[i]);
+    for (int i = 0; i < STORE_SQL_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

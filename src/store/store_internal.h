@@ -62,6 +62,14 @@ sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id);
  * target to check a migration on data of the version before it. */
 int store_migrate(sqlite3 *db, int target, char *err, size_t err_len);
 sqlite3 *store_db(store_t *s);
+/* A prepared statement for SQL text that is not one of the fixed ones (the
+ * generic operation of store_sql.c, whose callers pass the same literals
+ * again and again: a storm's connect and disconnect records were parsed four
+ * times per reconnect). Prepared on first use and kept; past STORE_SQL_CACHE
+ * texts the least recently used is finalized. Returned reset and without
+ * bindings, or NULL with SQLite's code in *rc. Writer thread only. */
+#define STORE_SQL_CACHE 64
+sqlite3_stmt *store_stmt_cached(store_t *s, const char *sql, int *rc);
 /* Queues an op for the writer thread. */
 void store_submit(store_t *s, store_op_t *op);
 /* Maps an SQLite result code to store_err_t and logs unexpected failures. */

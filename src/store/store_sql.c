@@ -3,9 +3,11 @@
  * sessions, API tokens, the audit log): up to a few SQL statements run in
  * one savepoint on the writer thread, parameters bound from a JSON array,
  * rows answered as JSON objects keyed by column name. The hot paths (OCPP
- * messages) keep their hand-bound prepared statements in store_ops.c; these
- * tables see a few requests a second at most, so preparing per call is fine
- * and keeps each module's SQL next to its own functions.
+ * messages) keep their hand-bound prepared statements in store_ops.c. The
+ * operations' statements are kept prepared by their text (store_stmt_cached:
+ * the uptime recorder writes two per connect and per disconnect, which a
+ * reconnect storm makes thousands a second); the synchronous form, used at
+ * start-up, prepares per call.
  */
 #include "store/store_sql.h"
 
@@ -38,11 +40,15 @@ static void bind_json(sqlite3_stmt *st, int idx, const json_t *v)
     }
 }
 
-static store_err_t run_step(store_t *s, const store_sql_step_t *step, json_t **out)
+/* cached: the statement comes from (and stays in) the store's cache, which
+ * only the writer thread may use. */
+static store_err_t run_step(store_t *s, const store_sql_step_t *step, bool cached, json_t **out)
 {
     sqlite3_stmt *st = NULL;
     store_err_t rc = STORE_OK;
-    int src = sqlite3_prepare_v2(store_db(s), step->sql, -1, &st, NULL);
+    int src;
+    if (cached) st = store_stmt_cached(s, step->sql, &src);
+    else src = sqlite3_prepare_v2(store_db(s), step->sql, -1, &st, NULL);
     if (src != SQLITE_OK) return store_check(s, src, step->sql);
     size_t i;
     json_t *v;
@@ -71,7 +77,12 @@ static store_err_t run_step(store_t *s, const store_sql_step_t *step, json_t **o
         if (step->flags & STORE_SQL_REQUIRE_ROW && changes == 0) rc = STORE_ERR_NOT_FOUND;
     }
 done:
-    sqlite3_finalize(st);
+    if (cached) {
+        sqlite3_reset(st); /* ends its read, if any */
+        sqlite3_clear_bindings(st); /* and keeps no copy of the values */
+    } else {
+        sqlite3_finalize(st);
+    }
     return rc;
 }
 
@@ -81,7 +92,7 @@ static store_err_t exec_sql(store_t *s, store_op_t *op)
     q->result = json_array();
     for (int i = 0; i < q->n; i++) {
         json_t *r = NULL;
-        store_err_t rc = run_step(s, &q->steps[i], &r);
+        store_err_t rc = run_step(s, &q->steps[i], true, &r);
         if (rc != STORE_OK) {
             json_decref(r);
             return rc;
@@ -127,7 +138,7 @@ int store_sql_sync(store_t *s, const char *sql, json_t *params, json_t **rows)
 {
     store_sql_step_t step = {sql, params ? params : json_array(), 0};
     json_t *out = NULL;
-    store_err_t rc = run_step(s, &step, &out);
+    store_err_t rc = run_step(s, &step, false, &out);
     json_decref(step.params);
     if (rows) *rows = out;
     else json_decref(out);

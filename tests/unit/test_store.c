@@ -28,6 +28,7 @@
 
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "store/store_sql.h"
 
 #define MAX_SLOTS 4096
 #define WAIT_NS (20ULL * 1000 * 1000 * 1000)
@@ -1211,6 +1212,58 @@ static void an_api_token_hash_can_be_stored_only_once(void **state)
     restart(f);
 }
 
+/* The generic operation keeps its statements prepared by their text: the
+ * same text with new parameters answers for those parameters, more texts than
+ * the cache holds still run (the oldest are prepared again), and a text that
+ * does not prepare fails alone. */
+static void generic_sql_answers_the_same_with_statements_kept_and_evicted(void **state)
+{
+    fixture_t *f = *state;
+    static char texts[STORE_SQL_CACHE + 36][96];
+    slot_t *create = slot_new(f);
+    store_sql1(f->s, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT)", NULL, 0, json_cb, create);
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < STORE_SQL_CACHE + 36; k++) {
+            /* a distinct statement per key (it appends its number): more
+             * than the cache holds */
+            snprintf(texts[k], sizeof texts[k],
+                     "INSERT INTO t(k,v) VALUES(?1,?2||'-%d') ON CONFLICT(k) DO UPDATE SET "
+                     "v=excluded.v",
+                     k);
+            char v[32];
+            snprintf(v, sizeof v, "r%d-k%d", round, k);
+            store_sql1(f->s, texts[k], json_pack("[i,s]", k, v), 0, json_cb, slot_new(f));
+        }
+    }
+    slot_t *bad = slot_new(f);
+    store_sql1(f->s, "SELEC nothing", NULL, 0, json_cb, bad);
+    slot_t *q[3];
+    int keys[3] = {3, 4, STORE_SQL_CACHE + 35};
+    for (int i = 0; i < 3; i++) {
+        q[i] = slot_new(f);
+        store_sql1(f->s, "SELECT v FROM t WHERE k=?1", json_pack("[i]", keys[i]), 0, json_cb, q[i]);
+    }
+    slot_t *count = slot_new(f);
+    store_sql1(f->s, "SELECT count(*) AS n, sum(k) AS s FROM t", NULL, 0, json_cb, count);
+    wait_all(f);
+
+    assert_int_equal(create->rc, STORE_OK);
+    for (unsigned i = 1; i < f->nslots; i++)
+        if (&f->slots[i] != bad) assert_int_equal(f->slots[i].rc, STORE_OK);
+    assert_int_not_equal(bad->rc, STORE_OK);
+    for (int i = 0; i < 3; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "r1-k%d-%d", keys[i], keys[i]);
+        json_t *rows = json_array_get(q[i]->json, 0);
+        assert_int_equal(json_array_size(rows), 1);
+        assert_string_equal(jstr(json_array_get(rows, 0), "v"), want);
+    }
+    json_t *c = json_array_get(json_array_get(count->json, 0), 0);
+    int n = STORE_SQL_CACHE + 36;
+    assert_int_equal(jint(c, "n"), n);
+    assert_int_equal(jint(c, "s"), n * (n - 1) / 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1254,6 +1307,7 @@ int main(void)
         T(an_api_token_is_found_by_its_hash),
         T(looking_up_an_unknown_api_token_is_not_found),
         T(an_api_token_hash_can_be_stored_only_once),
+        T(generic_sql_answers_the_same_with_statements_kept_and_evicted),
     };
 #undef T
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
