@@ -82,8 +82,8 @@ static uint64_t backoff_ms(sim_station_t *st, int retry_after_s)
  * table by walking the list of them. So 19,000 simultaneous reconnects cost
  * O(n^2) in the simulator (measured: minutes of CPU in lws_dll2_add_sorted).
  * 512 in flight (the server's own limit on handshakes at once) keeps any
- * server busy: at 2,000 the two walks were a sixth of the simulator's CPU in
- * a wss storm, at 512 a few percent (docs/performance.md, session 9).
+ * server busy: at 2,000 the two walks were a fifth of the simulator's CPU in
+ * a wss storm, at 512 a tenth (docs/performance.md, session 9).
  */
 static void do_connect(sim_station_t *st);
 

@@ -446,7 +446,11 @@ sqlite3_stmt *store_stmt_cached(store_t *s, const char *sql, int *rc)
             *rc = SQLITE_OK;
             return e->st;
         }
-        if (!e->sql ? slot->sql != NULL : (slot->sql && e->used < slot->used)) slot = e;
+        if (!e->sql) {
+            if (slot->sql) slot = e; /* a free slot first */
+        } else if (slot->sql && e->used < slot->used) {
+            slot = e; /* else the least recently used */
+        }
     }
     sqlite3_stmt *st = NULL;
     *rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
