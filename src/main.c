@@ -93,6 +93,7 @@ typedef struct app {
     net_t *net;
     uv_timer_t drain;
     uv_timer_t housekeeping;        /* writes heartbeat times every minute */
+    uv_prepare_t log_flush;         /* writes the turn's log lines before the loop waits */
     int drain_ticks;
     bool stopping;
 } app_t;
@@ -302,6 +303,9 @@ static void shutdown_app(app_t *a)
     if (a->stopping) return;
     a->stopping = true;
     log_info("shutting down: draining", NULL);
+    log_set_buffered(false); /* shutdown's lines as they happen */
+    uv_prepare_stop(&a->log_flush);
+    uv_close((uv_handle_t *)&a->log_flush, NULL);
     uv_timer_stop(&a->housekeeping);
     uv_close((uv_handle_t *)&a->housekeeping, NULL);
     csms_flush_heartbeats(a->csms, true); /* drained with everything else queued */
@@ -321,6 +325,12 @@ static void shutdown_app(app_t *a)
     uv_timer_init(&a->loop, &a->drain);
     a->drain.data = a;
     uv_timer_start(&a->drain, drain_cb, 0, 50);
+}
+
+static void log_flush_cb(uv_prepare_t *h)
+{
+    (void)h;
+    log_flush();
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -566,8 +576,12 @@ static int cmd_serve(int argc, char **argv)
     }
     /* what a crash left in the file directories: also before the writer */
     char diag_dir[1040], fw_dir[1040];
-    snprintf(diag_dir, sizeof diag_dir, "%s/diagnostics", a->transfers_dir);
-    snprintf(fw_dir, sizeof fw_dir, "%s/firmware", a->transfers_dir);
+    if (snprintf(diag_dir, sizeof diag_dir, "%s/diagnostics", a->transfers_dir) >=
+            (int)sizeof diag_dir ||
+        snprintf(fw_dir, sizeof fw_dir, "%s/firmware", a->transfers_dir) >= (int)sizeof fw_dir) {
+        fprintf(stderr, "ampgrid: the transfers directory path is too long\n");
+        return 1;
+    }
     orphans_dirs_t od = {.attachments = workorders_server_attachments_dir(a->workorders),
                          .diagnostics = diag_dir,
                          .firmware = fw_dir};
@@ -675,6 +689,10 @@ static int cmd_serve(int argc, char **argv)
     uv_signal_start(&a->sigterm, signal_cb, SIGTERM);
     uv_signal_start(&a->sigint, signal_cb, SIGINT);
 
+    /* info lines go out once per loop turn (see log.c), until shutdown begins */
+    uv_prepare_init(&a->loop, &a->log_flush);
+    uv_prepare_start(&a->log_flush, log_flush_cb);
+    log_set_buffered(true);
     log_info("listening", "ocpp_port=%d tls_port=%d http_port=%d fd_limit=%d", a->cfg.ocpp_port,
              a->cfg.tls_port, a->cfg.http_port, fds);
     first_done(fs, STORE_OK, NULL); /* the banner, once the credentials above are stored */

@@ -749,6 +749,7 @@ void api_destroy(api_t *a)
         free(a->ring[i].meter);
         free(a->ring[i].station);
     }
+    strbuf_free(&a->frame_scratch);
     api_webhooks_free(a);
     free(a);
 }

@@ -6,6 +6,7 @@
 #define AMPGRID_API_INTERNAL_H
 
 #include "api/api.h"
+#include "util/strbuf.h"
 
 #include <uthash.h>
 #include <uv.h>
@@ -90,6 +91,7 @@ struct api {
     uint64_t recorded;        /* events put in the ring since start */
     bool subscribed;          /* to the domain's events: while streams exist, and a while after */
     int64_t streams_gone_at;  /* when the last stream closed */
+    strbuf_t frame_scratch;   /* events.c builds each frame here, then copies it out */
     /* recent events for Last-Event-ID resumption, kept as the SSE frame
      * ("id: ..\nevent: ..\ndata: ..\n\n"): a JSON tree per event cost ~0.7 KiB,
      * the text ~0.2 (8192 of them are a fixed cost of every busy server) */

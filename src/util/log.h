@@ -19,6 +19,13 @@ bool log_enabled(log_level_t lvl);
 void log_emit(log_level_t lvl, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Buffered mode: info and debug lines wait in memory until log_flush() (or
+ * until 32 KiB have collected); warnings and errors are written at once, after
+ * what waits. The server turns it on for its event loop and flushes before
+ * the loop waits; turning it off flushes. Off by default. */
+void log_set_buffered(bool on);
+void log_flush(void);
+
 /* Writes `s` as a logfmt value (quoted and escaped when needed) into buf. */
 const char *log_quote(const char *s, char *buf, unsigned len);
 
