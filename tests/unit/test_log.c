@@ -18,7 +18,7 @@
 
 #include "util/log.h"
 
-static char g_path[] = "/tmp/ampgrid-test-log-XXXXXX";
+static char g_path[64]; /* mkstemp template, filled in by setup */
 static int g_saved = -1;
 
 /* stderr goes to a fresh temporary file for each test */
