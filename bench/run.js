@@ -260,7 +260,7 @@ async function benchSize(n) {
     out.throughput = { settle_s: settled, seconds: t.run.seconds, meter_values_per_s: t.run.meter_values_per_s,
       messages: t.run.meter_values_ok, p50_ms: ml.p50, p90_ms: ml.p90, p99_ms: ml.p99,
       p999_ms: ml['p99.9'], max_ms: ml.max, errors: t.balance.errors, balanced: t.balance.balanced,
-      server_cpu_s: t.server && t.server.cpu_s, sim_cpu_s: t.sim_cpu_s,
+      server_cpu_s: t.server && t.server.cpu_s, sim_cpu_s: t.sim_cpu_s, store: t.store,
       server_cpu_s_per_10k: t.server ? (10000 * t.server.cpu_s) / Math.max(1, t.run.messages_sent) : null };
 
     const m = await runScenario(server, n, 'mixed', ['--duration', String(MIXED_S), '--charging', '0.3',
@@ -294,6 +294,9 @@ function table(results) {
     [`durable MeterValues/s (${THROUGHPUT_STATIONS} stations, 1 in flight each)`, (r) => fmt(r.throughput.meter_values_per_s, 0)],
     ['MeterValues p50 / p99 / p99.9', (r) => `${fmt(r.throughput.p50_ms)} / ${fmt(r.throughput.p99_ms)} / ${fmt(r.throughput.p999_ms)} ms`],
     ['server CPU s per 10k MeterValues', (r) => fmt(r.throughput.server_cpu_s_per_10k, 3)],
+    // the group commit's batch: how many MeterValues share one fsync
+    ['MeterValues store writes per commit', (r) => r.throughput.store && r.throughput.store.commits ?
+      fmt(r.throughput.store.ops / r.throughput.store.commits, 1) : '-'],
     [`mixed day (${MIXED_DAY} s day): server CPU`, (r) => `${fmt(r.mixed.server_cpu_pct, 1)} % (${fmt(r.mixed.messages_per_s, 0)} msg/s)`],
     ['mixed day store commits / writes per message', (r) => r.mixed.store && r.mixed.messages_per_s ? `${fmt(r.mixed.store.commits / (r.mixed.messages_per_s * r.mixed.seconds), 2)} / ${fmt(r.mixed.store.ops / (r.mixed.messages_per_s * r.mixed.seconds), 2)}` : '-'],
     ['errors (connect/storm/throughput/mixed)', (r) => `${r.connect.errors}/${r.storm.refused}/${r.throughput.errors}/${r.mixed.errors}`],
