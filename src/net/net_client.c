@@ -37,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -61,6 +63,7 @@ struct net_client {
     size_t by_fd_cap;
     net_client_conn_t *starting; /* inside lws_client_connect_via_info */
     net_wbuf_t wbuf; /* a message written at once (send_now) */
+    uint64_t mask_state; /* the frames' masking keys (next_mask) */
     bool destroying;
 };
 
@@ -177,6 +180,19 @@ static void conn_end(net_client_conn_t *c, struct lws *wsi, net_client_close_inf
     conn_free(c);
 }
 
+/* A frame's masking key: xorshift64*, seeded from the kernel's random source.
+ * RFC 6455 asks for keys a page's script cannot predict, against proxies that
+ * a browser's frames could poison; a load generator has no page in it. */
+static uint32_t next_mask(net_client_t *n)
+{
+    uint64_t x = n->mask_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    n->mask_state = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
 /* Writes a message now when nothing is pending, as the server does (see
  * send_now in net.c): no WRITEABLE round trip, no epoll_ctl per message. */
 static bool send_now(net_client_conn_t *c, const char *data, size_t len)
@@ -185,7 +201,7 @@ static bool send_now(net_client_conn_t *c, const char *data, size_t len)
     if (c->out_head || lws_partial_buffered(c->wsi)) return false;
     n->stats.bytes_out += len;
     n->stats.msgs_out++;
-    if (net_wbuf_write(&n->wbuf, c->wsi, data, len) < 0) {
+    if (net_wbuf_write_client(&n->wbuf, c->wsi, data, len, next_mask(n)) < 0) {
         c->closing = true; /* the socket failed: LWS closes it on its next pass */
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     }
@@ -451,7 +467,7 @@ static int on_writeable(net_client_conn_t *c, struct lws *wsi)
     c->out_head = m->next;
     if (!c->out_head) c->out_tail = NULL;
     c->out_bytes -= m->len;
-    int r = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    int r = net_wbuf_write_client_at(wsi, m->buf + LWS_PRE, m->len, next_mask(c->n));
     c->n->stats.bytes_out += m->len;
     c->n->stats.msgs_out++;
     free(m);
@@ -774,6 +790,9 @@ net_client_t *net_client_create(uv_loop_t *loop, const net_client_config_t *cfg,
     n->cbs = *cbs;
     if (!n->cfg.max_message) n->cfg.max_message = 65536;
     if (n->cfg.connect_timeout <= 0) n->cfg.connect_timeout = 20;
+    if (getrandom(&n->mask_state, sizeof n->mask_state, 0) != (ssize_t)sizeof n->mask_state ||
+        !n->mask_state)
+        n->mask_state = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)n; /* never zero */
     n->protocols[0] = (struct lws_protocols){
         .name = WS_PROTOCOL, .callback = ws_callback, .rx_buffer_size = 2048};
     n->protocols[1] = (struct lws_protocols){.name = HTTP_PROTOCOL, .callback = http_callback};
