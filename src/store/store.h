@@ -34,7 +34,7 @@ typedef enum store_err {
     STORE_ERR_SCHEMA,    /* schema newer than this build */
 } store_err_t;
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 typedef struct store_station {
     const char *id;

@@ -213,10 +213,11 @@ static store_err_t calc_energy(calc_t *k)
     sqlite3_stmt *st = prepare(k, sql.data);
     strbuf_free(&sql);
     sqlite3_stmt *mv = prepare(
-        k, "SELECT timestamp,value,unit FROM meter_values WHERE transaction_id=?1 AND "
-           "(measurand IS NULL OR measurand='Energy.Active.Import.Register') AND phase IS NULL AND "
-           "(format IS NULL OR format<>'SignedData') AND (location IS NULL OR location='Outlet') "
-           "ORDER BY timestamp LIMIT 100000");
+        k, "SELECT m.timestamp,m.value,m.unit FROM transactions t,meter_values m WHERE "
+           STORE_SQL_TX_READINGS("?1") " AND (m.measurand IS NULL OR "
+           "m.measurand='Energy.Active.Import.Register') AND m.phase IS NULL AND (m.format IS NULL "
+           "OR m.format<>'SignedData') AND (m.location IS NULL OR m.location='Outlet') "
+           "ORDER BY m.timestamp LIMIT 100000");
     store_err_t err = STORE_ERR_IO;
     if (!st || !mv) goto fail;
     bind_filters(st, q);
@@ -795,8 +796,9 @@ static store_err_t exec_export(store_t *s, store_op_t *op)
         if (q->site) strbuf_printf(&where, " AND s.site=?4");
     } else {
         tcol = "m.timestamp";
-        strbuf_printf(&where, " FROM meter_values m WHERE %s",
-                      q->session_id ? "m.transaction_id=?5" : "m.station_id=?3");
+        strbuf_printf(&where, "%s", q->session_id ? " FROM transactions t,meter_values m WHERE "
+                                                   STORE_SQL_TX_READINGS("?5")
+                                                 : " FROM meter_values m WHERE m.station_id=?3");
     }
     if (q->from) strbuf_printf(&where, " AND %s>=?1", tcol);
     if (q->to) strbuf_printf(&where, " AND %s<?2", tcol);

@@ -45,6 +45,7 @@ enum store_stmt_id {
     SQL_TX_EV_INFO,
     SQL_STATION_HEARTBEAT,
     SQL_TX_PROGRESS,
+    SQL_TX_READINGS,
     /* transaction control, prepared once (sqlite3_exec would parse per op) */
     SQL_BEGIN,
     SQL_COMMIT,
@@ -54,6 +55,20 @@ enum store_stmt_id {
     SQL_SAVEPOINT_RELEASE,
     SQL_COUNT_
 };
+
+/* Meter readings have one index, (station_id, timestamp); a transaction keeps
+ * the first and last timestamp of its readings (readings_from, readings_to),
+ * so its readings are a range of that index. STORE_SQL_TX_READINGS(p) is the
+ * condition for "the readings of transaction p" (an SQL parameter) with t
+ * standing for transactions and m for meter_values or meter_readings;
+ * STORE_SQL_READINGS_BOUNDS(from, to) the SET clause that widens the bounds
+ * (NULL parameters leave them as they are). */
+#define STORE_SQL_TX_READINGS(p)                                                                   \
+    "t.id=" p " AND m.station_id=t.station_id AND m.timestamp>=t.readings_from AND "              \
+    "m.timestamp<=t.readings_to AND m.transaction_id=" p
+#define STORE_SQL_READINGS_BOUNDS(from, to)                                                        \
+    "readings_from=COALESCE(MIN(readings_from," from ")," from ",readings_from),"                 \
+    "readings_to=COALESCE(MAX(readings_to," to ")," to ",readings_to)"
 
 /* Prepared once per statement on first use; only the writer thread calls it. */
 sqlite3_stmt *store_stmt(store_t *s, enum store_stmt_id id);

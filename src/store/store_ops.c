@@ -467,13 +467,42 @@ static size_t pack_reading(strbuf_t *b, const store_sample_t *sm, size_t from, s
     return i;
 }
 
+/* Widens the transaction's reading bounds to [from, to] (see
+ * STORE_SQL_TX_READINGS; none: from > to) and, when the op carries it,
+ * records its progress, in one row write. */
+static store_err_t tx_readings_update(store_t *s, const rec_op_t *o, int64_t from, int64_t to)
+{
+    sqlite3_stmt *st;
+    if (o->has_progress) {
+        const store_tx_progress_t *p = &o->progress;
+        st = store_stmt(s, SQL_TX_PROGRESS);
+        if (p->last_soc >= 0) sqlite3_bind_double(st, 2, p->last_soc);
+        if (p->last_energy_wh >= 0) sqlite3_bind_int64(st, 3, p->last_energy_wh);
+        sqlite3_bind_int64(st, 4, p->last_soc_at);
+        sqlite3_bind_int64(st, 5, p->last_energy_at);
+        if (from <= to) {
+            sqlite3_bind_int64(st, 6, from);
+            sqlite3_bind_int64(st, 7, to);
+        }
+    } else {
+        st = store_stmt(s, SQL_TX_READINGS);
+        sqlite3_bind_int64(st, 2, from);
+        sqlite3_bind_int64(st, 3, to);
+    }
+    sqlite3_bind_int64(st, 1, o->id_out);
+    return step_done(s, st, "tx progress");
+}
+
 static store_err_t exec_meter_values(store_t *s, store_op_t *op)
 {
     rec_op_t *o = (rec_op_t *)op;
     const store_connector_t *c = &o->r.conn;
     strbuf_t b = {0};
+    int64_t from = INT64_MAX, to = INT64_MIN;
     for (size_t i = 0; i < o->nsamples;) {
         int64_t at = o->samples[i].timestamp;
+        if (at < from) from = at;
+        if (at > to) to = at;
         i = pack_reading(&b, o->samples, i, o->nsamples);
         sqlite3_stmt *st = store_stmt(s, SQL_METER_INSERT);
         store_bind_text_static(st, 1, c->station_id);
@@ -489,18 +518,8 @@ static store_err_t exec_meter_values(store_t *s, store_op_t *op)
         }
     }
     strbuf_free(&b);
-    if (o->has_progress && o->id_out > 0) {
-        const store_tx_progress_t *p = &o->progress;
-        sqlite3_stmt *st = store_stmt(s, SQL_TX_PROGRESS);
-        sqlite3_bind_int64(st, 1, o->id_out);
-        if (p->last_soc >= 0) sqlite3_bind_double(st, 2, p->last_soc);
-        if (p->last_energy_wh >= 0) sqlite3_bind_int64(st, 3, p->last_energy_wh);
-        sqlite3_bind_int64(st, 4, p->last_soc_at);
-        sqlite3_bind_int64(st, 5, p->last_energy_at);
-        store_err_t e = step_done(s, st, "tx progress");
-        if (e != STORE_OK) return e;
-    }
-    return STORE_OK;
+    if (o->id_out <= 0 || (o->nsamples == 0 && !o->has_progress)) return STORE_OK;
+    return tx_readings_update(s, o, from, to);
 }
 
 void store_meter_values(store_t *s, const char *station_id, int evse_id, int connector_id,

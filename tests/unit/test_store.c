@@ -869,14 +869,24 @@ static void meter_values_appear_in_their_session_in_time_order(void **state)
         {.timestamp = 1000, .value = "1100"},
         {.timestamp = 2000, .value = "55", .measurand = "SoC", .unit = "Percent", .phase = "L1"},
     };
-    slot_t *a = slot_new(f), *b = slot_new(f), *c = slot_new(f);
+    /* a session on the station's other connector, its readings in between */
+    store_tx_t tx2 = tx_rec("CS-1", 2, "TAG2", 0, 1500);
+    int64_t id2 = op_tx_start(f, &tx2)->id;
+    store_sample_t other[] = {{.timestamp = 1500, .value = "7"}, {.timestamp = 2500, .value = "8"}};
+    slot_t *a = slot_new(f), *b = slot_new(f), *c = slot_new(f), *d = slot_new(f);
     store_meter_values(f->s, "CS-1", 1, 1, id, later, 1, done_cb, a);
+    store_meter_values(f->s, "CS-1", 2, 1, id2, other, 2, done_cb, d);
     store_meter_values(f->s, "CS-1", 1, 1, id, earlier, 2, done_cb, b);
     store_meter_values(f->s, "CS-1", 1, 1, 0, earlier, 2, done_cb, c); /* outside the session */
     wait_all(f);
     assert_int_equal(a->rc, STORE_OK);
     assert_int_equal(b->rc, STORE_OK);
     assert_int_equal(c->rc, STORE_OK);
+    assert_int_equal(d->rc, STORE_OK);
+    json_t *mv2 = json_object_get(q_session(f, id2)->json, "meter_values");
+    assert_int_equal(json_array_size(mv2), 2);
+    assert_string_equal(jstr(json_array_get(mv2, 0), "value"), "7");
+    assert_string_equal(jstr(json_array_get(mv2, 1), "value"), "8");
     json_t *mv = json_object_get(q_session(f, id)->json, "meter_values");
     assert_int_equal(json_array_size(mv), 3);
     assert_string_equal(jstr(json_array_get(mv, 0), "value"), "1100");
@@ -983,6 +993,80 @@ static void migrating_keeps_meter_values_written_one_row_per_sample(void **state
         }
     }
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Schema 12 drops the (transaction, time) index of meter readings: the
+ * migration gives every transaction the time bounds of its readings, and a
+ * session's readings are then found through the station index. */
+static void migrating_bounds_each_session_readings_for_the_station_index(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], err[256] = "";
+    snprintf(path, sizeof path, "%s/v11.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(store_migrate(db, 11, err, sizeof err), 0);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO transactions(id,station_id,evse_id,connector_id,id_token,"
+                     "started_at,created_at) VALUES(7,'CS-1',1,1,'A',900,900),"
+                     "(8,'CS-1',2,1,'B',900,900),(9,'CS-2',1,1,'C',900,900);"
+                     "INSERT INTO meter_readings(station_id,evse_id,connector_id,transaction_id,"
+                     "timestamp,samples) VALUES('CS-1',1,1,7,3000,'[{\"v\":\"3\"}]'),"
+                     "('CS-1',1,1,7,1000,'[{\"v\":\"1\"}]'),"
+                     "('CS-1',2,1,8,2000,'[{\"v\":\"2\"}]'),"
+                     "('CS-1',1,1,NULL,2500,'[{\"v\":\"x\"}]');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(store_migrate(db, STORE_SCHEMA_VERSION, err, sizeof err), 0);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT id,readings_from,readings_to FROM transactions "
+                                        "ORDER BY id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    const int64_t want[3][3] = {{7, 1000, 3000}, {8, 2000, 2000}, {9, -1, -1}};
+    for (int r = 0; r < 3; r++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(st, 0), want[r][0]);
+        for (int c = 1; c < 3; c++) {
+            if (want[r][c] < 0) assert_int_equal(sqlite3_column_type(st, c), SQLITE_NULL);
+            else assert_int_equal(sqlite3_column_int64(st, c), want[r][c]);
+        }
+    }
+    sqlite3_finalize(st);
+    /* session 7: its two readings in time order, not 8's nor the one without a session */
+    const char *q = "SELECT m.value FROM transactions t,meter_values m WHERE "
+                    STORE_SQL_TX_READINGS("?1") " ORDER BY m.timestamp,m.id";
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, 7);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "3");
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* ... found through the station index, and the other index is gone */
+    char plan[512];
+    snprintf(plan, sizeof plan, "EXPLAIN QUERY PLAN %s", q);
+    assert_int_equal(sqlite3_prepare_v2(db, plan, -1, &st, NULL), SQLITE_OK);
+    bool by_station = false;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strstr((const char *)sqlite3_column_text(st, 3),
+                   "USING INDEX meter_readings_station (station_id=? AND timestamp>? AND "
+                   "timestamp<?)"))
+            by_station = true;
+    sqlite3_finalize(st);
+    assert_true(by_station);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT COUNT(*) FROM sqlite_schema WHERE "
+                                        "name='meter_readings_tx'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
@@ -1296,6 +1380,7 @@ int main(void)
         T(meter_values_appear_in_their_session_in_time_order),
         T(a_reading_is_one_row_and_its_samples_come_back_exactly),
         T(migrating_keeps_meter_values_written_one_row_per_sample),
+        T(migrating_bounds_each_session_readings_for_the_station_index),
         T(a_session_query_for_an_unknown_id_is_not_found),
         T(session_queries_filter_by_station_token_state_and_time),
         T(session_queries_page_with_limit_and_offset),
