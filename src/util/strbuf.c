@@ -76,31 +76,34 @@ void strbuf_fixed(strbuf_t *b, double v, int decimals)
 void strbuf_json_string(strbuf_t *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(s);
-    reserve(b, n + 2);
-    b->data[b->len++] = '"';
-    for (size_t i = 0; i < n;) {
-        size_t run = i; /* the longest stretch that needs no escape, copied at once */
-        while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
-            run++;
-        if (run > i) {
-            strbuf_append(b, s + i, run - i);
-            i = run;
+    /* Two passes: the exact length, then the bytes, with no call per piece
+     * (the store packs every sampled value of a meter reading with this). */
+    size_t out = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        out += *p < 0x20 ? 6 : (*p == '"' || *p == '\\') ? 2 : 1;
+    reserve(b, out);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
             continue;
         }
-        unsigned char c = (unsigned char)s[i++];
-        char esc[6] = {'\\', (char)c};
-        size_t len = 2;
-        if (c < 0x20) {
-            esc[1] = 'u';
-            esc[2] = esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
+        *o++ = '\\';
+        if (c >= 0x20) {
+            *o++ = (char)c;
+            continue;
         }
-        strbuf_append(b, esc, len);
+        *o++ = 'u';
+        *o++ = '0';
+        *o++ = '0';
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 15];
     }
-    strbuf_append(b, "\"", 1);
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
 }
 
 void strbuf_number(strbuf_t *b, double v)

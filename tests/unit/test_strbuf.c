@@ -92,12 +92,46 @@ static void json_strings_read_back_as_the_original(void **state)
     }
 }
 
+/* Many strings into one buffer: each write lands exactly where the buffer
+ * has grown to (escapes at the edges of its capacity). */
+static void json_strings_appended_in_a_row_read_back(void **state)
+{
+    (void)state;
+    strbuf_t b = {0};
+    char s[80];
+    strbuf_append(&b, "[", 1);
+    for (int i = 0; i < 400; i++) {
+        size_t n = (size_t)(i % 70);
+        for (size_t k = 0; k < n; k++)
+            s[k] = "a\"\\\x01z"[(i + k) % 5];
+        s[n] = '\0';
+        if (i) strbuf_append(&b, ",", 1);
+        strbuf_json_string(&b, s);
+    }
+    strbuf_append(&b, "]", 1);
+    assert_int_equal(strlen(b.data), b.len);
+    json_error_t e;
+    json_t *a = json_loadb(b.data, b.len, 0, &e);
+    if (!json_is_array(a)) fail_msg("not a JSON array: %s", e.text);
+    assert_int_equal(json_array_size(a), 400);
+    for (int i = 0; i < 400; i++) {
+        size_t n = (size_t)(i % 70);
+        for (size_t k = 0; k < n; k++)
+            s[k] = "a\"\\\x01z"[(i + k) % 5];
+        s[n] = '\0';
+        assert_string_equal(json_string_value(json_array_get(a, (size_t)i)), s);
+    }
+    json_decref(a);
+    strbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(printf_appends_pieces_of_any_length),
         cmocka_unit_test(fixed_writes_what_printf_writes),
         cmocka_unit_test(json_strings_read_back_as_the_original),
+        cmocka_unit_test(json_strings_appended_in_a_row_read_back),
         cmocka_unit_test(numbers_keep_every_digit_of_a_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,6 +109,40 @@ static void what_the_ordinary_path_refuses_is_never_taken(void **state)
         if (fast(refused[i])) fail_msg("took '%s'", refused[i]);
 }
 
+/* The text is scanned eight bytes at a time: a byte the fast path does not
+ * handle is found at every length and offset, and plain values of every
+ * length around a word are taken. */
+static void a_byte_outside_plain_ascii_is_found_anywhere(void **state)
+{
+    (void)state;
+    const unsigned char bad[] = {'\\', 0x01, 0x1f, 0x80, 0xff, '\t'};
+    char value[24], frame[512];
+    for (size_t len = 1; len <= 17; len++) {
+        memset(value, 'a', len);
+        value[len] = '\0';
+        snprintf(frame, sizeof frame,
+                 FRAME("{\"connectorId\":1,\"meterValue\":[" MV("{\"value\":\"%s\"}") "]}"),
+                 value);
+        if (!fast(frame)) fail_msg("refused '%s'", frame);
+        value[len - 1] = 0x7f; /* DEL is printable for JSON */
+        snprintf(frame, sizeof frame,
+                 FRAME("{\"connectorId\":1,\"meterValue\":[" MV("{\"value\":\"%s\"}") "]}"),
+                 value);
+        if (!fast(frame)) fail_msg("refused '%s'", frame);
+        for (size_t b = 0; b < sizeof bad; b++) {
+            for (size_t at = 0; at < len; at++) {
+                memset(value, 'a', len);
+                value[at] = (char)bad[b];
+                snprintf(frame, sizeof frame,
+                         FRAME("{\"connectorId\":1,\"meterValue\":[" MV(
+                             "{\"value\":\"%s\"}") "]}"),
+                         value);
+                if (fast(frame)) fail_msg("took byte 0x%02x at %zu of %zu", bad[b], at, len);
+            }
+        }
+    }
+}
+
 /* ---- generated frames ------------------------------------------------------------------ */
 
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
@@ -237,6 +271,7 @@ int main(void)
         cmocka_unit_test(a_station_meter_value_is_taken_with_every_value),
         cmocka_unit_test(whitespace_and_key_order_do_not_matter),
         cmocka_unit_test(what_the_ordinary_path_refuses_is_never_taken),
+        cmocka_unit_test(a_byte_outside_plain_ascii_is_found_anywhere),
         cmocka_unit_test(generated_frames_and_their_mutations_keep_the_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
