@@ -357,8 +357,9 @@ static ocpp_err_t check_datetime(vctx_t *c, const json_t *v)
 bool ocpp_schema_enum_ok(const ocpp_field_t *f, const char *s, size_t len)
 {
     for (size_t i = 0; f->enum_values != NULL && f->enum_values[i] != NULL; i++) {
-        if (strlen(f->enum_values[i]) == len && memcmp(f->enum_values[i], s, len) == 0)
-            return true;
+        const char *e = f->enum_values[i];
+        if (len > 0 && e[0] != s[0]) continue; /* most values differ at once */
+        if (strlen(e) == len && memcmp(e, s, len) == 0) return true;
     }
     return false;
 }

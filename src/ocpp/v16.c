@@ -334,7 +334,7 @@ static void mv_value(void *ud, const ocpp_field_t *f, ocpp_stream_kind_t kind, c
         {"format", offsetof(store_sample_t, format)},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (strcmp(n, keys[i].name) == 0) {
+        if (n[0] == keys[i].name[0] && strcmp(n, keys[i].name) == 0) {
             *(const char **)((char *)s + keys[i].off) = v;
             return;
         }
