@@ -29,7 +29,7 @@
 //                          [--throughput-stations N] [--tls] [--cert ecdsa|rsa]
 //                          [--no-resume] [--storms K] [--max-connecting N] [--verbose]
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -310,8 +310,20 @@ function table(results) {
   return outl.join('\n');
 }
 
+// The host's speed moves by a third from hour to hour on a shared VM (docs/performance.md,
+// session 8), which moves every figure here: a short AES-GCM run on 16-byte blocks (the
+// size of OCPP answers' TLS records) at the start and the end says at which speed a run was
+// made, so that only runs at similar speeds are compared. null without the openssl tool.
+function hostSpeed() {
+  const r = spawnSync('openssl', ['speed', '-seconds', '1', '-bytes', '16', '-evp', 'aes-128-gcm'],
+    { encoding: 'utf8' });
+  const m = r.status === 0 && /AES-128-GCM\s+([\d.]+)k/.exec(r.stdout || '');
+  return m ? Math.round(Number(m[1]) / 100) / 10 : null; // MB/s, one decimal
+}
+
 async function main() {
   if (!fs.existsSync(SIM)) throw new Error(`${SIM} is missing: build first (make build)`);
+  const speed = { start: hostSpeed(), end: null };
   const results = [];
   const machine = `${os.cpus().length} cores (${os.cpus()[0].model}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}`;
   const dir = path.join(__dirname, 'results');
@@ -321,8 +333,10 @@ async function main() {
   for (const n of SIZES) {
     process.stderr.write(`bench: ${n} stations...\n`);
     results.push(await benchSize(n));
+    speed.end = hostSpeed();
     // after every size, so a long run that is stopped keeps what it measured
-    fs.writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), sizes: SIZES,
+    fs.writeFileSync(file, JSON.stringify({ machine, host_aes_gcm_16b_mb_s: speed,
+      date: new Date().toISOString(), sizes: SIZES,
       hold_s: HOLD, throughput_s: THROUGHPUT_S, throughput_stations: THROUGHPUT_STATIONS, tls: TLS,
       tls_cert: TLS ? CERT : null, tls_resume: TLS ? RESUME : null,
       mixed_s: MIXED_S, mixed_day_s: MIXED_DAY, mixed_warmup_s: MIXED_WARMUP, results }, null, 2));
@@ -330,6 +344,10 @@ async function main() {
   console.log(`ampgrid benchmark on ${machine}${TLS ? `, stations over TLS (wss, ${CERT} certificate` +
     `${RESUME ? '' : ', no session resumption'})` : ''}`);
   console.log(table(results));
+  if (speed.start !== null) {
+    console.log(`  host speed, openssl AES-128-GCM on 16-byte blocks: ${fmt(speed.start, 1)} MB/s at the ` +
+      `start, ${fmt(speed.end, 1)} at the end (compare runs made at similar speeds)`);
+  }
   console.log(`  (written to ${path.relative(process.cwd(), file)})`);
 }
 
