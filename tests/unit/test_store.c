@@ -954,23 +954,29 @@ static void a_reading_is_one_row_and_its_samples_come_back_exactly(void **state)
     assert_int_equal(count_rows(f->dir, "meter_values"), 4);
 }
 
+/* A database of schema `version` in the fixture's directory, seeded with `sql`. */
+static sqlite3 *db_at_version(fixture_t *f, int version, const char *sql)
+{
+    char path[160], err[256] = "";
+    snprintf(path, sizeof path, "%s/v%d.db", f->dir, version);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(store_migrate(db, version, err, sizeof err), 0);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
 static void migrating_keeps_meter_values_written_one_row_per_sample(void **state)
 {
     fixture_t *f = *state;
-    char path[160], err[256] = "";
-    snprintf(path, sizeof path, "%s/v10.db", f->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(store_migrate(db, 10, err, sizeof err), 0);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,"
-                     "timestamp,value,measurand,phase,unit,context,location,format) VALUES"
-                     "('CS-1',1,1,7,2000,'9','SoC',NULL,'Percent',NULL,NULL,NULL),"
-                     "('CS-1',1,1,7,1000,'230','Voltage','L1','V','Sample.Periodic','Outlet',"
-                     "'Raw'),('CS-2',2,0,NULL,1000,'x\"y',NULL,NULL,NULL,NULL,NULL,NULL)",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
+    char err[256] = "";
+    sqlite3 *db = db_at_version(
+        f, 10,
+        "INSERT INTO meter_values(station_id,evse_id,connector_id,transaction_id,"
+        "timestamp,value,measurand,phase,unit,context,location,format) VALUES"
+        "('CS-1',1,1,7,2000,'9','SoC',NULL,'Percent',NULL,NULL,NULL),"
+        "('CS-1',1,1,7,1000,'230','Voltage','L1','V','Sample.Periodic','Outlet',"
+        "'Raw'),('CS-2',2,0,NULL,1000,'x\"y',NULL,NULL,NULL,NULL,NULL,NULL)");
     assert_int_equal(store_migrate(db, STORE_SCHEMA_VERSION, err, sizeof err), 0);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
@@ -1003,23 +1009,17 @@ static void migrating_keeps_meter_values_written_one_row_per_sample(void **state
 static void migrating_bounds_each_session_readings_for_the_station_index(void **state)
 {
     fixture_t *f = *state;
-    char path[160], err[256] = "";
-    snprintf(path, sizeof path, "%s/v11.db", f->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(store_migrate(db, 11, err, sizeof err), 0);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "INSERT INTO transactions(id,station_id,evse_id,connector_id,id_token,"
-                     "started_at,created_at) VALUES(7,'CS-1',1,1,'A',900,900),"
-                     "(8,'CS-1',2,1,'B',900,900),(9,'CS-2',1,1,'C',900,900);"
-                     "INSERT INTO meter_readings(station_id,evse_id,connector_id,transaction_id,"
-                     "timestamp,samples) VALUES('CS-1',1,1,7,3000,'[{\"v\":\"3\"}]'),"
-                     "('CS-1',1,1,7,1000,'[{\"v\":\"1\"}]'),"
-                     "('CS-1',2,1,8,2000,'[{\"v\":\"2\"}]'),"
-                     "('CS-1',1,1,NULL,2500,'[{\"v\":\"x\"}]');",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
+    char err[256] = "";
+    sqlite3 *db = db_at_version(
+        f, 11,
+        "INSERT INTO transactions(id,station_id,evse_id,connector_id,id_token,"
+        "started_at,created_at) VALUES(7,'CS-1',1,1,'A',900,900),"
+        "(8,'CS-1',2,1,'B',900,900),(9,'CS-2',1,1,'C',900,900);"
+        "INSERT INTO meter_readings(station_id,evse_id,connector_id,transaction_id,"
+        "timestamp,samples) VALUES('CS-1',1,1,7,3000,'[{\"v\":\"3\"}]'),"
+        "('CS-1',1,1,7,1000,'[{\"v\":\"1\"}]'),"
+        "('CS-1',2,1,8,2000,'[{\"v\":\"2\"}]'),"
+        "('CS-1',1,1,NULL,2500,'[{\"v\":\"x\"}]');");
     assert_int_equal(store_migrate(db, STORE_SCHEMA_VERSION, err, sizeof err), 0);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
