@@ -17,6 +17,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { chromium } = require('playwright-core');
 const { Server, BIN } = require('./lib/harness');
+const { mintTransferToken: mint, alterTransferMac } = require('./lib/helpers');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(process.env.AMPGRID_TEST_OUT || path.join(path.dirname(path.resolve(BIN)), 'tests', 'output'), 'dashboard');
@@ -35,21 +36,6 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
     req.on('error', reject);
     if (body) req.end(body); else req.end();
   });
-}
-
-// The transfer token format (src/firmware/file_tokens.c), to mint links as
-// the server would: purpose(1) | object id (8, BE) | expiry (8, BE) |
-// station id length (1) | station id | HMAC-SHA256 over all that.
-function mint(key, purpose, id, station, expires) {
-  const st = Buffer.from(station);
-  const p = Buffer.alloc(18 + st.length);
-  p[0] = purpose;
-  p.writeBigUInt64BE(BigInt(id), 1);
-  p.writeBigUInt64BE(BigInt(expires), 9);
-  p[17] = st.length;
-  st.copy(p, 18);
-  const mac = crypto.createHmac('sha256', key).update(p).digest();
-  return Buffer.concat([p, mac]).toString('base64url');
 }
 
 // POST /api/v1/firmware with a binary body; the answer parsed as JSON.
@@ -198,7 +184,7 @@ test('firmware repository: upload, list, station download with Range, tokens, du
   await t.test('forged, expired, wrong-purpose and wrong-station links are refused', async () => {
     const bad = [
       [mint(crypto.randomBytes(32), 1, img.id, 'FW-1', exp), 403], // another server's key
-      [good.slice(0, -2) + (good.endsWith('AA') ? 'BB' : 'AA'), 403], // MAC altered
+      [alterTransferMac(good), 403], // MAC altered
       [mint(key, 1, img.id, 'FW-1', Math.floor(Date.now() / 1000) - 5), 403], // expired
       [mint(key, 2, img.id, 'FW-1', exp), 403], // a diagnostics upload token
       [mint(key, 1, img.id, 'NO-SUCH-STATION', exp), 403],

@@ -1,7 +1,9 @@
 // Helpers several end-to-end tests share: an API token made through the
-// command line, and the live event stream parsed as it arrives.
+// command line, the live event stream parsed as it arrives, and transfer
+// tokens minted (or altered) as the server would see them.
 'use strict';
 const assert = require('node:assert');
+const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
 const { BIN } = require('./harness');
 
@@ -43,4 +45,27 @@ async function openEvents(s, query = '') {
   return st;
 }
 
-module.exports = { tokenCreate, openEvents };
+// The transfer token format (src/firmware/file_tokens.c), to mint links as
+// the server would: purpose(1) | object id (8, BE) | expiry (8, BE) |
+// station id length (1) | station id | HMAC-SHA256 over all that.
+function mintTransferToken(key, purpose, id, station, expires) {
+  const st = Buffer.from(station);
+  const p = Buffer.alloc(18 + st.length);
+  p[0] = purpose;
+  p.writeBigUInt64BE(BigInt(id), 1);
+  p.writeBigUInt64BE(BigInt(expires), 9);
+  p[17] = st.length;
+  st.copy(p, 18);
+  const mac = crypto.createHmac('sha256', key).update(p).digest();
+  return Buffer.concat([p, mac]).toString('base64url');
+}
+
+// The token with one bit of its MAC flipped, still canonical base64url (replacing its last
+// two characters could leave bits set past the end, which is no token at all: 404).
+function alterTransferMac(token) {
+  const raw = Buffer.from(token, 'base64url');
+  raw[raw.length - 1] ^= 1;
+  return raw.toString('base64url');
+}
+
+module.exports = { tokenCreate, openEvents, mintTransferToken, alterTransferMac };
